@@ -1,0 +1,113 @@
+"""Small helpers for pandoc's JSON AST: walk it, build nodes, read text. Documents are edited as trees, never as
+serialized markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Node = dict[str, Any]
+
+# Elements whose 'c' starts with (or is) an Attr [id, classes, keyvals], and where the Attr sits in 'c'.
+ATTR_POSITION = {
+    "Header": 1,
+    "Div": 0,
+    "Span": 0,
+    "CodeBlock": 0,
+    "Code": 0,
+    "Table": 0,
+    "Figure": 0,
+    "Image": 0,
+    "Link": 0,
+}
+
+
+def walk(value: Any) -> Iterator[Node]:
+    """Every AST element (a dict with 't') in document order, depth first."""
+    if isinstance(value, dict):
+        if "t" in value:
+            yield value
+        for child in value.values():
+            yield from walk(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk(child)
+
+
+def attr_of(node: Node) -> list[Any] | None:
+    position = ATTR_POSITION.get(node["t"])
+    if position is None:
+        return None
+    return node["c"][position]
+
+
+def transform_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
+    """Rebuild every list of elements bottom-up through fn (to replace or expand elements in place)."""
+    if isinstance(value, dict):
+        return {key: transform_lists(child, fn) for key, child in value.items()}
+    if isinstance(value, list):
+        rebuilt = [transform_lists(child, fn) for child in value]
+        if rebuilt and all(isinstance(item, dict) and "t" in item for item in rebuilt):
+            return fn(rebuilt)
+        return rebuilt
+    return value
+
+
+def stringify(value: Any) -> str:
+    """Plain text of inlines or blocks, as pandoc's stringify would give it."""
+    parts: list[str] = []
+
+    def visit(item: Any) -> None:
+        if isinstance(item, list):
+            for child in item:
+                visit(child)
+            return
+        if not isinstance(item, dict) or "t" not in item:
+            return
+        kind = item["t"]
+        if kind == "Str":
+            parts.append(item["c"])
+        elif kind in ("Space", "SoftBreak", "LineBreak"):
+            parts.append(" ")
+        elif kind in ("Code", "Math"):
+            parts.append(item["c"][1])
+        elif kind == "Note":
+            return
+        elif kind in ("Para", "Plain", "Header") and parts and not parts[-1].endswith(" "):
+            parts.append(" ")
+            visit(item.get("c"))
+        else:
+            visit(item.get("c"))
+
+    visit(value)
+    return "".join(parts).strip()
+
+
+def str_inlines(text: str) -> list[Node]:
+    """Inlines for plain text: words as Str, gaps as Space."""
+    inlines: list[Node] = []
+    for index, word in enumerate(text.split()):
+        if index:
+            inlines.append({"t": "Space"})
+        inlines.append({"t": "Str", "c": word})
+    return inlines
+
+
+def span(inlines: list[Node], ident: str = "", classes: list[str] | None = None) -> Node:
+    return {"t": "Span", "c": [[ident, classes or [], []], inlines]}
+
+
+def div(blocks: list[Node], ident: str = "", classes: list[str] | None = None) -> Node:
+    return {"t": "Div", "c": [[ident, classes or [], []], blocks]}
+
+
+def header(level: int, inlines: list[Node], ident: str = "", classes: list[str] | None = None) -> Node:
+    return {"t": "Header", "c": [level, [ident, classes or [], []], inlines]}
+
+
+def para(inlines: list[Node]) -> Node:
+    return {"t": "Para", "c": inlines}
+
+
+def raw_block(fmt: str, text: str) -> Node:
+    return {"t": "RawBlock", "c": [fmt, text]}

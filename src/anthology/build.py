@@ -1,0 +1,58 @@
+"""Build stage: load, resolve and render the requested editions, reporting progress per stage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from .load import load_book
+from .render.common import Project
+from .render.epub import render_epub
+from .render.html import render_site
+from .render.pdf import render_pdf
+from .resolve import ResolvedBook, resolve_book
+
+EDITIONS = ("pdf", "epub", "html")
+
+
+@dataclass(frozen=True)
+class Edition:
+    name: str
+    output: Callable[[Project, str], Path]
+    render: Callable[[ResolvedBook, Project, Path], Path]
+
+
+EDITION_TABLE = {
+    "pdf": Edition("pdf", lambda project, slug: project.build_dir / f"{slug}.pdf", render_pdf),
+    "epub": Edition("epub", lambda project, slug: project.build_dir / f"{slug}.epub", render_epub),
+    "html": Edition("html", lambda project, slug: project.build_dir / "html", render_site),
+}
+
+
+def output_path(project: Project, slug: str, edition: str) -> Path:
+    return EDITION_TABLE[edition].output(project, slug)
+
+
+def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console | None = None) -> dict[str, Path]:
+    """Build the editions; raises BuildError (with every diagnostic) before any output is replaced."""
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+
+    def stage(name: str) -> None:
+        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {name}")
+
+    stage(f"load {project.book_dir}")
+    book = load_book(project.book_dir)
+    stage(f"resolve {len(book.chapters)} chapters")
+    resolved = resolve_book(book)
+    outputs: dict[str, Path] = {}
+    for name in editions:
+        edition = EDITION_TABLE[name]
+        stage(f"render {name}")
+        outputs[name] = edition.render(resolved, project, edition.output(project, book.config.slug))
+    stage("done")
+    return outputs

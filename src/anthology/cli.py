@@ -1,0 +1,80 @@
+"""What the Invoke tasks call: each entry point turns diagnostics into a clear message and an exit status."""
+
+from __future__ import annotations
+
+import shutil
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from invoke.exceptions import Exit
+from rich.console import Console
+
+from .build import EDITIONS, build
+from .check import check_book
+from .diagnostics import BuildError
+from .render.common import Project
+
+EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+
+
+def project_for(book: str, root: Path) -> Project:
+    return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=root / "build")
+
+
+def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
+    """Run an action; input problems exit with their diagnostics, never a traceback (unless --debug)."""
+    console = Console(stderr=True)
+    try:
+        status = action()
+    except BuildError as error:
+        for diagnostic in error.diagnostics:
+            console.print(diagnostic.format(), markup=False, highlight=False)
+        if debug:
+            traceback.print_exc()
+        raise Exit(
+            "build stopped: fix the problems above (outputs from the last good build are unchanged)",
+            code=EXIT_INPUT_ERROR,
+        ) from None
+    except Exception as error:
+        if debug:
+            raise
+        raise Exit(
+            f"internal error: {type(error).__name__}: {error} (run again with --debug for the traceback)",
+            code=EXIT_INTERNAL_ERROR,
+        ) from None
+    if status:
+        raise Exit(code=status)
+
+
+def run_build(book: str, root: Path, editions: Iterable[str] = EDITIONS, debug: bool = False) -> None:
+    def action() -> None:
+        outputs = build(project_for(book, root), editions)
+        for name, path in outputs.items():
+            print(f"{name}: {path}")
+
+    guarded(action, debug)
+
+
+def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) -> None:
+    def action() -> int:
+        collector = check_book(project_for(book, root))
+        for diagnostic in collector.items:
+            print(diagnostic.format())
+        print(f"check: {len(collector.errors)} errors, {len(collector.warnings)} warnings")
+        collector.raise_if_errors(strict)
+        return 0
+
+    guarded(action, debug)
+
+
+def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
+    from .ingest import main as ingest_main
+
+    guarded(lambda: ingest_main(Path(book), check=check), debug)
+
+
+def run_clean(root: Path) -> None:
+    shutil.rmtree(root / "build", ignore_errors=True)
+    print(f"removed {root / 'build'}")

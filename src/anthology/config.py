@@ -1,0 +1,136 @@
+"""The book's configuration (book.yaml): a typed schema, so every mistake is reported with its file, key and line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .diagnostics import BuildError, Diagnostic
+from .yamlfile import YamlDocument, load_yaml
+
+POINTS_PER_INCH = 72.0
+POINTS_PER_MM = 72.0 / 25.4
+NAMED_TRIMS = {"A5": (148 * POINTS_PER_MM, 210 * POINTS_PER_MM)}
+TRIM_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(in|mm)\s*$")
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Editor(Strict):
+    name: str = Field(min_length=1)
+    role: str = "editor"
+    placeholder: bool = False
+
+
+class Part(Strict):
+    title: str = Field(min_length=1)
+    intro: str | None = None
+    chapters: list[str] = Field(min_length=1)
+
+    @field_validator("chapters")
+    @classmethod
+    def _slugs(cls, value: list[str]) -> list[str]:
+        for slug in value:
+            if not re.match(SLUG_PATTERN, slug):
+                raise ValueError(f"chapter {slug!r} is not a slug (lowercase letters, digits, hyphens)")
+        return value
+
+
+class BookConfig(Strict):
+    slug: str = Field(pattern=SLUG_PATTERN)
+    title: str = Field(min_length=1)
+    subtitle: str | None = None
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
+    identifier: str = Field(pattern=r"^(urn:uuid:[0-9a-f-]{36}|urn:isbn:[0-9X-]+)$")
+    isbn: str | None = None
+    editors: list[Editor] = Field(min_length=1)
+    publisher: str = "not stated"
+    edition: str = "First edition"
+    date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    trim: str = "6x9in"
+    paper: Literal["white", "cream"] = "white"
+    citation_style: str = "chicago-notes-bibliography"
+    parts: list[Part] = Field(min_length=1)
+
+    @field_validator("trim")
+    @classmethod
+    def _trim(cls, value: str) -> str:
+        trim_points(value)
+        return value
+
+    @property
+    def trim_size(self) -> tuple[float, float]:
+        return trim_points(self.trim)
+
+    @property
+    def chapter_slugs(self) -> list[str]:
+        return [slug for part in self.parts for slug in part.chapters]
+
+    @property
+    def editors_incomplete(self) -> bool:
+        return any(editor.placeholder for editor in self.editors)
+
+
+def trim_points(value: str) -> tuple[float, float]:
+    """Width and height in PostScript points for '6x9in', '148x210mm' or a named size ('A5')."""
+    if value in NAMED_TRIMS:
+        return NAMED_TRIMS[value]
+    match = TRIM_PATTERN.match(value)
+    if not match:
+        raise ValueError(f"trim {value!r} is not a size like '6x9in', '5.5x8.5in', '148x210mm' or 'A5'")
+    width, height, unit = float(match[1]), float(match[2]), match[3]
+    scale = POINTS_PER_INCH if unit == "in" else POINTS_PER_MM
+    return round(width * scale, 3), round(height * scale, 3)
+
+
+def _diagnostic_for(error: dict, document: YamlDocument) -> Diagnostic:
+    location = tuple(error["loc"])
+    key = ".".join(str(part) for part in location) or "<top level>"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+        hint = "remove it or correct its spelling; README lists the keys of book.yaml"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+        hint = f"add '{location[-1]}:' to {document.path.name}"
+    else:
+        hint = "see README, section 'book.yaml', for the expected form"
+    return Diagnostic("E010", f"key '{key}': {message}", file=document.path, line=document.line_of(location), hint=hint)
+
+
+def parse_config(document: YamlDocument) -> BookConfig:
+    """Validate a parsed book.yaml; all schema errors are reported together."""
+    if not isinstance(document.data, dict):
+        raise BuildError(
+            [Diagnostic("E010", "book.yaml must be a mapping of keys to values", file=document.path, line=1)]
+        )
+    try:
+        config = BookConfig.model_validate(document.data)
+    except ValidationError as exc:
+        raise BuildError([_diagnostic_for(error, document) for error in exc.errors()]) from None
+    _check_unique_chapters(config, document)
+    return config
+
+
+def _check_unique_chapters(config: BookConfig, document: YamlDocument) -> None:
+    seen: set[str] = set()
+    problems = []
+    for p, part in enumerate(config.parts):
+        for c, slug in enumerate(part.chapters):
+            if slug in seen:
+                line = document.line_of(("parts", p, "chapters", c))
+                problems.append(Diagnostic("E011", f"chapter '{slug}' is listed twice", file=document.path, line=line))
+            seen.add(slug)
+    if problems:
+        raise BuildError(problems)
+
+
+def load_config(book_dir: Path) -> tuple[BookConfig, YamlDocument]:
+    document = load_yaml(book_dir / "book.yaml")
+    return parse_config(document), document

@@ -1,0 +1,99 @@
+"""Print edition: one HTML document for the whole book, laid out by WeasyPrint into the PDF."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from .. import pandoc
+from ..diagnostics import BuildError, Diagnostic
+from ..resolve import ResolvedBook
+from .common import Project, atomic_file, jinja_environment, notes_to_footnote_spans
+
+
+class ConfinedFetcher(URLFetcher):
+    """WeasyPrint may read only files inside the allowed folders and data: URLs; the network is never reached."""
+
+    def __init__(self, allowed: list[Path]):
+        super().__init__(allowed_protocols={"file", "data"})
+        self.allowed = [folder.resolve() for folder in allowed]
+
+    def fetch(self, url: str, headers: dict | None = None):  # type: ignore[no-untyped-def]
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            path = Path(unquote(parsed.path)).resolve()
+            if not any(path.is_relative_to(folder) for folder in self.allowed):
+                raise ValueError(f"reading {path} is not allowed: only files in the book and styles folders")
+        elif parsed.scheme != "data":
+            raise ValueError(f"fetching {url} is not allowed: the build never uses the network")
+        return super().fetch(url, headers)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect WeasyPrint's warnings (a missing font or a refused URL must not pass silently)."""
+    logger = logging.getLogger("weasyprint")
+    handler = _Collect()
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def chapter_fragment(resolved: ResolvedBook, slug: str) -> str:
+    chapter = resolved.chapter(slug)
+    ast = dict(chapter.ast, blocks=notes_to_footnote_spans(chapter.blocks))
+    return pandoc.ast_to_html(ast, source=chapter.chapter.path)
+
+
+def print_html(resolved: ResolvedBook, project: Project) -> str:
+    """The whole book as one HTML document for WeasyPrint."""
+    config = resolved.book.config
+    width, height = config.trim_size
+    fragments = {item.chapter.slug: chapter_fragment(resolved, item.chapter.slug) for item in resolved.chapters}
+    template = jinja_environment(project).get_template("print.html.j2")
+    return template.render(
+        book=resolved.book,
+        config=config,
+        chapters=resolved.chapters,
+        fragments=fragments,
+        page_width=f"{width}pt",
+        page_height=f"{height}pt",
+    )
+
+
+# WeasyPrint messages that are expected and harmless for our documents.
+IGNORED_WARNINGS = ("Ignored `text-align-last",)
+
+
+def render_pdf(resolved: ResolvedBook, project: Project, target: Path) -> Path:
+    html = print_html(resolved, project)
+    fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
+    document = HTML(string=html, base_url=str(project.styles_dir.resolve()) + "/", url_fetcher=fetcher)
+    with weasyprint_warnings() as warnings, atomic_file(target) as temporary:
+        document.write_pdf(temporary, uncompressed_pdf=False)
+        problems = [message for message in warnings if not message.startswith(IGNORED_WARNINGS)]
+        if problems:
+            raise BuildError(
+                [
+                    Diagnostic("E040", f"WeasyPrint: {message}", file=project.styles_dir / "print.css")
+                    for message in problems
+                ]
+            )
+    return target

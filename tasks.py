@@ -1,0 +1,53 @@
+"""Invoke tasks: thin wrappers around anthology.cli. Run `invoke --list` for the list, `invoke --help TASK` for one."""
+
+from pathlib import Path
+
+from invoke import task
+
+from anthology import cli
+
+ROOT = Path(__file__).resolve().parent
+BOOK = "book"
+BOOK_HELP = {"book": "the book folder (default: book/)", "debug": "show a traceback on errors"}
+
+
+@task(help=BOOK_HELP)
+def build(c, book=BOOK, debug=False):
+    """Build all three editions: build/<slug>.pdf, build/<slug>.epub and build/html/index.html."""
+    cli.run_build(book, ROOT, debug=debug)
+
+
+@task(help=BOOK_HELP)
+def pdf(c, book=BOOK, debug=False):
+    """Build the print PDF only (build/<slug>.pdf)."""
+    cli.run_build(book, ROOT, ["pdf"], debug=debug)
+
+
+@task(help=BOOK_HELP)
+def epub(c, book=BOOK, debug=False):
+    """Build the EPUB 3 only (build/<slug>.epub)."""
+    cli.run_build(book, ROOT, ["epub"], debug=debug)
+
+
+@task(help=BOOK_HELP)
+def html(c, book=BOOK, debug=False):
+    """Build the HTML site only (build/html/)."""
+    cli.run_build(book, ROOT, ["html"], debug=debug)
+
+
+@task(help={**BOOK_HELP, "check": "do not write: fail if the committed texts differ from what ingest produces"})
+def ingest(c, book=BOOK, check=False, debug=False):
+    """Regenerate the cleaned texts (book/texts/) from the raw sources and their recipes (book/sources/)."""
+    cli.run_ingest(book, check=check, debug=debug)
+
+
+@task(help={**BOOK_HELP, "strict": "treat warnings as errors"})
+def check(c, book=BOOK, strict=False, debug=False):
+    """Check the book without building it: configuration, texts, and what editors must still supply."""
+    cli.run_check(book, ROOT, strict=strict, debug=debug)
+
+
+@task(help={"book": "the book folder (default: book/)"})
+def clean(c, book=BOOK):
+    """Remove the build/ folder (all outputs)."""
+    cli.run_clean(ROOT)
