@@ -30,7 +30,7 @@ class Editor(Strict):
 
 class Part(Strict):
     title: str = Field(min_length=1)
-    intro: str | None = None
+    intro: str | None = Field(default=None, description="Markdown file of the part's introduction, relative to book/")
     chapters: list[str] = Field(min_length=1)
 
     @field_validator("chapters")
@@ -57,6 +57,16 @@ class BookConfig(Strict):
     paper: Literal["white", "cream"] = "white"
     citation_style: str = "chicago-notes-bibliography"
     parts: list[Part] = Field(min_length=1)
+    front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
+    back: list[str] = Field(default_factory=list, description="matter after the last chapter: book/back/<name>.md")
+
+    @field_validator("front", "back")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(SLUG_PATTERN, name):
+                raise ValueError(f"{name!r} is not a file name without extension (lowercase letters, digits, hyphens)")
+        return value
 
     @field_validator("trim")
     @classmethod

@@ -1,9 +1,15 @@
-"""Load stage: book.yaml and every chapter text become one typed model of the whole book, or one report of problems."""
+"""Load stage: book.yaml and every Markdown text become one typed model of the whole book, or one report of problems.
+
+A book is made of texts: chapters (the essays), each chapter's headnote, part introductions, and front and back
+matter. All are pandoc Markdown files with YAML front matter, loaded and checked the same way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -12,15 +18,21 @@ from .diagnostics import BuildError, Collector, Diagnostic
 from .yamlfile import YamlDocument, parse_yaml, read_text
 
 FRONT_MATTER_FENCE = "---"
+T = TypeVar("T")
 
 
-class ChapterMeta(BaseModel):
-    """Front matter of a cleaned text; extra keys are kept for later stages (headnotes, rights, permissions)."""
+class TextMeta(BaseModel):
+    """Front matter every text has; extra keys are kept for later stages."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     title: str = Field(min_length=1)
     subtitle: str | None = None
+
+
+class ChapterMeta(TextMeta):
+    """Front matter of an essay: who wrote it (as far as the source says), where it comes from, its rights."""
+
     authors: list[str] = Field(default_factory=list)
     author_statement: str | None = None
     source: str | None = None
@@ -39,12 +51,13 @@ class ChapterMeta(BaseModel):
 
 
 @dataclass
-class Chapter:
+class Text:
+    """One Markdown file of the book. `slug` is unique across the book and prefixes all of the text's ids."""
+
     slug: str
-    number: int
-    part_number: int
+    kind: str  # chapter, headnote, part-intro, front, back
     path: Path
-    meta: ChapterMeta
+    meta: TextMeta
     body: str
     body_line: int  # 1-based line of the body's first line in the file, for diagnostics
 
@@ -54,11 +67,27 @@ class Chapter:
 
 
 @dataclass
+class Chapter(Text):
+    number: int = 0
+    part_number: int = 0
+    headnote: Text | None = None
+
+    @property
+    def chapter_meta(self) -> ChapterMeta:
+        assert isinstance(self.meta, ChapterMeta)
+        return self.meta
+
+
+@dataclass
 class PartModel:
     number: int
     title: str
-    intro: str | None
+    intro: Text | None
     chapters: list[Chapter] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"part-{self.number}"
 
 
 @dataclass
@@ -67,10 +96,22 @@ class Book:
     config: BookConfig
     config_document: YamlDocument
     parts: list[PartModel]
+    front: list[Text] = field(default_factory=list)
+    back: list[Text] = field(default_factory=list)
 
     @property
     def chapters(self) -> list[Chapter]:
         return [chapter for part in self.parts for chapter in part.chapters]
+
+    @property
+    def texts(self) -> list[Text]:
+        """Every text in reading order."""
+        ordered: list[Text] = list(self.front)
+        for part in self.parts:
+            ordered.extend([part.intro] if part.intro else [])
+            for chapter in part.chapters:
+                ordered.extend([chapter.headnote, chapter] if chapter.headnote else [chapter])
+        return ordered + self.back
 
 
 def split_front_matter(text: str, path: Path) -> tuple[YamlDocument, str, int]:
@@ -84,36 +125,26 @@ def split_front_matter(text: str, path: Path) -> tuple[YamlDocument, str, int]:
                     "no front matter",
                     file=path,
                     line=1,
-                    hint="start the file with a '---' line, "
-                    "the YAML keys (title, authors, ...), and a closing '---' line",
+                    hint="start the file with a '---' line, the YAML keys (title, ...), and a closing '---' line",
                 )
             ]
         )
     for index in range(1, len(lines)):
         if lines[index].strip() in (FRONT_MATTER_FENCE, "..."):
-            header = "\n".join(lines[1:index])
-            document = parse_yaml(header, path, line_offset=1)
+            document = parse_yaml("\n".join(lines[1:index]), path, line_offset=1)
             return document, "\n".join(lines[index + 1 :]), index + 2
     raise BuildError(
-        [
-            Diagnostic(
-                "E021",
-                "front matter is not closed",
-                file=path,
-                line=1,
-                hint="add a '---' line after the keys",
-            )
-        ]
+        [Diagnostic("E021", "front matter is not closed", file=path, line=1, hint="add a '---' line after the keys")]
     )
 
 
-def load_chapter(path: Path, slug: str, number: int, part_number: int) -> Chapter:
-    document, body, body_line = split_front_matter(read_text(path), path)
+def read_meta(document: YamlDocument, schema: type[TextMeta]) -> TextMeta:
+    path = document.path
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         raise BuildError([Diagnostic("E022", "front matter must be a mapping of keys", file=path, line=2)])
     try:
-        meta = ChapterMeta.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise BuildError(
             [
@@ -122,50 +153,104 @@ def load_chapter(path: Path, slug: str, number: int, part_number: int) -> Chapte
                     f"front matter key '{'.'.join(map(str, err['loc']))}': {err['msg']}",
                     file=path,
                     line=document.line_of(tuple(err["loc"])),
-                    hint="a chapter's front matter needs at least 'title:'",
+                    hint="every text's front matter needs at least 'title:'",
                 )
                 for err in exc.errors()
             ]
         ) from None
+
+
+def load_text(path: Path, slug: str, kind: str, schema: type[TextMeta] = TextMeta) -> tuple[TextMeta, str, int]:
+    document, body, body_line = split_front_matter(read_text(path), path)
+    meta = read_meta(document, schema)
     if not body.strip():
         raise BuildError(
             [
                 Diagnostic(
                     "E023",
-                    "chapter has no text",
+                    f"{kind} '{slug}' has no text",
                     file=path,
                     line=body_line,
-                    hint="run `invoke ingest`, or remove the chapter from book.yaml",
+                    hint="run `invoke ingest` if it comes from a source, or remove it from book.yaml",
                 )
             ]
         )
-    return Chapter(slug, number, part_number, path, meta, body, body_line)
+    return meta, body, body_line
+
+
+def load_plain(path: Path, slug: str, kind: str) -> Text:
+    meta, body, body_line = load_text(path, slug, kind)
+    return Text(slug, kind, path, meta, body, body_line)
+
+
+def load_chapter(path: Path, slug: str, number: int, part_number: int) -> Chapter:
+    meta, body, body_line = load_text(path, slug, "chapter", ChapterMeta)
+    headnote_path = path.parent.parent / "headnotes" / f"{slug}.md"
+    headnote = load_plain(headnote_path, f"{slug}-headnote", "headnote") if headnote_path.exists() else None
+    return Chapter(slug, "chapter", path, meta, body, body_line, number, part_number, headnote)
+
+
+class _Loader:
+    """Loads each listed file, turning a missing file or a bad one into a diagnostic located in book.yaml."""
+
+    def __init__(self, book_dir: Path, document: YamlDocument):
+        self.book_dir = book_dir
+        self.document = document
+        self.collector = Collector()
+
+    def missing(self, what: str, path: Path, key: tuple[str | int, ...]) -> None:
+        self.collector.error(
+            "E024",
+            f"{what} has no file {path}",
+            file=self.document.path,
+            line=self.document.line_of(key),
+            hint=f"create {path} (run `invoke ingest` if it comes from a source), or remove it from book.yaml",
+        )
+
+    def attempt(self, load: Callable[..., T], *args: object) -> T | None:
+        try:
+            return load(*args)
+        except BuildError as error:
+            self.collector.items.extend(error.diagnostics)
+            return None
+
+    def matter(self, names: list[str], folder: str, key: str) -> list[Text]:
+        texts = []
+        for index, name in enumerate(names):
+            path = self.book_dir / folder / f"{name}.md"
+            if not path.exists():
+                self.missing(f"{key} matter '{name}'", path, (key, index))
+                continue
+            text = self.attempt(load_plain, path, name, key)
+            texts.extend([text] if text else [])
+        return texts
 
 
 def load_book(book_dir: Path) -> Book:
-    """Load the whole book; every problem of every chapter is reported together."""
+    """Load the whole book; every problem of every text is reported together."""
     config, document = load_config(book_dir)
-    collector = Collector()
+    loader = _Loader(book_dir, document)
     parts: list[PartModel] = []
     number = 0
     for p, part in enumerate(config.parts):
-        model = PartModel(p + 1, part.title, part.intro)
+        intro = None
+        if part.intro:
+            intro_path = book_dir / part.intro
+            if intro_path.exists():
+                intro = loader.attempt(load_plain, intro_path, f"part-{p + 1}-intro", "part-intro")
+            else:
+                loader.missing(f"the introduction of part {p + 1}", intro_path, ("parts", p, "intro"))
+        model = PartModel(p + 1, part.title, intro)
         for c, slug in enumerate(part.chapters):
             number += 1
             path = book_dir / "texts" / f"{slug}.md"
             if not path.exists():
-                collector.error(
-                    "E024",
-                    f"chapter '{slug}' has no text file {path}",
-                    file=document.path,
-                    line=document.line_of(("parts", p, "chapters", c)),
-                    hint=f"create {path} (run `invoke ingest` if it comes from a source), or remove it from book.yaml",
-                )
+                loader.missing(f"chapter '{slug}'", path, ("parts", p, "chapters", c))
                 continue
-            try:
-                model.chapters.append(load_chapter(path, slug, number, p + 1))
-            except BuildError as error:
-                collector.items.extend(error.diagnostics)
+            chapter = loader.attempt(load_chapter, path, slug, number, p + 1)
+            model.chapters.extend([chapter] if chapter else [])
         parts.append(model)
-    collector.raise_if_errors()
-    return Book(book_dir, config, document, parts)
+    front = loader.matter(config.front, "front", "front")
+    back = loader.matter(config.back, "back", "back")
+    loader.collector.raise_if_errors()
+    return Book(book_dir, config, document, parts, front, back)

@@ -1,4 +1,4 @@
-"""Resolve stage: every chapter parsed to a pandoc AST, ids made unique across the whole book, sections collected.
+"""Resolve stage: every text parsed to a pandoc AST, ids made unique across the whole book, sections collected.
 
 Nothing is rendered before the whole book is resolved, so all three editions are built from the same trees.
 """
@@ -12,50 +12,81 @@ from typing import Any
 from . import pandoc
 from .ast import Node, attr_of, stringify, walk
 from .diagnostics import BuildError, Collector
-from .load import Book, Chapter
+from .load import Book, Chapter, Text
 
 ID_SEPARATOR = "--"
 
 
 @dataclass(frozen=True)
 class Section:
-    level: int  # 2 for the essay's top-level sections (the chapter title is level 1)
+    level: int  # 2 for a text's top-level sections (the text's title is level 1)
     ident: str
     title: str
 
 
 @dataclass
-class ResolvedChapter:
-    chapter: Chapter
+class ResolvedText:
+    text: Text
     ast: dict[str, Any]
     sections: list[Section]
 
     @property
     def anchor(self) -> str:
-        """The chapter's own id: its slug, which no prefixed id can equal."""
-        return self.chapter.slug
+        """The text's own id: its slug, which no prefixed id can equal."""
+        return self.text.slug
 
     @property
     def blocks(self) -> list[Node]:
         return self.ast["blocks"]
 
+    @property
+    def chapter(self) -> Chapter:
+        assert isinstance(self.text, Chapter)
+        return self.text
+
 
 @dataclass
 class ResolvedBook:
     book: Book
-    chapters: list[ResolvedChapter]
+    texts: dict[str, ResolvedText]  # by slug, in reading order
 
-    def chapter(self, slug: str) -> ResolvedChapter:
-        return next(item for item in self.chapters if item.chapter.slug == slug)
+    @property
+    def chapters(self) -> list[ResolvedText]:
+        return [self.texts[chapter.slug] for chapter in self.book.chapters]
+
+    @property
+    def front(self) -> list[ResolvedText]:
+        return [self.texts[text.slug] for text in self.book.front]
+
+    @property
+    def back(self) -> list[ResolvedText]:
+        return [self.texts[text.slug] for text in self.book.back]
+
+    def chapter(self, slug: str) -> ResolvedText:
+        return self.texts[slug]
+
+    def get(self, text: Text | None) -> ResolvedText | None:
+        return self.texts[text.slug] if text is not None else None
+
+    def owner_of(self) -> dict[str, str]:
+        """Which text (slug) holds each id: the HTML site needs it to link across pages."""
+        owners: dict[str, str] = {}
+        for slug, item in self.texts.items():
+            owners[item.anchor] = slug
+            for node in walk(item.blocks):
+                attr = attr_of(node)
+                if attr is not None and attr[0]:
+                    owners[attr[0]] = slug
+        return owners
 
 
 def book_id(slug: str, local: str) -> str:
-    """A chapter-prefixed id, unique across the book, so merged print HTML, EPUB and site never collide."""
+    """A text-prefixed id, unique across the book, so merged print HTML, EPUB and site never collide."""
     return f"{slug}{ID_SEPARATOR}{local}"
 
 
 def prefix_ids(ast: dict[str, Any], slug: str) -> None:
-    """Prefix every id and every in-chapter link target with the chapter's slug."""
+    """Prefix every id and every in-text link target with the text's slug."""
     for node in walk(ast["blocks"]):
         attr = attr_of(node)
         if attr is not None and attr[0]:
@@ -74,21 +105,21 @@ def collect_sections(ast: dict[str, Any]) -> list[Section]:
     ]
 
 
-def resolve_chapter(chapter: Chapter) -> ResolvedChapter:
-    ast = pandoc.markdown_to_ast(chapter.body, source=chapter.path)
-    prefix_ids(ast, chapter.slug)
-    return ResolvedChapter(chapter, ast, collect_sections(ast))
+def resolve_text(text: Text) -> ResolvedText:
+    ast = pandoc.markdown_to_ast(text.body, source=text.path)
+    prefix_ids(ast, text.slug)
+    return ResolvedText(text, ast, collect_sections(ast))
 
 
 def resolve_book(book: Book) -> ResolvedBook:
-    """Parse all chapters (in parallel: each is a pandoc process) and report every chapter's problems together."""
+    """Parse all texts (in parallel: each is a pandoc process) and report every text's problems together."""
     collector = Collector()
-    resolved: list[ResolvedChapter] = []
+    resolved: dict[str, ResolvedText] = {}
+    texts = book.texts
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(resolve_chapter, chapter) for chapter in book.chapters]
-        for future in futures:
+        for text, future in zip(texts, [pool.submit(resolve_text, text) for text in texts], strict=True):
             try:
-                resolved.append(future.result())
+                resolved[text.slug] = future.result()
             except BuildError as error:
                 collector.items.extend(error.diagnostics)
     collector.raise_if_errors()

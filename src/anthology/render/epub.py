@@ -11,31 +11,47 @@ import yaml
 
 from .. import pandoc
 from ..ast import Node, div, header, para, span, str_inlines
-from ..resolve import ResolvedBook, ResolvedChapter
+from ..resolve import ResolvedBook, ResolvedText
 from .common import FONT_FILES, Project, atomic_file, shift_headings, source_date_epoch
 
 # Parts are level 1 and chapters level 2, so pandoc splits one XHTML file per part and per chapter.
 SPLIT_LEVEL = 2
 
 
-def chapter_blocks(item: ResolvedChapter) -> list[Node]:
-    meta = item.chapter.meta
+def chapter_blocks(resolved: ResolvedBook, item: ResolvedText) -> list[Node]:
+    chapter = item.chapter
+    meta = chapter.chapter_meta
     blocks: list[Node] = [
-        header(SPLIT_LEVEL, str_inlines(item.chapter.title), item.anchor, ["chapter"]),
+        header(SPLIT_LEVEL, str_inlines(chapter.title), item.anchor, ["chapter"]),
         div([para([span(str_inlines(meta.byline), classes=["byline"])])], classes=["byline"]),
     ]
+    headnote = resolved.get(chapter.headnote)
+    if headnote is not None:
+        blocks.append(div(shift_headings(headnote.blocks, SPLIT_LEVEL), headnote.anchor, ["headnote"]))
     if meta.standfirst:
         blocks.append(div([para(str_inlines(meta.standfirst))], classes=["standfirst"]))
     return blocks + shift_headings(item.blocks, SPLIT_LEVEL - 1)
 
 
+def matter_blocks(item: ResolvedText) -> list[Node]:
+    """Front and back matter: a top-level file of its own; its sections sit below the split level."""
+    return [header(1, str_inlines(item.text.title), item.anchor, ["matter"]), *shift_headings(item.blocks, SPLIT_LEVEL)]
+
+
 def book_ast(resolved: ResolvedBook) -> dict[str, Any]:
     blocks: list[Node] = []
+    for item in resolved.front:
+        blocks.extend(matter_blocks(item))
     for part in resolved.book.parts:
-        blocks.append(header(1, str_inlines(f"Part {part.number}: {part.title}"), f"part-{part.number}", ["part"]))
+        blocks.append(header(1, str_inlines(f"Part {part.number}: {part.title}"), part.anchor, ["part"]))
+        intro = resolved.get(part.intro)
+        if intro is not None:
+            blocks.append(div(shift_headings(intro.blocks, SPLIT_LEVEL), intro.anchor, ["part-intro"]))
         for chapter in part.chapters:
-            blocks.extend(chapter_blocks(resolved.chapter(chapter.slug)))
-    first = resolved.chapters[0].ast
+            blocks.extend(chapter_blocks(resolved, resolved.chapter(chapter.slug)))
+    for item in resolved.back:
+        blocks.extend(matter_blocks(item))
+    first = next(iter(resolved.texts.values())).ast
     return {"pandoc-api-version": first["pandoc-api-version"], "meta": {}, "blocks": blocks}
 
 
@@ -43,7 +59,7 @@ def metadata(resolved: ResolvedBook) -> dict[str, Any]:
     """EPUB package metadata from book.yaml and the chapters (editors as editors, essay authors as authors)."""
     config = resolved.book.config
     creators = [{"text": editor.name, "role": "edt"} for editor in config.editors]
-    authors = sorted({name for item in resolved.chapters for name in item.chapter.meta.authors})
+    authors = sorted({name for chapter in resolved.book.chapters for name in chapter.chapter_meta.authors})
     contributors = [{"text": name, "role": "aut"} for name in authors]
     data: dict[str, Any] = {
         "title": [{"type": "main", "text": config.title}],
@@ -58,7 +74,9 @@ def metadata(resolved: ResolvedBook) -> dict[str, Any]:
         "contributor": contributors,
         "publisher": config.publisher,
         "date": config.date,
-        "rights": "; ".join(f"{item.chapter.title}: rights {item.chapter.meta.rights}" for item in resolved.chapters),
+        "rights": "; ".join(
+            f"{chapter.title}: rights {chapter.chapter_meta.rights}" for chapter in resolved.book.chapters
+        ),
     }
     if config.subtitle:
         data["title"].append({"type": "subtitle", "text": config.subtitle})

@@ -13,7 +13,7 @@ from weasyprint.urls import URLFetcher
 
 from .. import pandoc
 from ..diagnostics import BuildError, Diagnostic
-from ..resolve import ResolvedBook
+from ..resolve import ResolvedBook, ResolvedText
 from .common import Project, atomic_file, jinja_environment, notes_to_footnote_spans
 
 
@@ -56,22 +56,20 @@ def weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
-def chapter_fragment(resolved: ResolvedBook, slug: str) -> str:
-    chapter = resolved.chapter(slug)
-    ast = dict(chapter.ast, blocks=notes_to_footnote_spans(chapter.blocks))
-    return pandoc.ast_to_html(ast, source=chapter.chapter.path)
+def text_fragment(item: ResolvedText) -> str:
+    ast = dict(item.ast, blocks=notes_to_footnote_spans(item.blocks))
+    return pandoc.ast_to_html(ast, source=item.text.path)
 
 
 def print_html(resolved: ResolvedBook, project: Project) -> str:
     """The whole book as one HTML document for WeasyPrint."""
     config = resolved.book.config
     width, height = config.trim_size
-    fragments = {item.chapter.slug: chapter_fragment(resolved, item.chapter.slug) for item in resolved.chapters}
+    fragments = {slug: text_fragment(item) for slug, item in resolved.texts.items()}
     template = jinja_environment(project).get_template("print.html.j2")
     return template.render(
         book=resolved.book,
         config=config,
-        chapters=resolved.chapters,
         fragments=fragments,
         page_width=f"{width}pt",
         page_height=f"{height}pt",
