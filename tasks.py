@@ -8,40 +8,45 @@ from anthology import cli
 
 ROOT = Path(__file__).resolve().parent
 BOOK = "book"
-BOOK_HELP = {"book": "the book folder (default: book/)", "debug": "show a traceback on errors"}
+BOOK_HELP = {
+    "book": "the book folder (default: book/)",
+    "out": "the output folder (default: build/)",
+    "debug": "show a traceback on errors",
+}
+CHECK_HELP = {"book": BOOK_HELP["book"], "debug": BOOK_HELP["debug"]}
 
 
 @task(help=BOOK_HELP)
-def build(c, book=BOOK, debug=False):
+def build(c, book=BOOK, out=None, debug=False):
     """Build all three editions: build/<slug>.pdf, build/<slug>.epub and build/html/index.html."""
-    cli.run_build(book, ROOT, debug=debug)
+    cli.run_build(book, ROOT, out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)
-def pdf(c, book=BOOK, debug=False):
+def pdf(c, book=BOOK, out=None, debug=False):
     """Build the print PDF only (build/<slug>.pdf)."""
-    cli.run_build(book, ROOT, ["pdf"], debug=debug)
+    cli.run_build(book, ROOT, ["pdf"], out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)
-def epub(c, book=BOOK, debug=False):
+def epub(c, book=BOOK, out=None, debug=False):
     """Build the EPUB 3 only (build/<slug>.epub)."""
-    cli.run_build(book, ROOT, ["epub"], debug=debug)
+    cli.run_build(book, ROOT, ["epub"], out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)
-def html(c, book=BOOK, debug=False):
+def html(c, book=BOOK, out=None, debug=False):
     """Build the HTML site only (build/html/)."""
-    cli.run_build(book, ROOT, ["html"], debug=debug)
+    cli.run_build(book, ROOT, ["html"], out=out, debug=debug)
 
 
-@task(help={**BOOK_HELP, "check": "do not write: fail if the committed texts differ from what ingest produces"})
+@task(help={**CHECK_HELP, "check": "do not write: fail if the committed texts differ from what ingest produces"})
 def ingest(c, book=BOOK, check=False, debug=False):
     """Regenerate the cleaned texts (book/texts/) from the raw sources and their recipes (book/sources/)."""
     cli.run_ingest(book, check=check, debug=debug)
 
 
-@task(help={**BOOK_HELP, "strict": "treat warnings as errors"})
+@task(help={**CHECK_HELP, "strict": "treat warnings as errors"})
 def check(c, book=BOOK, strict=False, debug=False):
     """Check the book without building it: configuration, texts, and what editors must still supply."""
     cli.run_check(book, ROOT, strict=strict, debug=debug)

@@ -19,8 +19,8 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
 
 
-def project_for(book: str, root: Path) -> Project:
-    return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=root / "build")
+def project_for(book: str, root: Path, out: str | None = None) -> Project:
+    return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=Path(out) if out else root / "build")
 
 
 def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
@@ -48,9 +48,11 @@ def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
         raise Exit(code=status)
 
 
-def run_build(book: str, root: Path, editions: Iterable[str] = EDITIONS, debug: bool = False) -> None:
+def run_build(
+    book: str, root: Path, editions: Iterable[str] = EDITIONS, out: str | None = None, debug: bool = False
+) -> None:
     def action() -> None:
-        outputs = build(project_for(book, root), editions)
+        outputs = build(project_for(book, root, out), editions)
         for name, path in outputs.items():
             print(f"{name}: {path}")
 
