@@ -1,0 +1,169 @@
+"""Ingest: regenerate `book/texts/<slug>.md` from `book/sources/<slug>.txt` and its recipe.
+
+`run_ingest(book_dir, check)` does the work and returns a report; `main(book_dir, check)` prints the
+report and returns an exit status (non-zero when `check` finds a text that differs, or on errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .emend import EmendationError
+from .fidelity import words
+from .notes import NoteError
+from .pipeline import clean, fidelity
+from .recipe import RecipeError, load_recipe
+
+__all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]
+
+
+class IngestError(Exception):
+    """A source or recipe that cannot be ingested; the message names the file."""
+
+
+@dataclass
+class EssayReport:
+    """The per-essay figures `invoke ingest` prints."""
+
+    slug: str
+    words_in: int
+    words_out: int
+    words_removed: int
+    notes_called: int
+    notes_defined: int
+    notes_missing: list[int]
+    emendations: list[str]
+    rejoined_words: int
+    fidelity_compared: int
+    fidelity_differing: int
+    fidelity_differing_unemended: int
+    problems: list[str]
+    status: str
+
+
+@dataclass
+class IngestReport:
+    """All essays; `differs` lists texts that `--check` found out of date."""
+
+    essays: list[EssayReport] = field(default_factory=list)
+    differs: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differs and not any(e.problems for e in self.essays)
+
+
+def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
+    """Clean one source; write its text (or, with `check`, compare it with the committed one)."""
+    slug = source.stem
+    recipe_path = source.with_suffix(".yaml")
+    if not recipe_path.exists():
+        raise IngestError(f"{recipe_path}: missing recipe for {source.name}")
+    recipe = load_recipe(recipe_path)
+    raw = source.read_text(encoding="utf-8")
+    try:
+        result = clean(slug, raw, recipe)
+    except (EmendationError, NoteError, ValueError) as exc:
+        raise IngestError(f"{recipe_path}: {exc}") from exc
+    target = texts_dir / f"{slug}.md"
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        status = "ok" if current == result.markdown else "differs"
+    else:
+        texts_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.markdown, encoding="utf-8")
+        status = "written"
+    doc = result.doc
+    fid = fidelity(raw, result, recipe)
+    unemended = fidelity(raw, result, recipe, emended=False)
+    return EssayReport(
+        slug=slug,
+        words_in=len(words(raw)),
+        words_out=len(words(result.markdown.split("---\n", 2)[2])) + len(words(doc.standfirst or "")),
+        words_removed=sum(len(words(r.text)) for r in doc.removals),
+        notes_called=len(doc.calls),
+        notes_defined=sum(1 for n in doc.notes.values() if n.text is not None),
+        notes_missing=sorted(n for n, note in doc.notes.items() if note.text is None),
+        emendations=doc.applied_emendations,
+        rejoined_words=sum(1 for c in doc.changes if c.rule == "rejoin-hyphenated-word"),
+        fidelity_compared=fid.compared,
+        fidelity_differing=fid.differing,
+        fidelity_differing_unemended=unemended.differing,
+        problems=result.problems + [f"fidelity: {d}" for d in fid.differences],
+        status=status,
+    )
+
+
+def run_ingest(book_dir: Path, check: bool = False) -> IngestReport:
+    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic)."""
+    sources_dir = Path(book_dir) / "sources"
+    sources = sorted(sources_dir.glob("*.txt"))
+    if not sources:
+        raise IngestError(f"{sources_dir}: no source texts (*.txt) found")
+    report = IngestReport()
+    for source in sources:
+        essay = ingest_one(source, Path(book_dir) / "texts", check)
+        report.essays.append(essay)
+        if essay.status == "differs":
+            report.differs.append(Path(book_dir) / "texts" / f"{source.stem}.md")
+    return report
+
+
+def print_report(report: IngestReport, console: Console) -> None:
+    """The per-essay table, then every problem and every out-of-date file."""
+    table = Table(title="ingest")
+    for column in (
+        "essay",
+        "words in",
+        "out",
+        "removed",
+        "notes called",
+        "defined",
+        "missing",
+        "emend.",
+        "rejoined",
+        "fidelity compared",
+        "differing",
+        "status",
+    ):
+        table.add_column(column)
+    for e in report.essays:
+        table.add_row(
+            e.slug,
+            str(e.words_in),
+            str(e.words_out),
+            str(e.words_removed),
+            str(e.notes_called),
+            str(e.notes_defined),
+            ",".join(map(str, e.notes_missing)) or "-",
+            str(len(e.emendations)),
+            str(e.rejoined_words),
+            str(e.fidelity_compared),
+            str(e.fidelity_differing),
+            e.status,
+        )
+    console.print(table)
+    for e in report.essays:
+        for problem in e.problems:
+            console.print(f"[yellow]{e.slug}[/]: {problem}", markup=True, highlight=False)
+    for path in report.differs:
+        console.print(
+            f"[red]differs[/]: {path} is not what the sources and recipes produce (run `invoke ingest` and commit)",
+            highlight=False,
+        )
+
+
+def main(book_dir: Path, check: bool = False) -> int:
+    """Entry point for `invoke ingest [--check]`: print the report, return the exit status."""
+    console = Console(width=160)
+    try:
+        report = run_ingest(Path(book_dir), check)
+    except (IngestError, RecipeError) as exc:
+        console.print(f"[red]error[/]: {exc}", highlight=False)
+        return 2
+    print_report(report, console)
+    return 0 if report.ok else 1

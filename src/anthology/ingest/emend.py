@@ -1,0 +1,32 @@
+"""Recorded emendations: the only way a word of the author's text may change."""
+
+from __future__ import annotations
+
+from .model import Document
+from .recipe import Rules
+
+
+class EmendationError(Exception):
+    """An emendation whose original text is not at the recorded place."""
+
+
+def apply_emendations(doc: Document, rules: Rules) -> None:
+    """Replace each recorded `original` by `corrected` in the block holding its line (exactly once)."""
+    for index, emendation in enumerate(rules.emendations):
+        block = next((b for b in doc.blocks if b.covers(emendation.line)), None)
+        if block is None:
+            block = next((n for n in doc.notes.values() if n.first <= emendation.line <= n.last), None)
+            if block is None or block.text is None or emendation.original not in block.text:
+                raise EmendationError(
+                    f"rules.emendations[{index}] (line {emendation.line}): {emendation.original!r} not found"
+                )
+            block.text = block.text.replace(emendation.original, emendation.corrected, 1)
+        else:
+            hits = [i for i, line in enumerate(block.lines) if emendation.original in line]
+            if len(hits) != 1 or block.lines[hits[0]].count(emendation.original) != 1:
+                raise EmendationError(
+                    f"rules.emendations[{index}] (line {emendation.line}): {emendation.original!r} must occur "
+                    f"exactly once in the paragraph at lines {block.first}-{block.last}"
+                )
+            block.lines[hits[0]] = block.lines[hits[0]].replace(emendation.original, emendation.corrected)
+        doc.applied_emendations.append(f"line {emendation.line}: {emendation.original} → {emendation.corrected}")

@@ -1,0 +1,66 @@
+"""The fidelity check: the author's words in the raw source equal the words of the cleaned text.
+
+Words are compared case-folded, as runs of letters or of digits, so quotation marks, dashes, ellipses
+and Markdown markup do not count; what may differ is only what a rule or the recipe records.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from .notes import MISSING_NOTE, SUPERSCRIPTS
+
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_SUPER = re.compile(f"[{SUPERSCRIPTS}]+")
+_SUPER_DIGITS = str.maketrans(SUPERSCRIPTS, "0123456789")
+_DEF = re.compile(r"^\[\^(\d+)\]:\s?", re.M)
+_CALL = re.compile(r"\[\^(\d+)\]")
+
+
+def words(text: str) -> list[str]:
+    """The comparable words of a text (superscript note numbers count as numbers)."""
+    text = _SUPER.sub(lambda m: f" {m.group().translate(_SUPER_DIGITS)} ", text)
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+@dataclass
+class Fidelity:
+    """Words compared and words differing (not explained by a rejoined break hyphen)."""
+
+    compared: int
+    differing: int
+    differences: list[str]
+
+
+def split_markdown(markdown: str) -> tuple[str, str, str]:
+    """Split a cleaned text into (standfirst, body, notes) with markup removed."""
+    _, front, body = markdown.split("---\n", 2)
+    standfirst = yaml.safe_load(front).get("standfirst") or ""
+    match = _DEF.search(body)
+    notes = body[match.start() :] if match else ""
+    body = body[: match.start()] if match else body
+    notes = re.sub(rf"^\[\^\d+\]: {re.escape(MISSING_NOTE)}$", "", notes, flags=re.M)
+    notes = _DEF.sub(lambda m: f"{m.group(1)} ", notes)
+    lines = [ln for ln in body.split("\n") if not ln.startswith(":::")]
+    body = "\n".join(re.sub(r"^(#+ |> |\| |Table: )", "", ln) for ln in lines)
+    return standfirst, _CALL.sub(r" \1 ", body), _CALL.sub(r" \1 ", notes)
+
+
+def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
+    """Diff two word sequences; a change is forgiven only when both sides spell the same letters."""
+    matcher = difflib.SequenceMatcher(None, raw_words, out_words, autojunk=False)
+    differing = 0
+    differences: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        before, after = raw_words[i1:i2], out_words[j1:j2]
+        if "".join(before) == "".join(after):
+            continue
+        differing += max(len(before), len(after))
+        differences.append(f"raw word {i1}: {' '.join(before)!r} -> {' '.join(after)!r}")
+    return Fidelity(len(raw_words), differing, differences)

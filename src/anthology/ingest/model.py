@@ -1,0 +1,74 @@
+"""Data passed between the ingest rules: source blocks, notes and the record of every change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Block:
+    """A run of source lines treated as one unit (paragraph, heading, list, poem, table...).
+
+    `lines` keeps the raw lines (without line breaks) so that multi-line structures (lists, poems,
+    tables) survive until rendering; `first`/`last` are 1-based source line numbers for diagnostics.
+    """
+
+    lines: list[str]
+    first: int
+    last: int
+    kind: str = "para"
+    level: int = 0
+    attrs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The block as one line of prose (lines joined by spaces)."""
+        return " ".join(line.strip() for line in self.lines)
+
+    def covers(self, line: int) -> bool:
+        """True when the 1-based source line belongs to this block."""
+        return self.first <= line <= self.last
+
+
+@dataclass
+class Removal:
+    """Raw text left out of the cleaned text, with the recipe's reason (the book can print the list)."""
+
+    first: int
+    last: int
+    text: str
+    reason: str
+
+
+@dataclass
+class Note:
+    """A footnote: its number, its text (None when the source lacks it) and where it was defined."""
+
+    number: int
+    text: str | None
+    first: int = 0
+    last: int = 0
+
+
+@dataclass
+class Change:
+    """A recorded, rule-made change whose words differ from the raw text (e.g. a rejoined word)."""
+
+    rule: str
+    line: int
+    before: str
+    after: str
+
+
+@dataclass
+class Document:
+    """The state of one essay as it passes through the rules."""
+
+    slug: str
+    blocks: list[Block]
+    notes: dict[int, Note] = field(default_factory=dict)
+    calls: list[int] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    standfirst: str | None = None
+    applied_emendations: list[str] = field(default_factory=list)

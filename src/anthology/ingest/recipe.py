@@ -1,0 +1,162 @@
+"""The ingest recipe: the `rules:` block of `book/sources/<slug>.yaml`, validated with file and key in errors.
+
+Everything specific to one source lives here as data (line ranges, patterns, recorded removals and
+emendations); the rules in code are general, so a new essay in a known form needs only a recipe.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+
+class RecipeError(Exception):
+    """A recipe problem, always naming the file and the key (or line)."""
+
+
+def _parse_range(value: Any) -> tuple[int, int]:
+    """Accept `12`, `"12"` or `"12-30"` (1-based, inclusive) so recipes stay short and readable."""
+    if isinstance(value, int):
+        return (value, value)
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(value))
+    if not match:
+        raise ValueError(f"not a line or line range: {value!r} (use 12 or '12-30')")
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    if last < first:
+        raise ValueError(f"line range runs backwards: {value!r}")
+    return (first, last)
+
+
+LineRange = Annotated[tuple[int, int], BeforeValidator(_parse_range)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt rule must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Removal(_Strict):
+    """Raw text that is not the author's (boilerplate, captions, headers), with the reason for dropping it."""
+
+    lines: LineRange | None = None
+    pattern: str | None = None
+    reason: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class Headings(_Strict):
+    """How headings are recognised: numbered lines, ALL-CAPS lines, short title-like lines, or listed lines."""
+
+    numbered: str | None = None
+    numbered_level: int = 2
+    all_caps: bool = False
+    all_caps_level: int = 2
+    short_lines_max_words: int = 0
+    short_lines_level: int = 2
+    lines: dict[int, int] = Field(default_factory=dict)
+    not_lines: list[int] = Field(default_factory=list)
+
+
+class Notes(_Strict):
+    """Which note style the source uses and where its note texts stand."""
+
+    style: Literal["none", "endnotes", "superscript"] = "none"
+    start_line: int | None = None
+    expect_missing: list[int] = Field(default_factory=list)
+
+
+class Epigraph(_Strict):
+    """An epigraph paragraph whose attribution follows a run of padding spaces or a separator."""
+
+    lines: LineRange
+    attribution_split: str = r"\s{3,}"
+
+
+class Endmatter(_Strict):
+    """The chapter's own end matter (questions, reading lists) from a line on, with its headings."""
+
+    from_line: int
+    headings: list[str]
+
+
+class Emendation(_Strict):
+    """A recorded correction of an obvious error in the source; the list is data the book can print."""
+
+    line: int
+    original: str
+    corrected: str
+    reason: str
+
+
+class Rules(_Strict):
+    """All ingest rules for one source."""
+
+    title_lines: list[int] = Field(default_factory=list)
+    byline_lines: list[int] = Field(default_factory=list)
+    standfirst_lines: list[LineRange] = Field(default_factory=list)
+    remove: list[Removal] = Field(default_factory=list)
+    page_headers: list[str] = Field(default_factory=list)
+    notes: Notes = Notes()
+    join_page_breaks: bool = False
+    no_join_after_lines: list[int] = Field(default_factory=list)
+    keep_hyphens: list[str] = Field(default_factory=list)
+    headings: Headings = Headings()
+    epigraphs: list[Epigraph] = Field(default_factory=list)
+    blockquotes: list[LineRange] = Field(default_factory=list)
+    quoted_paragraph_blockquotes: bool = False
+    quote_after_colon: bool = False
+    poems: list[LineRange] = Field(default_factory=list)
+    lists: bool = True
+    table_caption: str | None = None
+    endmatter: Endmatter | None = None
+    lost_dash: str | None = None
+    emendations: list[Emendation] = Field(default_factory=list)
+
+
+class Recipe(BaseModel):
+    """A whole recipe file: provenance, metadata (copied to the text's front matter) and rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    received_as: str
+    sha256: str
+    meta: dict[str, Any]
+    rules: Rules = Rules()
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as a dotted recipe key, e.g. `rules.remove[2].reason`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Read and validate one recipe; every error names the file and the key (or YAML line)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise RecipeError(f"{path}:{where} invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping of keys")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise RecipeError(f"{path}: {problems}") from exc

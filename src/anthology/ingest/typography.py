@@ -1,0 +1,80 @@
+"""Typography: curly quotation marks, dashes, ellipses and spaces, as the renderers read `markdown-smart`."""
+
+from __future__ import annotations
+
+import re
+
+_OPEN_CONTEXT = set(" \t([{‘“—–-/\u00a0")
+_WORD = re.compile(r"\w")
+
+
+def restore_lost_dashes(text: str, pattern: str | None) -> str:
+    """Where a source lost its dashes and kept only the spaces around them, put a spaced em dash back."""
+    if not pattern:
+        return text
+    return re.sub(pattern, " — ", text)
+
+
+def normalise_spaces(text: str) -> str:
+    """No-break spaces used as sentence spacing or padding become one ordinary space."""
+    text = text.replace("\u00a0", " ").replace("\t", " ")
+    return re.sub(r" {2,}", " ", text)
+
+
+def curl_quotes(text: str) -> str:
+    """Straight quotation marks and apostrophes become curly ones, judged by their neighbours."""
+    out: list[str] = []
+    for i, char in enumerate(text):
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        if char == '"':
+            out.append("“" if prev in _OPEN_CONTEXT or prev in "‘“" else "”")
+        elif char == "'":
+            if _WORD.match(prev) and _WORD.match(nxt):
+                out.append("’")
+            elif prev in _OPEN_CONTEXT or prev in "“":
+                out.append("‘" if not nxt.isspace() else "’")
+            else:
+                out.append("’")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def repair_quote_direction(text: str) -> str:
+    """Fix curly double quotes that face the wrong way (`. . . “65` at the end, `”mistake”` at the start)."""
+    text = re.sub(r"“(?=$|\[\^)", "”", text)
+    text = re.sub(r"(?<=\S)“(?=$|[\s.,;:!?)\]])", "”", text)
+    text = re.sub(r"\s+”(?=$|\[\^)", "”", text)
+    return re.sub(r"(?:(?<=^)|(?<=[\s(\[]))”(?=\w)", "“", text)
+
+
+def ellipses(text: str) -> str:
+    """Spaced or unspaced three-dot ellipses become `…`; a fourth (sentence) dot stays a full stop."""
+    text = re.sub(r"(?<=\w)\.( ?)\. ?\. ?\.(?!\.)", r".\1…", text)
+    return re.sub(r"\. ?\. ?\.", "…", text)
+
+
+def dashes(text: str) -> str:
+    """En dashes in number ranges (`1917-21`, `pp. 185-6`); a spaced hyphen used as a dash becomes `–`."""
+    text = re.sub(r"(?<=\d)-(?=\d)", "–", text)
+    return re.sub(r"(?<=\S) - (?=\S)", " – ", text)
+
+
+_AUTOLINK = re.compile(r"(<https?://[^>\s]+>)")
+
+
+def apply_typography(text: str, lost_dash: str | None = None) -> str:
+    """All typographic normalisation of one run of author's text, in a fixed order; URLs are left alone."""
+    parts = _AUTOLINK.split(text)
+    return "".join(part if i % 2 else _typeset(part, lost_dash) for i, part in enumerate(parts)).strip()
+
+
+def _typeset(text: str, lost_dash: str | None) -> str:
+    """Typography for text that contains no URL."""
+    text = restore_lost_dashes(text, lost_dash)
+    text = normalise_spaces(text)
+    text = curl_quotes(text)
+    text = repair_quote_direction(text)
+    text = ellipses(text)
+    return dashes(text)
