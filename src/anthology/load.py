@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import BookConfig, load_config
 from .diagnostics import BuildError, Collector, Diagnostic
+from .generated import GENERATORS
 from .yamlfile import YamlDocument, parse_yaml, read_text
 
 FRONT_MATTER_FENCE = "---"
@@ -217,6 +218,12 @@ class _Loader:
     def matter(self, names: list[str], folder: str, key: str) -> list[Text]:
         texts = []
         for index, name in enumerate(names):
+            if name in GENERATORS:
+                meta = TextMeta(title=GENERATORS[name].title)
+                texts.append(
+                    Text(name, "generated", self.document.path, meta, "", self.document.line_of((key, index)) or 1)
+                )
+                continue
             path = self.book_dir / folder / f"{name}.md"
             if not path.exists():
                 self.missing(f"{key} matter '{name}'", path, (key, index))

@@ -6,15 +6,17 @@ Nothing is rendered before the whole book is resolved, so all three editions are
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import pandoc
 from .ast import Node, attr_of, stringify, walk
 from .diagnostics import BuildError, Collector
+from .generated import GENERATORS, PrintOverride
 from .load import Book, Chapter, Text
 
 ID_SEPARATOR = "--"
+PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ResolvedText:
 class ResolvedBook:
     book: Book
     texts: dict[str, ResolvedText]  # by slug, in reading order
+    # Print-only replacements of generated texts, computed from the page of every anchor after a first layout.
+    print_overrides: dict[str, PrintOverride] = field(default_factory=dict)
 
     @property
     def chapters(self) -> list[ResolvedText]:
@@ -115,7 +119,7 @@ def resolve_book(book: Book) -> ResolvedBook:
     """Parse all texts (in parallel: each is a pandoc process) and report every text's problems together."""
     collector = Collector()
     resolved: dict[str, ResolvedText] = {}
-    texts = book.texts
+    texts = [text for text in book.texts if text.kind != "generated"]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for text, future in zip(texts, [pool.submit(resolve_text, text) for text in texts], strict=True):
             try:
@@ -123,4 +127,19 @@ def resolve_book(book: Book) -> ResolvedBook:
             except BuildError as error:
                 collector.items.extend(error.diagnostics)
     collector.raise_if_errors()
-    return ResolvedBook(book, resolved)
+    result = ResolvedBook(book, resolved)
+    generate_texts(result)
+    result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
+    return result
+
+
+def generate_texts(resolved: ResolvedBook) -> None:
+    """Generated matter is made last, from the whole resolved book."""
+    for text in resolved.book.texts:
+        if text.kind != "generated":
+            continue
+        generated = GENERATORS[text.slug].make(resolved, text.slug)
+        ast = {"pandoc-api-version": PANDOC_API_VERSION, "meta": {}, "blocks": generated.blocks}
+        resolved.texts[text.slug] = ResolvedText(text, ast, collect_sections(ast))
+        if generated.print_override is not None:
+            resolved.print_overrides[text.slug] = generated.print_override

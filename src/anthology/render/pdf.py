@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from weasyprint import HTML
+from weasyprint.document import Document
 from weasyprint.urls import URLFetcher
 
 from .. import pandoc
@@ -61,11 +62,15 @@ def text_fragment(item: ResolvedText) -> str:
     return pandoc.ast_to_html(ast, source=item.text.path)
 
 
-def print_html(resolved: ResolvedBook, project: Project) -> str:
-    """The whole book as one HTML document for WeasyPrint."""
+def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int] | None = None) -> str:
+    """The whole book as one HTML document for WeasyPrint; with `pages`, generated texts take their print form."""
     config = resolved.book.config
     width, height = config.trim_size
     fragments = {slug: text_fragment(item) for slug, item in resolved.texts.items()}
+    if pages is not None:
+        for slug, override in resolved.print_overrides.items():
+            item = resolved.texts[slug]
+            fragments[slug] = text_fragment(ResolvedText(item.text, dict(item.ast, blocks=override(pages)), []))
     template = jinja_environment(project).get_template("print.html.j2")
     return template.render(
         book=resolved.book,
@@ -76,16 +81,31 @@ def print_html(resolved: ResolvedBook, project: Project) -> str:
     )
 
 
+def anchor_pages(document: Document) -> dict[str, int]:
+    """The 1-based page number of every anchor (id) in a laid-out document."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    return pages
+
+
 # WeasyPrint messages that are expected and harmless for our documents.
 IGNORED_WARNINGS = ("Ignored `text-align-last",)
 
 
-def render_pdf(resolved: ResolvedBook, project: Project, target: Path) -> Path:
-    html = print_html(resolved, project)
+def layout(html: str, project: Project) -> Document:
     fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
-    document = HTML(string=html, base_url=str(project.styles_dir.resolve()) + "/", url_fetcher=fetcher)
+    return HTML(string=html, base_url=str(project.styles_dir.resolve()) + "/", url_fetcher=fetcher).render()
+
+
+def render_pdf(resolved: ResolvedBook, project: Project, target: Path) -> Path:
+    """Lay out the book; when generated texts need page numbers (the index), lay it out again with them."""
     with weasyprint_warnings() as warnings, atomic_file(target) as temporary:
-        document.write_pdf(temporary, uncompressed_pdf=False)
+        document = layout(print_html(resolved, project), project)
+        if resolved.print_overrides:
+            document = layout(print_html(resolved, project, anchor_pages(document)), project)
+        document.write_pdf(temporary)
         problems = [message for message in warnings if not message.startswith(IGNORED_WARNINGS)]
         if problems:
             raise BuildError(
