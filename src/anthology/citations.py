@@ -1,0 +1,604 @@
+"""Turn the essays' own citation forms into pandoc citations keyed to ``book/references.yaml`` (issue 4).
+
+The five essays cite in four ways: parenthetical titles with pages (``(From Lenin to Stalin, page 40)``), numbered
+notes full of ``Ibid.`` and ``op. cit.``, footnotes with ``as above``, and author-date (``(Smith 2002)``, bare
+``(2007)`` after a named author). This module rewrites each recognised citation as a pandoc citation
+(``[Quoted in @serge-from-lenin-to-stalin, 40]``) and leaves every other character of the text alone, so the
+ingest's word-fidelity check can account for each change: a converted citation's words are those of its
+:class:`Conversion` record, everything else is the author's text untouched.
+
+What a string means is data, not code: ``book/sources/<slug>.works.yaml`` (the essay's alias table) says which
+strings of that essay name which bibliography key; the general patterns here (prefixes, publication details,
+locators, ``Ibid.``, ``op. cit.``, ``as above``, author-date) do the rest. Nothing is resolved by guessing: a span
+that looks like a citation but does not resolve is left as it is and reported in :attr:`ChunkResult.unresolved`.
+
+API (used by the ingest pipeline; no I/O besides loading the two YAML files):
+
+``load_references(path) -> dict[str, dict]``
+    The CSL items of ``references.yaml`` by key.
+``load_works(path, references) -> WorksTable``
+    One essay's alias table, checked against the bibliography (an alias to an unknown key raises ``ValueError``).
+``CitationState()``
+    What ``Ibid.``, ``op. cit.``, ``as above`` and bare pages refer back to. Make one per essay and pass it to
+    every chunk *in reading order* (body paragraphs and notes of one sequence share it).
+``convert_chunk(text, table, state, *, kind="body", note=None) -> ChunkResult``
+    Convert one chunk: a body paragraph (``kind="body"``: parenthetical and author-date forms, as the table's
+    ``styles`` allow) or the text of one note (``kind="note"``: note forms; ``note`` is its number, used by the
+    table's per-note ``resolve`` entries). Returns the new text, one :class:`Conversion` per replaced span
+    (original, replacement, keys, locator, rule, offsets in the input) and the unresolved candidate spans.
+``convert_chunks(chunks, table) -> list[ChunkResult]``
+    Convenience: a fresh state, then ``convert_chunk`` on each ``(kind, note, text)`` in order.
+``citation_candidates(text, kind) -> list[tuple[int, int, str]]``
+    Citation-like spans of a raw chunk, converted or not: the denominator of the coverage report.
+
+Output forms: ``[@key, 40]`` (the locator without its ``p.``/``page`` label: pandoc takes a bare number as a page;
+chapters become ``chap. 13``), ``[Quoted in @key, 40]`` (prefix words kept verbatim), ``[@a; @b]`` for several
+author-date items, ``[-@key]`` for a year after a named author (the author's name stays in the prose). A bare
+``Ibid.`` repeats the previous citation's locator, as it means "the same place".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "Alias",
+    "ChunkResult",
+    "CitationState",
+    "Conversion",
+    "WorksTable",
+    "citation_candidates",
+    "convert_chunk",
+    "convert_chunks",
+    "format_locator",
+    "load_references",
+    "load_works",
+]
+
+# --------------------------------------------------------------------------------------------- data structures
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One replaced span, so that the ingest can account for every word it removes."""
+
+    start: int
+    end: int
+    original: str
+    replacement: str
+    keys: tuple[str, ...]
+    locator: str | None
+    rule: str  # parenthetical | note | ibid | op-cit | as-above | author-date | bare-year
+
+
+@dataclass
+class ChunkResult:
+    """The converted chunk, what changed, and what looked like a citation but could not be resolved."""
+
+    text: str
+    conversions: list[Conversion]
+    unresolved: list[str]
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A string of one essay that names a bibliography key (matched ignoring spacing, ``*`` and quote style)."""
+
+    text: str
+    key: str
+    pattern: re.Pattern[str]
+
+
+@dataclass
+class WorksTable:
+    """One essay's alias table (``<slug>.works.yaml``) joined with the bibliography's names."""
+
+    slug: str
+    styles: frozenset[str]
+    aliases: list[Alias]
+    mentions: list[Alias]
+    author_keys: dict[str, list[str]]  # surname (as written in the essay) -> keys, for op. cit. / as above
+    author_year: dict[tuple[str, str], str]  # ("Smith", "2002") -> key
+    resolve: dict[tuple[str, str], str]  # (note, rule) -> key: per-note decisions the rules cannot make
+    surnames: list[str]  # every surname above, longest first (for regexes)
+    key_surnames: dict[str, list[str]]  # key -> the surnames that may be written before its title
+
+
+@dataclass
+class CitationState:
+    """What backward references point to: the last work cited, and the last one cited per author."""
+
+    last_key: str | None = None
+    last_locator: str | None = None
+    by_author: dict[str, str] = field(default_factory=dict)
+    tail: str = ""  # the end of the previous chunks, where a bare year's author may be named
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+_SINGLE = "['\u2019\u2018]"
+_DOUBLE = '["\u201c\u201d]'
+_PUNCT_QUOTES = {"'": _SINGLE, "\u2019": _SINGLE, "\u2018": _SINGLE, '"': _DOUBLE, "\u201c": _DOUBLE, "\u201d": _DOUBLE}
+
+
+def _alias_pattern(text: str) -> re.Pattern[str]:
+    """Compile an alias so that hard wraps, no-break spaces, ``*emphasis*`` and quote styles do not matter."""
+    plain = text.replace("*", "")
+    parts: list[str] = [r"\**"]
+    for i, ch in enumerate(plain):
+        if i and ch.isalnum() != plain[i - 1].isalnum():
+            parts.append(r"\**")
+        if ch.isspace():
+            parts.append(r"\s+")
+        elif ch in _PUNCT_QUOTES:
+            parts.append(_PUNCT_QUOTES[ch])
+        else:
+            parts.append(re.escape(ch))
+    parts.append(r"\**")
+    head = r"(?<![\w*])" if plain[:1].isalnum() else ""
+    tail = r"(?![\w])" if plain[-1:].isalnum() else ""
+    return re.compile(head + "".join(parts) + tail)
+
+
+def load_references(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read the CSL-YAML bibliography; the keys are what the alias tables may point to."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    items = data["references"] if isinstance(data, dict) else data
+    return {item["id"]: item for item in items}
+
+
+def _families(item: dict[str, Any]) -> list[str]:
+    names = []
+    for role in ("author", "editor", "container-author"):
+        for person in item.get(role) or []:
+            if "family" in person:
+                names.append(str(person["family"]))
+    return names
+
+
+def _year(item: dict[str, Any]) -> str | None:
+    issued = item.get("issued")
+    if isinstance(issued, dict):
+        parts = issued.get("date-parts") or [[None]]
+        return str(parts[0][0]) if parts[0] and parts[0][0] else None
+    if issued is None:
+        return None
+    return str(issued)[:4]
+
+
+def load_works(path: str | Path, references: dict[str, dict[str, Any]]) -> WorksTable:
+    """Read one essay's alias table and join it with the bibliography (unknown keys are an error, not a skip)."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    slug = str(data.get("slug") or path.name.removesuffix(".works.yaml"))
+
+    def check(key: str, where: str) -> str:
+        if key not in references:
+            raise ValueError(f"{path}: {where}: key {key!r} is not in the bibliography")
+        return key
+
+    aliases = [
+        Alias(text, check(key, f"aliases[{text!r}]"), _alias_pattern(text))
+        for text, key in (data.get("aliases") or {}).items()
+    ]
+    aliases.sort(key=lambda a: len(a.text), reverse=True)
+    mentions = [
+        Alias(text, check(key, f"mentions[{text!r}]"), _alias_pattern(text))
+        for text, key in (data.get("mentions") or {}).items()
+    ]
+    keys_used = {a.key for a in aliases} | {a.key for a in mentions}
+    for key in data.get("keys") or []:
+        keys_used.add(check(key, "keys"))
+
+    author_keys: dict[str, list[str]] = {}
+    for key in sorted(keys_used):
+        for family in _families(references[key]):
+            author_keys.setdefault(family, []).append(key)
+    for variant, key_list in (data.get("authors") or {}).items():
+        for key in key_list if isinstance(key_list, list) else [key_list]:
+            author_keys.setdefault(str(variant), []).append(check(key, f"authors[{variant!r}]"))
+
+    author_year: dict[tuple[str, str], str] = {}
+    if "author-date" in (data.get("styles") or []):
+        for key in sorted(keys_used):
+            item = references[key]
+            year = _year(item)
+            creators = [p.get("family") for p in (item.get("author") or item.get("editor") or [])]
+            if year and creators and creators[0]:
+                author_year.setdefault((str(creators[0]), year), key)
+    for cite, key in (data.get("author_year") or {}).items():
+        name, _, year = str(cite).rpartition(" ")
+        author_year[(name, year)] = check(key, f"author_year[{cite!r}]")
+
+    resolve = {
+        (str(entry["note"]), str(entry["rule"])): check(entry["key"], f"resolve[note {entry['note']}]")
+        for entry in data.get("resolve") or []
+    }
+    surnames = sorted(author_keys, key=len, reverse=True)
+    key_surnames: dict[str, list[str]] = {}
+    for surname, key_list in author_keys.items():
+        for key in key_list:
+            key_surnames.setdefault(key, []).append(surname)
+    return WorksTable(
+        slug=slug,
+        styles=frozenset(data.get("styles") or []),
+        aliases=aliases,
+        mentions=mentions,
+        author_keys=author_keys,
+        author_year=author_year,
+        resolve=resolve,
+        surnames=surnames,
+        key_surnames=key_surnames,
+    )
+
+
+# --------------------------------------------------------------------------------------------- general patterns
+
+_NUM = r"(?:\d+|[xvi]+\b)"
+_RANGE = rf"{_NUM}(?:\s*[-\u2013]\s*\d+)?"
+# A locator: a page label (``p.``, ``pp.``, ``pg.``, ``page(s)``, glued ``pp392-3``) or a chapter label, then
+# numbers; further numbers only after a comma (``pp. 196, 198``).
+_LOC = rf"(?P<label>pp?\.?|pg\.|pages?|Ch\.|ch\.)\s*(?P<num>{_RANGE}(?:\s*,\s*\d+(?:\s*[-\u2013]\s*\d+)?)*)(?![\w-])"
+_LOC_RE = re.compile(_LOC)
+# Publication details after a title: capitalised words, years and "(n.d)", separated by commas, colons or spaces,
+# never a lower-case word (that is the author's prose again) and never a locator label.
+_PUB_WORD = r"(?!(?:pp?|pg|Ch)\.|pp?\d|op\.|[Aa]s\s+above|Ibid)[A-Z0-9(&][^\s,;:<>\[\]]*"
+_PUB_RE = re.compile(rf"(?:\s*[,:]?\s*{_PUB_WORD}(?:\s+{_PUB_WORD})*)+")
+_PREFIX_RE = re.compile(
+    r"(?P<prefix>(?:(?:[Ss]ee\s+also|[Ss]ee|[Aa]lso|[Qq]uoted\s+(?:in|by)|[Cc]ited\s+in)\s*:?\s*)"
+    r"|(?:[A-Z][\w.\u2019'-]*\s+){1,2}[A-Z][\w\u2019'-]+,\s+in\s+)$"
+)
+# One word of a person's name before the surname: an initial ("E.", "H.", "Wm.") or a capitalised given name,
+# never a word that starts a prefix ("See Tony Cliff": "See" is the prefix, not a name).
+_NAME_WORD = r"(?!(?:See|Also|Quoted|Cited|For|In|Then|This)\b)(?:[A-Z][a-z]?\.\s*|[A-Z][\w\u2019'-]+\s+)"
+_OPCIT_RE = re.compile(r"\s*[.,]?\s*op\.?\s*cit\.?")
+_ASABOVE_RE = re.compile(r"\s*,?\s*[Aa]s\s+above\s*")
+_BACKREF_RE = re.compile(r"\b(?:Ibid\.?|[Aa]s\s+above|[Ss]ee\s+above)")
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|Spring|Summer|Autumn|Winter"
+)
+_YEAR_ITEM_RE = re.compile(
+    rf"\s*(?!(?:{_MONTHS})\b)(?P<name>[A-Z][\w\u2019'-]+(?:\s+(?:and|&)\s+[A-Z][\w\u2019'-]+|\s+et\s+al\.?)?)\s+(?P<year>1[5-9]\d\d|20\d\d)[a-z]?"
+    r"(?:\s*[:,]\s*(?:pp?\.\s*)?(?P<loc>\d+(?:\s*[-\u2013]\s*\d+)?(?:,\s*\d+)*))?\s*"
+)
+_BARE_YEAR_RE = re.compile(r"\((?P<year>1[5-9]\d\d|20\d\d)(?:\s*[:,]\s*(?:pp?\.\s*)?(?P<loc>\d+(?:[-\u2013]\d+)?))?\)")
+# "London 1993", "Oxford, 1980": a place and a year, the tail of a full citation (a month and a year is a date).
+_PLACE_YEAR_RE = re.compile(rf"\b(?!(?:{_MONTHS})\b)[A-Z][a-z]+,?\s+(?:1[5-9]\d\d|20\d\d)\b")
+_PAREN_RE = re.compile(r"\((?P<inner>[^()]*)\)")
+
+
+def format_locator(label: str | None, num: str) -> str:
+    """Pandoc's locator: pages bare (its default label), chapters as ``chap. N``; spacing normalised."""
+    num = re.sub(r"\s*,\s*", ", ", re.sub(r"\s*([-\u2013])\s*", r"\1", num.strip()))
+    if label and label.lower().startswith("ch"):
+        return f"chap. {num}"
+    return num
+
+
+def _cite(prefix: str, keys: Sequence[str], locator: str | None, *, suppress: bool = False) -> str:
+    prefix = " ".join(prefix.split())
+    body = ("-" if suppress else "") + "@" + keys[0]
+    if locator:
+        body += f", {locator}"
+    return "[" + (prefix + " " if prefix else "") + body + "]"
+
+
+def _remember(state: CitationState, table: WorksTable, key: str, locator: str | None) -> None:
+    state.last_key, state.last_locator = key, locator
+    for surname, keys in table.author_keys.items():
+        if key in keys:
+            state.by_author[surname] = key
+
+
+def _match_locator(text: str, pos: int) -> tuple[int, str | None]:
+    """A locator at ``pos`` (after an optional comma or full stop), or none."""
+    m = re.compile(r"\s*[,.]{0,2}\s*" + _LOC).match(text, pos)
+    if not m:
+        return pos, None
+    return m.end(), format_locator(m.group("label"), m.group("num"))
+
+
+# --------------------------------------------------------------------------------------------- candidates
+
+
+def citation_candidates(text: str, kind: str = "body") -> list[tuple[int, int, str]]:
+    """Spans that look like citations whether or not they resolve: the denominator of the coverage report.
+
+    Body: parentheses holding a page locator, a ``Quoted in``/``Quoted by``, or a year as an author-date item or
+    on its own. Notes: every locator, ``Ibid.``, ``op. cit.``, ``as above`` and year-with-place (``London 1993``).
+    """
+    spans: list[tuple[int, int, str]] = []
+    if kind == "body":
+        for m in _PAREN_RE.finditer(text):
+            inner = m.group("inner")
+            if (
+                _LOC_RE.search(inner)
+                or re.search(r"[Qq]uoted (?:in|by)", inner)
+                or re.fullmatch(r"(?:" + _YEAR_ITEM_RE.pattern + r";?)+", inner)
+                or _BARE_YEAR_RE.fullmatch(m.group(0))
+                or re.fullmatch(r"[A-Z][^,]*,\s.*\b(?:1[5-9]\d\d|20\d\d)", inner)
+            ):
+                spans.append((m.start(), m.end(), m.group(0)))
+        return spans
+    for rx in (_LOC_RE, _BACKREF_RE, _OPCIT_RE, _PLACE_YEAR_RE):
+        for m in rx.finditer(text):
+            if m.group(0).strip():
+                spans.append((m.start(), m.end(), m.group(0).strip()))
+    spans.sort()
+    return spans
+
+
+# --------------------------------------------------------------------------------------------- conversion
+
+
+def convert_chunks(chunks: Iterable[tuple[str, str | None, str]], table: WorksTable) -> list[ChunkResult]:
+    """Convert an essay's chunks ``(kind, note, text)`` in reading order with one shared state."""
+    state = CitationState()
+    return [convert_chunk(text, table, state, kind=kind, note=note) for kind, note, text in chunks]
+
+
+def convert_chunk(
+    text: str, table: WorksTable, state: CitationState, *, kind: str = "body", note: str | int | None = None
+) -> ChunkResult:
+    """Convert one body paragraph or one note; ``state`` carries back-references from chunk to chunk."""
+    if kind == "note":
+        result = _convert_note(text, table, state, None if note is None else str(note))
+    else:
+        result = _convert_body(text, table, state)
+    state.tail = (state.tail + "\n" + text)[-3000:]
+    return result
+
+
+def _apply(text: str, conversions: list[Conversion]) -> str:
+    out, pos = [], 0
+    for c in sorted(conversions, key=lambda c: c.start):
+        out.append(text[pos : c.start])
+        out.append(c.replacement)
+        pos = c.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---- body: parenthetical titles and author-date
+
+
+def _convert_body(text: str, table: WorksTable, state: CitationState) -> ChunkResult:
+    conversions: list[Conversion] = []
+    unresolved: list[str] = []
+    # Prose mentions of a work ("in his book The State and Revolution") make it the current work for bare pages.
+    events: list[tuple[int, str, Any]] = []
+    for mention in table.mentions:
+        for m in mention.pattern.finditer(text):
+            if not _inside_parens(text, m.start()):
+                events.append((m.start(), "mention", mention.key))
+    for m in _PAREN_RE.finditer(text):
+        events.append((m.start(), "paren", m))
+    events.sort(key=lambda e: e[0])
+    for _, what, payload in events:
+        if what == "mention":
+            state.last_key, state.last_locator = payload, None
+            continue
+        m = payload
+        conv = None
+        if "parenthetical" in table.styles:
+            conv = _parenthetical(m, text, table, state)
+        if conv is None and "author-date" in table.styles:
+            conv = _author_date(m, text, table, state)
+        if conv is not None:
+            conversions.append(conv)
+        elif citation_candidates(m.group(0), "body"):
+            unresolved.append(m.group(0))
+    return ChunkResult(_apply(text, conversions), conversions, unresolved)
+
+
+def _inside_parens(text: str, pos: int) -> bool:
+    return text.rfind("(", 0, pos) > text.rfind(")", 0, pos)
+
+
+def _resolve_head(head: str, table: WorksTable, state: CitationState) -> str | None:
+    """A parenthetical's head: an alias, an author's name (their last work cited), or nothing (the current work)."""
+    head = head.strip().rstrip(",").strip()
+    if not head:
+        return state.last_key
+    for alias in table.aliases:
+        m = alias.pattern.fullmatch(head)
+        if m:
+            return alias.key
+    if head in table.author_keys:
+        return state.by_author.get(head) or (table.author_keys[head][0] if len(table.author_keys[head]) == 1 else None)
+    return None
+
+
+def _parenthetical(m: re.Match[str], text: str, table: WorksTable, state: CitationState) -> Conversion | None:
+    inner = m.group("inner")
+    pm = re.match(r"\s*(?P<prefix>(?:[Qq]uoted\s+(?:in|by)|[Ss]ee(?:\s+also)?|[Cc]ited\s+in)\s*:?\s+)?", inner)
+    prefix = pm.group("prefix") or "" if pm else ""
+    rest = inner[pm.end() if pm else 0 :]
+    lm = re.search(r"(?:^|[,\s])\s*" + _LOC + r"\s*\.?\s*$", rest)
+    locator = format_locator(lm.group("label"), lm.group("num")) if lm else None
+    head = rest[: lm.start()] if lm else rest
+    if not head.strip() and locator is None:
+        return None
+    if not head.strip() and not prefix.strip().lower().startswith("see") and prefix:
+        return None
+    key = _resolve_head(head, table, state)
+    if key is None:
+        return None
+    if not locator and not head.strip():
+        return None
+    _remember(state, table, key, locator)
+    return Conversion(m.start(), m.end(), m.group(0), _cite(prefix, [key], locator), (key,), locator, "parenthetical")
+
+
+def _author_date(m: re.Match[str], text: str, table: WorksTable, state: CitationState) -> Conversion | None:
+    inner = m.group("inner")
+    bare = _BARE_YEAR_RE.fullmatch(m.group(0))
+    if bare:
+        key = _bare_year_key(bare.group("year"), text[: m.start()], table, state)
+        if key is None:
+            return None
+        loc = format_locator(None, bare.group("loc")) if bare.group("loc") else None
+        _remember(state, table, key, loc)
+        return Conversion(
+            m.start(), m.end(), m.group(0), _cite("", [key], loc, suppress=True), (key,), loc, "bare-year"
+        )
+    items = inner.split(";")
+    parsed = []
+    for item in items:
+        im = _YEAR_ITEM_RE.fullmatch(item)
+        if not im:
+            return None
+        name = im.group("name").split(" and ")[0].split(" & ")[0].split(" et al")[0]
+        key = table.author_year.get((name, im.group("year")))
+        if key is None:
+            return None
+        loc = format_locator(None, im.group("loc")) if im.group("loc") else None
+        parsed.append((key, loc))
+    for key, loc in parsed:
+        _remember(state, table, key, loc)
+    body = "; ".join("@" + k + (f", {loc}" if loc else "") for k, loc in parsed)
+    keys = tuple(k for k, _ in parsed)
+    return Conversion(m.start(), m.end(), m.group(0), f"[{body}]", keys, parsed[0][1], "author-date")
+
+
+def _bare_year_key(year: str, before: str, table: WorksTable, state: CitationState) -> str | None:
+    """The work of the nearest author named before a bare ``(2007)`` who has a work of that year in the table."""
+    if not table.surnames:
+        return None
+    context = state.tail + "\n" + before
+    rx = re.compile(r"\b(" + "|".join(re.escape(n) for n in table.surnames) + r")\b")
+    best: tuple[int, str] | None = None
+    for sm in rx.finditer(context):
+        key = table.author_year.get((sm.group(1), year))
+        if key is not None and (best is None or sm.start() >= best[0]):
+            best = (sm.start(), key)
+    return best[1] if best else None
+
+
+# ---- notes: full citations, Ibid., op. cit., as above
+
+_ABBREV_RE = re.compile(r"^(?:[A-Z]\.)+$|^(?:Inc|Co|Ltd|Bros)\.,?$|^\(?n\.d\)?\.?$")
+_PUB_WORD_RE = re.compile(r"(?P<sep>\s*[,:]?\s*)(?P<word>" + _PUB_WORD + ")")
+
+
+def _match_pub(text: str, pos: int) -> int:
+    """Publication details after a title ("Baltimore, Maryland: Penguin Books, 1950"); where they end.
+
+    Words are capitalised or numbers; a word ending in a full stop ends the details unless it is an
+    abbreviation (``Inc.``, ``G.P.``), and that full stop stays outside (it ends the author's sentence).
+    """
+    end = pos
+    p = pos
+    while True:
+        m = _PUB_WORD_RE.match(text, p)
+        if not m or not m.group("sep"):
+            break
+        word = m.group("word")
+        if word.endswith(".") and not _ABBREV_RE.match(word):
+            end = m.end() - 1
+            break
+        end = p = m.end()
+    return end
+
+
+def _names_before(text: str, start: int, surnames: Sequence[str]) -> int:
+    """Where the author's names written just before a title begin ("E.H. Carr, ", "Daniel and Gabriel
+    Cohn-Bendit, ", "Paul Le Blanc et al, "); ``start`` itself when there are none."""
+    if not surnames:
+        return start
+    names = "|".join(re.escape(s) for s in sorted(surnames, key=len, reverse=True))
+    rx = re.compile(r"(?:" + _NAME_WORD + r"(?:and\s+)?)*(?:" + names + r")(?:\s+et\s+al\.?)?\s*,?\s*$")
+    m = rx.search(text[max(0, start - 80) : start])
+    return start - (len(text[max(0, start - 80) : start]) - m.start()) if m else start
+
+
+def _convert_note(text: str, table: WorksTable, state: CitationState, note: str | None) -> ChunkResult:
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    heads: list[tuple[int, int, str, str]] = []  # start, end, kind (alias|author|back), key or surname
+    for alias in table.aliases:
+        for m in alias.pattern.finditer(text):
+            if free(m.start(), m.end()):
+                heads.append((m.start(), m.end(), "alias", alias.key))
+                taken.append((m.start(), m.end()))
+    if table.surnames:
+        names = "|".join(re.escape(s) for s in table.surnames)
+        author_back = re.compile(
+            r"(?:" + _NAME_WORD + r")*(?P<surname>" + names + r")\b"
+            r"(?=\s*[.,]?\s*(?:op\.?\s*cit|[Aa]s\s+above))"
+        )
+        for m in author_back.finditer(text):
+            if free(m.start(), m.end()):
+                heads.append((m.start(), m.end(), "author", m.group("surname")))
+                taken.append((m.start(), m.end()))
+    for m in _BACKREF_RE.finditer(text):
+        if free(m.start(), m.end()):
+            heads.append((m.start(), m.end(), "back", m.group(0)))
+            taken.append((m.start(), m.end()))
+    heads.sort()
+
+    conversions: list[Conversion] = []
+    unresolved: list[str] = []
+    for start, end, what, payload in heads:
+        if conversions and start < conversions[-1].end:
+            continue  # already inside the previous citation ("Victor Serge, as above": "as above" is its tail)
+        pos = end
+        rule = "note"
+        key: str | None
+        if what in ("alias", "author"):
+            om = _OPCIT_RE.match(text, pos) or _ASABOVE_RE.match(text, pos)
+            if om:
+                rule = "op-cit" if "cit" in om.group(0) else "as-above"
+                pos = om.end()
+            if what == "alias":
+                key = payload
+            else:
+                key = state.by_author.get(payload)
+                if key is None and len(table.author_keys.get(payload, [])) == 1:
+                    key = table.author_keys[payload][0]
+        else:
+            rule = "ibid" if payload.startswith("Ibid") else "as-above"
+            key = state.last_key
+        override = table.resolve.get((note, rule)) if note is not None else None
+        if override:
+            key = override
+        if key is None:
+            unresolved.append(" ".join(text[start:end].split()))
+            continue
+        if what == "alias" and rule == "note":
+            after = _match_pub(text, pos)
+            pub = text[pos:after]
+            if after > pos and (
+                re.search(r"\b(?:1[5-9]\d\d|20\d\d)\b|\(n\.d\)", pub) or _match_locator(text, after)[1]
+            ):
+                pos = after
+        pos2, locator = _match_locator(text, pos)
+        if locator is None and rule == "ibid":
+            locator = state.last_locator
+        pos = pos2
+        # Left: the author's names before a title, then a prefix ("See also:", "Quoted in", "Sarah Lovell, in").
+        prefix = ""
+        floor = conversions[-1].end if conversions else 0
+        if what == "alias":
+            start = max(floor, _names_before(text, start, table.key_surnames.get(key, [])))
+        if payload.lower().startswith("see"):
+            prefix = payload.split()[0]
+        else:
+            pm = _PREFIX_RE.search(text[floor:start])
+            if pm:
+                prefix = pm.group("prefix")
+                start = floor + pm.start()
+        _remember(state, table, key, locator)
+        conversions.append(
+            Conversion(start, pos, text[start:pos], _cite(prefix, [key], locator), (key,), locator, rule)
+        )
+    return ChunkResult(_apply(text, conversions), conversions, unresolved)
