@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -37,11 +38,13 @@ def run(
     epoch: int | None = None,
     source: Path | None = None,
     sandbox: bool = True,
+    line_offset: int = 0,
 ) -> str:
-    """Run pandoc; a failure or a warning becomes a diagnostic naming the source file.
+    """Run pandoc; a failure or a warning becomes a diagnostic naming the source file and, where pandoc gives
+    one, the line (pandoc counts lines of its input; `line_offset` maps them back to the file).
 
     Sandboxed by default (no file or network access). The EPUB writer cannot be: it must read the stylesheet and
-    fonts; the resolve stage has already refused remote and unknown resources in the texts.
+    fonts; the resolve stage has already refused remote and missing resources in the texts.
     """
     env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
     if epoch is not None:
@@ -53,23 +56,37 @@ def run(
         env=env,
         check=False,
     )
-    warnings = process.stderr.decode("utf-8", "replace").strip()
-    if process.returncode != 0 or warnings:
-        raise BuildError(
-            [
-                Diagnostic(
-                    "E030",
-                    f"pandoc {'failed' if process.returncode else 'warned'}: {warnings or process.returncode}",
-                    file=source,
-                    hint="fix the Markdown it points at; run `invoke check` for all problems at once",
-                )
-            ]
-        )
+    messages = [line for line in process.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    if process.returncode != 0 or messages:
+        problems = [pandoc_diagnostic(message, source, line_offset) for message in messages]
+        if process.returncode != 0 and not problems:
+            problems = [Diagnostic("E030", f"pandoc failed (exit {process.returncode})", file=source)]
+        raise BuildError(problems)
     return process.stdout.decode("utf-8")
 
 
-def markdown_to_ast(text: str, source: Path | None = None) -> dict[str, Any]:
-    return json.loads(run(["--from", MARKDOWN, "--to", "json"], text, source=source))
+PANDOC_POSITION = re.compile(r"line (\d+) column (\d+)")
+
+
+def pandoc_diagnostic(message: str, source: Path | None, line_offset: int) -> Diagnostic:
+    """One pandoc warning as a diagnostic at the file's own line (pandoc numbers the body from 1)."""
+    position = PANDOC_POSITION.search(message)
+    line = int(position[1]) + line_offset if position else None
+    column = int(position[2]) if position else None
+    text = re.sub(r"^\[WARNING\]\s*", "", message.strip())
+    return Diagnostic(
+        "E030",
+        f"pandoc: {text}",
+        file=source,
+        line=line,
+        column=column,
+        hint="fix the Markdown at this line (an unclosed ::: div, a note defined but never called, a duplicate id)",
+    )
+
+
+def markdown_to_ast(text: str, source: Path | None = None, line_offset: int = 0) -> dict[str, Any]:
+    """Parse Markdown; `line_offset` is the number of lines before the body in its file (the front matter)."""
+    return json.loads(run(["--from", MARKDOWN, "--to", "json"], text, source=source, line_offset=line_offset))
 
 
 def ast_to_html(ast: dict[str, Any], extra: list[str] | None = None, source: Path | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import pandoc
@@ -14,6 +15,7 @@ from .ast import Node, attr_of, stringify, walk
 from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
 from .load import Book, Chapter, Text
+from .safety import check_text
 
 ID_SEPARATOR = "--"
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
@@ -109,8 +111,9 @@ def collect_sections(ast: dict[str, Any]) -> list[Section]:
     ]
 
 
-def resolve_text(text: Text) -> ResolvedText:
-    ast = pandoc.markdown_to_ast(text.body, source=text.path)
+def resolve_text(text: Text, book_dir: Path) -> ResolvedText:
+    ast = pandoc.markdown_to_ast(text.body, source=text.path, line_offset=text.body_line - 1)
+    check_text(ast, text, book_dir).raise_if_errors()
     prefix_ids(ast, text.slug)
     return ResolvedText(text, ast, collect_sections(ast))
 
@@ -121,7 +124,7 @@ def resolve_book(book: Book) -> ResolvedBook:
     resolved: dict[str, ResolvedText] = {}
     texts = [text for text in book.texts if text.kind != "generated"]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for text, future in zip(texts, [pool.submit(resolve_text, text) for text in texts], strict=True):
+        for text, future in zip(texts, [pool.submit(resolve_text, text, book.root) for text in texts], strict=True):
             try:
                 resolved[text.slug] = future.result()
             except BuildError as error:
