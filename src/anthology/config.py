@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .diagnostics import BuildError, Diagnostic
 from .yamlfile import YamlDocument, load_yaml
@@ -42,6 +43,30 @@ class Part(Strict):
         return value
 
 
+class CrossrefWording(Strict):
+    """How cross-references read (issue 5): each template's {fields} are filled in by anthology.crossref."""
+
+    chapter: str = "Chapter {number}, “{title}”"  # a whole chapter
+    part: str = "Part {number}, “{title}”"
+    matter: str = "“{title}”"  # front and back matter, headnotes, part introductions
+    in_chapter: str = "Chapter {number}"  # a chapter named before a place in it
+    place: str = "{text}, {place}"  # a place inside a text: "Chapter 1, § The Kronstadt Uprising"
+    section: str = "§ {title}"
+    note: str = "note {number}"
+    table: str = "table {number}"
+    page: str = ", p. {page}"  # print only: appended by the print stylesheet (target-counter)
+
+    @model_validator(mode="after")
+    def _fields(self) -> CrossrefWording:
+        """A misspelt {field} would only fail mid-build: name the key now."""
+        allowed = {"number", "title", "text", "place", "page"}
+        for key, template in self.model_dump().items():
+            unknown = {name for _, name, _, _ in string.Formatter().parse(template) if name} - allowed
+            if unknown:
+                raise ValueError(f"crossref.{key}: unknown field {{{sorted(unknown)[0]}}}; fields: {sorted(allowed)}")
+        return self
+
+
 class BookConfig(Strict):
     slug: str = Field(pattern=SLUG_PATTERN)
     title: str = Field(min_length=1)
@@ -59,6 +84,7 @@ class BookConfig(Strict):
     parts: list[Part] = Field(min_length=1)
     front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
     back: list[str] = Field(default_factory=list, description="matter after the last chapter: book/back/<name>.md")
+    crossref: CrossrefWording = Field(default_factory=CrossrefWording, description="wording of cross-references")
 
     @field_validator("front", "back")
     @classmethod
