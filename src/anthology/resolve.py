@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import pandoc
+from . import crossref, indexing, pandoc
 from .ast import Node, attr_of, stringify, walk
 from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
@@ -131,6 +131,11 @@ def resolve_book(book: Book) -> ResolvedBook:
                 collector.items.extend(error.diagnostics)
     collector.raise_if_errors()
     result = ResolvedBook(book, resolved)
+    # Cross-references before any citeproc step (which must never see an xref key), and before the index is marked
+    # (so an index marker never lands inside a cross-reference's link text).
+    crossref.resolve_xrefs(result, collector)
+    indexing.mark_book(result, collector)
+    collector.raise_if_errors()
     generate_texts(result)
     result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
     return result

@@ -1,0 +1,231 @@
+"""Cross-references: `[@xref:slug]` and `[@xref:slug#id]` citations become links that name their target.
+
+Authors write a cross-reference as a pandoc citation whose key starts with `xref:` (README, "Cross-references"):
+
+- `[@xref:molyneux-leninism-stalinism]`: a whole text (a chapter, front or back matter, a headnote
+  `<chapter>-headnote`, a part introduction `part-1-intro`) or a part (`part-1`);
+- `[@xref:collins-isolation-and-degeneration#the-kronstadt-uprising]`: an id inside a text (a heading's automatic
+  id, or an explicit `{#label}` on a heading, span, div or table);
+- `[@xref:collins-final-part#fn12]`: note 12 of that text, numbered as printed (the notes' order in the text);
+- `[@{xref:#local-id}]` (braces, because pandoc's key syntax does not allow `:#`): an id in the same text.
+
+This runs in the resolve stage after ids are prefixed and BEFORE any citeproc step, so citeproc never sees an xref
+key. Each Cite becomes a Link with class `xref` and a kind class (chapter, part, matter, section, note, table,
+anchor), an href to the book-wide id and a text from the wording in book.yaml (`crossref:`). The print stylesheet
+appends the page number with `target-counter()`, reading the words around it from the link's `data-page-before`
+and `data-page-after` attributes, so that wording is configurable too. Every dangling reference is reported at
+once, with the file and line where it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .ast import Node, attr_of, span, stringify, transform_lists, walk
+from .config import CrossrefWording
+from .diagnostics import Collector
+from .load import Chapter, Text
+
+if TYPE_CHECKING:
+    from .resolve import ResolvedBook, ResolvedText
+
+PREFIX = "xref:"
+ID_SEPARATOR = "--"  # as resolve.ID_SEPARATOR (imported lazily there: resolve imports this module)
+NOTE_KEY = re.compile(r"^fn(\d+)$")
+# Pandoc's citation keys: internal punctuation must be followed by a letter or digit (so a key ends before ".").
+KEY_END = r"(?![\w]|[:.#$%&\-+?<>~/][\w])"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a reference can point at: its book-wide id, its kind and the words that name it."""
+
+    ident: str
+    kind: str  # chapter | part | matter | section | note | table | anchor
+    label: str
+    note: int = 0  # for a note: its number in the text (an anchor is inserted at its call)
+
+
+def text_name(text: Text, wording: CrossrefWording) -> str:
+    """How a text is named before a place inside it ("Chapter 1", "Introduction")."""
+    if isinstance(text, Chapter):
+        return wording.in_chapter.format(number=text.number, title=text.title)
+    return text.title
+
+
+def whole_text_target(text: Text, wording: CrossrefWording) -> Target:
+    if isinstance(text, Chapter):
+        return Target(text.slug, "chapter", wording.chapter.format(number=text.number, title=text.title))
+    return Target(text.slug, "matter", wording.matter.format(title=text.title))
+
+
+def place(text: Text, ident: str, kind: str, what: str, wording: CrossrefWording, **fields: Any) -> Target:
+    """A target inside a text: "Chapter 1, § The Kronstadt Uprising"."""
+    inner = getattr(wording, kind).format(**fields) if kind != "anchor" else ""
+    name = text_name(text, wording)
+    label = wording.place.format(text=name, place=inner) if inner else name
+    return Target(ident, kind, label, fields.get("number", 0) if kind == "note" else 0)
+
+
+def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Target]:
+    """Every id inside one text (by its local id), and its notes as `fn<n>`."""
+    text = item.text
+    prefix = text.slug + ID_SEPARATOR
+    targets: dict[str, Target] = {}
+    tables = 0
+    notes = 0
+    for node in walk(item.blocks):
+        kind = node["t"]
+        if kind == "Note":
+            notes += 1
+            local = f"fn{notes}"
+            targets[local] = place(text, f"{prefix}note-{notes}", "note", local, wording, number=notes)
+            continue
+        if kind == "Table":
+            tables += 1
+        attr = attr_of(node)
+        if attr is None or not attr[0].startswith(prefix):
+            continue
+        local = attr[0][len(prefix) :]
+        if kind == "Header":
+            targets[local] = place(text, attr[0], "section", local, wording, title=stringify(node["c"][2]))
+        elif kind == "Table":
+            targets[local] = place(text, attr[0], "table", local, wording, number=tables)
+        else:
+            targets[local] = place(text, attr[0], "anchor", local, wording)
+    return targets
+
+
+def build_targets(resolved: ResolvedBook) -> dict[str, Target]:
+    """Every reference key the book can resolve: `slug`, `slug#local`, `part-N`."""
+    wording = resolved.book.config.crossref
+    targets: dict[str, Target] = {}
+    for part in resolved.book.parts:
+        targets[part.anchor] = Target(part.anchor, "part", wording.part.format(number=part.number, title=part.title))
+    for text in resolved.book.texts:
+        targets[text.slug] = whole_text_target(text, wording)
+        item = resolved.texts.get(text.slug)
+        if item is not None:
+            for local, target in inner_targets(item, wording).items():
+                targets[f"{text.slug}#{local}"] = target
+    return targets
+
+
+def xref_key(citation: dict[str, Any], here: str) -> str | None:
+    """The target key of a citation (`slug` or `slug#local`), or None if it is not a cross-reference."""
+    key = citation["citationId"]
+    if not key.startswith(PREFIX):
+        return None
+    key = key[len(PREFIX) :]
+    return here + key if key.startswith("#") else key
+
+
+class XrefResolver:
+    """Replaces the cross-references of one text, recording each problem with its line."""
+
+    def __init__(self, text: Text, targets: dict[str, Target], wording: CrossrefWording, collector: Collector):
+        self.text = text
+        self.targets = targets
+        self.wording = wording
+        self.collector = collector
+        self.seen: dict[str, int] = {}  # occurrences of each raw key so far, to find the right line
+        self.notes: set[int] = set()  # notes referred to: they get an anchor at their call
+
+    def line_of(self, raw_key: str) -> int:
+        """The file line of the n-th occurrence of `@raw_key` (pandoc's AST has no positions)."""
+        occurrence = self.seen.get(raw_key, 0)
+        self.seen[raw_key] = occurrence + 1
+        pattern = re.compile(r"@\{?" + re.escape(raw_key) + (r"\}" if ":#" in raw_key else KEY_END))
+        hits = [i for i, line in enumerate(self.text.body.split("\n")) for _ in pattern.finditer(line)]
+        index = hits[min(occurrence, len(hits) - 1)] if hits else 0
+        return self.text.body_line + index
+
+    def link(self, citation: dict[str, Any], key: str) -> list[Node]:
+        target = self.targets[key]
+        if target.kind == "note" and key.startswith(self.text.slug + "#"):
+            self.notes.add(target.note)
+        before, _, after = self.wording.page.partition("{page}")
+        attrs = [["", ["xref", target.kind], [["data-page-before", before], ["data-page-after", after]]]]
+        link = {"t": "Link", "c": [*attrs, label_inlines(target.label), ["#" + target.ident, ""]]}
+        prefix = citation["citationPrefix"]
+        suffix = citation["citationSuffix"]
+        return [*prefix, *([{"t": "Space"}] if prefix else []), link, *suffix]
+
+    def replace(self, node: Node) -> list[Node] | None:
+        """The inlines that replace a Cite, or None when it is an ordinary bibliographic citation."""
+        citations = node["c"][0]
+        keys = [xref_key(citation, self.text.slug) for citation in citations]
+        if all(key is None for key in keys):
+            return None
+        result: list[Node] = []
+        for citation, key in zip(citations, keys, strict=True):
+            raw = citation["citationId"]
+            if key is None:
+                self.report("E071", f"citation '@{raw}' is mixed with cross-references in one bracket", raw)
+                continue
+            if key not in self.targets:
+                self.report("E070", f"cross-reference '@{raw}': no such chapter, text or id", raw)
+                continue
+            result.extend([{"t": "Str", "c": ";"}, {"t": "Space"}] if result else [])
+            result.extend(self.link(citation, key))
+        return result
+
+    def report(self, code: str, message: str, raw: str) -> None:
+        hint = (
+            "refer to a text by its slug, or to an id inside it as slug#id (a heading's automatic id, an explicit "
+            "{#label}, or fn<n> for note n); README, section 'Cross-references', lists the forms"
+        )
+        self.collector.error(code, message, file=self.text.path, line=self.line_of(raw), hint=hint)
+
+    def transform(self, blocks: list[Node]) -> list[Node]:
+        def convert(items: list[Any]) -> list[Any]:
+            out: list[Any] = []
+            for item in items:
+                replacement = self.replace(item) if item.get("t") == "Cite" else None
+                out.extend(replacement if replacement is not None else [item])
+            return out
+
+        return transform_lists(blocks, convert)
+
+
+def label_inlines(label: str) -> list[Node]:
+    """Inlines of a label, keeping its spaces (pandoc Markdown would treat quotes or asterisks specially)."""
+    inlines: list[Node] = []
+    for index, word in enumerate(label.split(" ")):
+        if index:
+            inlines.append({"t": "Space"})
+        if word:
+            inlines.append({"t": "Str", "c": word})
+    return inlines
+
+
+def anchor_notes(blocks: list[Node], slug: str, numbers: set[int]) -> list[Node]:
+    """An empty anchor span just before each referred-to note's call, so a link lands where the note is."""
+    count = 0
+
+    def convert(items: list[Any]) -> list[Any]:
+        nonlocal count
+        out: list[Any] = []
+        for item in items:
+            if item.get("t") == "Note":
+                count += 1
+                if count in numbers:
+                    out.append(span([], f"{slug}{ID_SEPARATOR}note-{count}", ["note-anchor"]))
+            out.append(item)
+        return out
+
+    return transform_lists(blocks, convert)
+
+
+def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
+    """Turn every cross-reference of every text into a link; dangling ones go to the collector, all together."""
+    targets = build_targets(resolved)
+    wording = resolved.book.config.crossref
+    for item in resolved.texts.values():
+        resolver = XrefResolver(item.text, targets, wording, collector)
+        blocks = resolver.transform(item.blocks)
+        if resolver.notes:
+            blocks = anchor_notes(blocks, item.text.slug, resolver.notes)
+        item.ast["blocks"] = blocks
