@@ -204,7 +204,7 @@ def test_bare_page_refers_to_the_work_named_in_the_prose(paren_table: WorksTable
 def test_parenthetical_negatives_stay_and_unknown_sources_are_reported(paren_table: WorksTable) -> None:
     text = (
         "a total membership of 2.8 million (only 550,000 in the USSR), the USSR (formed on January 30, 1922) and "
-        "57.5 percent in 1921. “… the order”. (Resolution of ECCI, March 1926)"
+        "57.5 percent in 1921. “(Carr) brought (the bureaucracy) guarantees.” (Resolution of ECCI, March 1926)"
     )
     (r,) = run([("body", None, text)], paren_table)
     assert r.text == text

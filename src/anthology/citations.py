@@ -387,7 +387,7 @@ def _convert_body(text: str, table: WorksTable, state: CitationState) -> ChunkRe
         m = payload
         conv = None
         if "parenthetical" in table.styles:
-            conv = _parenthetical(m, text, table, state)
+            conv = _parenthetical(m, table, state)
         if conv is None and "author-date" in table.styles:
             conv = _author_date(m, text, table, state)
         if conv is not None:
@@ -401,36 +401,33 @@ def _inside_parens(text: str, pos: int) -> bool:
     return text.rfind("(", 0, pos) > text.rfind(")", 0, pos)
 
 
-def _resolve_head(head: str, table: WorksTable, state: CitationState) -> str | None:
-    """A parenthetical's head: an alias, an author's name (their last work cited), or nothing (the current work)."""
+def _resolve_head(head: str, locator: str | None, table: WorksTable, state: CitationState) -> str | None:
+    """A parenthetical's head: an alias; an author's name with a page (their last work cited here); or nothing
+    before a page (the current work: the last one cited or named in the prose). A name without a page, such as
+    "(Stalin)", is the author's prose, never a citation."""
     head = head.strip().rstrip(",").strip()
     if not head:
-        return state.last_key
+        return state.last_key if locator else None
     for alias in table.aliases:
-        m = alias.pattern.fullmatch(head)
-        if m:
+        if alias.pattern.fullmatch(head):
             return alias.key
-    if head in table.author_keys:
-        return state.by_author.get(head) or (table.author_keys[head][0] if len(table.author_keys[head]) == 1 else None)
+    candidates = table.author_keys.get(head, [])
+    if locator and candidates:
+        return state.by_author.get(head) or (candidates[0] if len(candidates) == 1 else None)
     return None
 
 
-def _parenthetical(m: re.Match[str], text: str, table: WorksTable, state: CitationState) -> Conversion | None:
+def _parenthetical(m: re.Match[str], table: WorksTable, state: CitationState) -> Conversion | None:
+    """``(Title, page N)``, ``(Quoted in Title, page N)``, ``(Quoted by Author, pages N-M)``, ``(page N)``."""
     inner = m.group("inner")
     pm = re.match(r"\s*(?P<prefix>(?:[Qq]uoted\s+(?:in|by)|[Ss]ee(?:\s+also)?|[Cc]ited\s+in)\s*:?\s+)?", inner)
-    prefix = pm.group("prefix") or "" if pm else ""
-    rest = inner[pm.end() if pm else 0 :]
+    assert pm is not None  # the pattern can match the empty string
+    prefix = pm.group("prefix") or ""
+    rest = inner[pm.end() :]
     lm = re.search(r"(?:^|[,\s])\s*" + _LOC + r"\s*\.?\s*$", rest)
     locator = format_locator(lm.group("label"), lm.group("num")) if lm else None
-    head = rest[: lm.start()] if lm else rest
-    if not head.strip() and locator is None:
-        return None
-    if not head.strip() and not prefix.strip().lower().startswith("see") and prefix:
-        return None
-    key = _resolve_head(head, table, state)
+    key = _resolve_head(rest[: lm.start()] if lm else rest, locator, table, state)
     if key is None:
-        return None
-    if not locator and not head.strip():
         return None
     _remember(state, table, key, locator)
     return Conversion(m.start(), m.end(), m.group(0), _cite(prefix, [key], locator), (key,), locator, "parenthetical")
