@@ -530,6 +530,45 @@ def test_citeproc_renders_every_key_without_warning(tmp_path: Path) -> None:
     assert proc.stdout.count("Cited (") == len(keys)
 
 
+@pytest.mark.parametrize("slug", SLUGS.values())
+def test_converted_sources_parse_as_pandoc_citations(slug: str, refs: dict[str, dict[str, object]]) -> None:
+    """Every key the converter writes into the raw text is one pandoc ``Cite`` that citeproc resolves silently."""
+    pypandoc = pytest.importorskip("pypandoc")
+    import json
+
+    t = load_works(SOURCES / f"{slug}.works.yaml", refs)
+    state = CitationState()
+    texts, keys = [], 0
+    for kind, note, text, _ in raw_chunks(slug):
+        r = convert_chunk(text, t, state, kind=kind, note=note)
+        keys += sum(len(c.keys) for c in r.conversions)
+        if r.conversions:
+            texts.append(" ".join(r.text.split()))
+    proc = subprocess.run(
+        [pypandoc.get_pandoc_path(), "--citeproc", "--bibliography", str(REFERENCES), "-f", "markdown", "-t", "json"],
+        input="\n\n".join(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stderr == ""
+    cites = 0
+
+    def walk(node: object) -> None:
+        nonlocal cites
+        if isinstance(node, dict):
+            if node.get("t") == "Cite":
+                cites += len(node["c"][0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(proc.stdout)["blocks"])
+    assert cites == keys > 0
+
+
 # ------------------------------------------------------------------------------------------------- report
 
 
