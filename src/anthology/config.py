@@ -85,6 +85,11 @@ class BookConfig(Strict):
     front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
     back: list[str] = Field(default_factory=list, description="matter after the last chapter: book/back/<name>.md")
     crossref: CrossrefWording = Field(default_factory=CrossrefWording, description="wording of cross-references")
+    site_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+/$",
+        description="where the HTML edition will be published (ends with '/'): absolute canonical links; else relative",
+    )
 
     @field_validator("front", "back")
     @classmethod
