@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .emend import EmendationError
-from .fidelity import words
+from .fidelity import split_markdown, words
 from .notes import NoteError
 from .pipeline import clean, fidelity
 from .recipe import RecipeError, load_recipe
@@ -83,7 +83,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
     return EssayReport(
         slug=slug,
         words_in=len(words(raw)),
-        words_out=len(words(result.markdown.split("---\n", 2)[2])) + len(words(doc.standfirst or "")),
+        words_out=sum(len(words(part)) for part in split_markdown(result.markdown)),
         words_removed=sum(len(words(r.text)) for r in doc.removals),
         notes_called=len(doc.calls),
         notes_defined=sum(1 for n in doc.notes.values() if n.text is not None),

@@ -50,17 +50,36 @@ def split_markdown(markdown: str) -> tuple[str, str, str]:
     return standfirst, _CALL.sub(r" \1 ", body), _CALL.sub(r" \1 ", notes)
 
 
+def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """Lengths of the common prefix and (non-overlapping) common suffix of two sequences."""
+    limit = min(len(a), len(b))
+    head = 0
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
 def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
-    """Diff two word sequences; a change is forgiven only when both sides spell the same letters."""
-    matcher = difflib.SequenceMatcher(None, raw_words, out_words, autojunk=False)
+    """Diff two word sequences; a change is forgiven only when both sides spell the same letters.
+
+    Equal ends are trimmed first; the middle is diffed with difflib's autojunk, which keeps long
+    nearly-equal texts fast and can only over-report differences (never hide one).
+    """
+    head, tail = _common_ends(raw_words, out_words)
+    a = raw_words[head : len(raw_words) - tail]
+    b = out_words[head : len(out_words) - tail]
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=len(a) + len(b) > 4000)
     differing = 0
     differences: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        before, after = raw_words[i1:i2], out_words[j1:j2]
+        before, after = a[i1:i2], b[j1:j2]
         if "".join(before) == "".join(after):
             continue
         differing += max(len(before), len(after))
-        differences.append(f"raw word {i1}: {' '.join(before)!r} -> {' '.join(after)!r}")
+        differences.append(f"raw word {head + i1}: {' '.join(before)[:200]!r} -> {' '.join(after)[:200]!r}")
     return Fidelity(len(raw_words), differing, differences)

@@ -34,7 +34,9 @@ def continues(prev: Block, nxt: Block, short_words: int) -> bool:
     if prev.kind not in ("para", "quote") or nxt.kind != "para":
         return False
     last = prev.lines[-1].rstrip()
-    if ends_sentence(last) and not (last.endswith(":") and _open_quotation(prev.text)):
+    if last.endswith(":") and _open_quotation(prev.text):
+        return True
+    if ends_sentence(last):
         return False
     start = nxt.lines[0].lstrip()[:1]
     if start.islower():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import blocks, emend, joins, notes, structure
 from .fidelity import Fidelity, compare, split_markdown, words
 from .model import Document
-from .recipe import Recipe
+from .recipe import Recipe, Rules
 from .render import render_text
 
 
@@ -20,37 +21,52 @@ class Result:
     problems: list[str] = field(default_factory=list)
 
 
-def clean(slug: str, raw: str, recipe: Recipe) -> Result:
-    """Apply every rule the recipe configures; the order matters and is the same for every source.
+Step = Callable[[Document, Rules], None]
 
-    Removals come first (so later rules never see boilerplate), then notes (so page-break joins see
-    the body without interleaved footnotes), then the structure the recipe lists by line (so joins
-    never swallow an epigraph or a poem), joins, emendations, structure found by rule, rendering.
-    """
-    rules = recipe.rules
-    doc = Document(slug=slug, blocks=blocks.split_blocks(raw))
-    blocks.remove_listed(doc, rules)
-    blocks.remove_page_headers(doc, rules)
-    blocks.take_standfirst(doc, rules)
+
+def _notes(doc: Document, rules: Rules) -> None:
+    """Note texts out of the flow, calls tagged as `[^N]`, per the recipe's note style."""
     if rules.notes.style == "endnotes":
         notes.extract_endnotes(doc, rules)
-        last = max([*doc.notes, *rules.notes.expect_missing], default=0)
-        notes.tag_endnote_calls(doc, last)
+        notes.tag_endnote_calls(doc, max([*doc.notes, *rules.notes.expect_missing], default=0))
     elif rules.notes.style == "superscript":
         notes.extract_superscript_notes(doc)
         notes.tag_superscript_calls(doc)
-    problems = notes.mark_missing(doc, rules)
-    structure.mark_endmatter(doc, rules)
-    structure.mark_epigraphs(doc, rules)
-    structure.mark_poems(doc, rules)
-    structure.mark_tables(doc, rules)
-    structure.mark_blockquotes(doc, rules)
+
+
+def _joins(doc: Document, rules: Rules) -> None:
     if rules.join_page_breaks:
         joins.join_page_breaks(doc, rules)
-    emend.apply_emendations(doc, rules)
-    structure.mark_headings(doc, rules)
-    structure.mark_quotations(doc, rules)
-    structure.mark_lists(doc, rules)
+
+
+# The rules in the order they run; a new rule (e.g. citations to pandoc keys, issue 4) is one more entry.
+# Removals come first (later rules never see boilerplate), then notes (so page-break joins see the body
+# without interleaved footnotes), then the structure the recipe lists by line (so joins never swallow an
+# epigraph or a poem), joins, emendations, and the structure found by rule.
+STEPS: list[tuple[str, Step]] = [
+    ("remove-listed", blocks.remove_listed),
+    ("remove-page-headers", blocks.remove_page_headers),
+    ("standfirst", blocks.take_standfirst),
+    ("notes", _notes),
+    ("endmatter", structure.mark_endmatter),
+    ("epigraphs", structure.mark_epigraphs),
+    ("poems", structure.mark_poems),
+    ("tables", structure.mark_tables),
+    ("blockquotes", structure.mark_blockquotes),
+    ("page-break-joins", _joins),
+    ("emendations", emend.apply_emendations),
+    ("headings", structure.mark_headings),
+    ("quotations", structure.mark_quotations),
+    ("lists", structure.mark_lists),
+]
+
+
+def clean(slug: str, raw: str, recipe: Recipe) -> Result:
+    """Run every step on one source, then render it; problems (e.g. notes) are returned, not raised."""
+    doc = Document(slug=slug, blocks=blocks.split_blocks(raw))
+    for _name, step in STEPS:
+        step(doc, recipe.rules)
+    problems = notes.mark_missing(doc, recipe.rules)
     return Result(render_text(doc, recipe), doc, problems)
 
 

@@ -96,14 +96,29 @@ def render_block(block: Block, typeset: Callable[[str], str]) -> str:
 
 
 def render_body(doc: Document, typeset: Callable[[str], str]) -> str:
-    """The body blocks, end matter wrapped in its own div, then the note definitions in number order."""
+    """The body blocks, end matter wrapped in its own div, then the note definitions in number order.
+
+    Paragraphs of one quotation share a block quote; end matter is one `endmatter` div.
+    """
     parts: list[str] = []
     in_endmatter = False
+    prev: Block | None = None
     for block in doc.blocks:
         if block.attrs.get("endmatter") and not in_endmatter:
             parts.append("::: {.endmatter}")
             in_endmatter = True
-        parts.append(render_block(block, typeset))
+        same_quotation = (
+            prev is not None
+            and prev.kind == block.kind == "quote"
+            and (
+                prev.attrs.get("quotation") is not None and prev.attrs.get("quotation") == block.attrs.get("quotation")
+            )
+        )
+        if same_quotation:
+            parts[-1] += "\n>\n" + render_block(block, typeset)
+        else:
+            parts.append(render_block(block, typeset))
+        prev = block
     if in_endmatter:
         parts.append(":::")
     for number in sorted(doc.notes):

@@ -172,10 +172,16 @@ def mark_lists(doc: Document, rules: Rules) -> None:
 
 
 def mark_blockquotes(doc: Document, rules: Rules) -> None:
-    """Block quotations listed in the recipe by line (they lost their indentation in the source)."""
+    """Block quotations listed in the recipe by line (they lost their indentation in the source).
+
+    A range covering several paragraphs is one quotation of several paragraphs.
+    """
     for block in doc.blocks:
-        if block.kind == "para" and _in_ranges(block, rules.blockquotes):
-            block.kind = "quote"
+        for first, last in rules.blockquotes:
+            if block.kind == "para" and first <= block.first <= last:
+                block.kind = "quote"
+                if last > first:
+                    block.attrs["quotation"] = f"{first}-{last}"
 
 
 def _closing_index(text: str) -> int | None:
@@ -249,6 +255,7 @@ def mark_quotations(doc: Document, rules: Rules) -> None:
                 last = _quotation_run(blocks, i)
                 for member in blocks[i : last + 1] if last > 0 else []:
                     member.kind = "quote"
+                    member.attrs["quotation"] = f"{block.first}-{blocks[last].last}"
                 i = max(i, last)
         if (
             block.kind == "para"

@@ -25,7 +25,7 @@ def curl_quotes(text: str) -> str:
     """Straight quotation marks and apostrophes become curly ones, judged by their neighbours."""
     out: list[str] = []
     for i, char in enumerate(text):
-        prev = text[i - 1] if i else " "
+        prev = out[-1] if out else " "
         nxt = text[i + 1] if i + 1 < len(text) else " "
         if char == '"':
             out.append("“" if prev in _OPEN_CONTEXT or prev in "‘“" else "”")

@@ -1,0 +1,156 @@
+"""The committed cleaned texts: up to date with sources and recipes, faithful, and well-formed Markdown."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pypandoc
+import pytest
+import yaml
+
+from anthology.ingest import main, run_ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+TEXTS = sorted((BOOK / "texts").glob("*.md"))
+BANNED = [
+    "Leave a Reply",
+    "Fill in your details",
+    "thumb faq",
+    "Newsletter",
+    "Image public domain",
+    "Image: public domain",
+    "Bolshe-",
+    "degener-",
+]
+
+
+@pytest.fixture(scope="module")
+def report():
+    return {e.slug: e for e in run_ingest(BOOK, check=True).essays}
+
+
+def split(path: Path) -> tuple[dict, str]:
+    _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def test_committed_texts_are_what_ingest_produces(report) -> None:
+    assert len(report) == 5
+    assert {slug: e.status for slug, e in report.items()} == dict.fromkeys(report, "ok")
+
+
+@pytest.mark.parametrize("slug", sorted(p.stem for p in TEXTS))
+def test_fidelity_no_word_differs_beyond_recorded_emendations(report, slug: str) -> None:
+    essay = report[slug]
+    assert essay.fidelity_compared > 5000
+    assert essay.fidelity_differing == 0, essay.problems
+    assert essay.problems == []
+
+
+def test_emendations_account_for_every_changed_word(report) -> None:
+    essay = report["collins-isolation-and-degeneration"]
+    assert essay.fidelity_differing_unemended == 1  # "united from" -> "united front"
+    assert essay.emendations == ["line 428: united from with → united front with"]
+
+
+@pytest.mark.parametrize(
+    ("slug", "calls", "texts", "missing"),
+    [("to-lead-the-people-part-ii", 164, 162, [141, 142]), ("molyneux-leninism-stalinism", 61, 59, [54, 55])],
+)
+def test_note_counts(report, slug: str, calls: int, texts: int, missing: list[int]) -> None:
+    essay = report[slug]
+    assert (essay.notes_called, essay.notes_defined, essay.notes_missing) == (calls, texts, missing)
+    _, body = split(BOOK / "texts" / f"{slug}.md")
+    called = re.findall(r"\[\^(\d+)\](?!:)", body)
+    defined = re.findall(r"^\[\^(\d+)\]:", body, flags=re.M)
+    assert called == [str(n) for n in range(1, calls + 1)]  # each call once, in order
+    assert defined == called
+    for number in missing:
+        assert f"[^{number}]: [The text of this note is missing in the source.]" in body
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.stem)
+def test_banned_strings_are_absent(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for banned in BANNED:
+        assert banned not in text
+    _front, body = split(path)
+    assert "Bureaucracy and the Russian Revolution" not in body
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.stem)
+def test_front_matter_copies_the_recipe_meta(path: Path) -> None:
+    front, body = split(path)
+    recipe = yaml.safe_load((BOOK / "sources" / f"{path.stem}.yaml").read_text(encoding="utf-8"))
+    for key, value in recipe["meta"].items():
+        assert front[key] == value
+    assert front["source"] == f"{path.stem}.txt"
+    assert ("standfirst" in front) == (path.stem in {"collins-final-part", "hampton-bureaucracy"})
+    assert front["title"] not in body.split("\n", 3)[1]
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.stem)
+def test_body_typography(path: Path) -> None:
+    _, body = split(path)
+    prose = re.sub(r"<https?://[^>]+>", "", body)
+    assert "\u00a0" not in body
+    assert '"' not in prose and "'" not in prose
+    assert ". . ." not in prose and "..." not in prose
+    assert not re.search(r"^# ", body, flags=re.M)
+    assert not re.search(r"\d-\d", prose)
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.stem)
+def test_pandoc_reads_the_text_without_warnings(path: Path) -> None:
+    result = subprocess.run(
+        [pypandoc.get_pandoc_path(), "-f", "markdown-smart", "-t", "html", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr == ""
+    assert "<h1" not in result.stdout
+
+
+def test_headings_of_each_essay() -> None:
+    def heads(slug: str) -> list[str]:
+        return re.findall(r"^(#+ .*)$", split(BOOK / "texts" / f"{slug}.md")[1], flags=re.M)
+
+    assert heads("collins-isolation-and-degeneration")[:2] == [
+        "## 4. Setbacks in the International Struggle",
+        "### The Crisis of Working Class Leadership",
+    ]
+    assert "## Workers’ Government" in heads("hampton-bureaucracy")
+    assert heads("collins-final-part")[0] == "## 16. The defeat of the joint Left Opposition"
+    assert "## Will It Happen Again?" in heads("molyneux-leninism-stalinism")
+    assert heads("to-lead-the-people-part-ii")[0] == "## War Communism: 1917–21"
+
+
+def test_check_mode_reports_a_stale_text(tmp_path: Path, capsys) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOK / "sources", book / "sources")
+    shutil.copytree(BOOK / "texts", book / "texts")
+    assert main(book, check=True) == 0
+    stale = book / "texts" / "hampton-bureaucracy.md"
+    stale.write_text(stale.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(book, check=True) == 1
+    assert "hampton-bureaucracy.md" in capsys.readouterr().out
+    assert main(book) == 0
+    assert main(book, check=True) == 0
+
+
+def test_bad_recipe_stops_with_file_and_key(tmp_path: Path, capsys) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOK / "sources", book / "sources")
+    recipe = book / "sources" / "hampton-bureaucracy.yaml"
+    recipe.write_text(
+        recipe.read_text(encoding="utf-8").replace("join_page_breaks:", "join_pagebreaks:"), encoding="utf-8"
+    )
+    assert main(book) == 2
+    out = capsys.readouterr().out
+    assert "hampton-bureaucracy.yaml" in out and "rules.join_pagebreaks" in out
