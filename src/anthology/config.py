@@ -80,7 +80,7 @@ class BookConfig(Strict):
     date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
     trim: str = "6x9in"
     paper: Literal["white", "cream"] = "white"
-    citation_style: str = "chicago-notes-bibliography"
+    citation_style: str = "chicago-note-bibliography-with-ibid"
     parts: list[Part] = Field(min_length=1)
     front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
     back: list[str] = Field(default_factory=list, description="matter after the last chapter: book/back/<name>.md")
