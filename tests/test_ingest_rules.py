@@ -22,6 +22,7 @@ from anthology.ingest.typography import (
     ellipses,
     normalise_spaces,
     repair_quote_direction,
+    slash_insertions_to_brackets,
 )
 
 
@@ -316,6 +317,17 @@ def test_straight_quotes_become_curly() -> None:
 def test_quote_marks_facing_the_wrong_way_are_turned() -> None:
     assert repair_quote_direction("was returning … “[^65]") == "was returning …”[^65]"
     assert repair_quote_direction("making this ”mistake”, they") == "making this “mistake”, they"
+
+
+def test_single_quote_before_a_closing_double_quote_is_closing() -> None:
+    assert repair_quote_direction("full of scruples … ‘”[^147]") == "full of scruples … ’”[^147]"
+
+
+def test_slash_insertions_become_brackets_except_listed_strings() -> None:
+    text = "/I/n its theses, /the opposition/ said; suffer/ing/; the workers/peasants/-soldiers"
+    assert slash_insertions_to_brackets(text, ["workers/peasants/-soldiers"]) == (
+        "[I]n its theses, [the opposition] said; suffer[ing]; the workers/peasants/-soldiers"
+    )
 
 
 def test_ellipses_dashes_and_spaces() -> None:

@@ -10,6 +10,7 @@ from .fidelity import Fidelity, compare, split_markdown, words
 from .model import Document
 from .recipe import Recipe, Rules
 from .render import render_text
+from .typography import slash_insertions_to_brackets
 
 
 @dataclass
@@ -34,6 +35,13 @@ def _notes(doc: Document, rules: Rules) -> None:
         notes.tag_superscript_calls(doc)
 
 
+def _slash_insertions(doc: Document, rules: Rules) -> None:
+    """Slash-marked insertions in the body become bracketed ones (when the recipe says the source uses them)."""
+    if rules.slash_insertions:
+        for block in doc.blocks:
+            block.lines = [slash_insertions_to_brackets(line, rules.slash_insertions_except) for line in block.lines]
+
+
 def _joins(doc: Document, rules: Rules) -> None:
     if rules.join_page_breaks:
         joins.join_page_breaks(doc, rules)
@@ -55,6 +63,7 @@ STEPS: list[tuple[str, Step]] = [
     ("blockquotes", structure.mark_blockquotes),
     ("page-break-joins", _joins),
     ("emendations", emend.apply_emendations),
+    ("slash-insertions", _slash_insertions),
     ("headings", structure.mark_headings),
     ("quotations", structure.mark_quotations),
     ("lists", structure.mark_lists),

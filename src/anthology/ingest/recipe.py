@@ -122,6 +122,8 @@ class Rules(_Strict):
     table_caption: str | None = None
     endmatter: Endmatter | None = None
     lost_dash: str | None = None
+    slash_insertions: bool = False
+    slash_insertions_except: list[str] = Field(default_factory=list)
     emendations: list[Emendation] = Field(default_factory=list)
 
 

@@ -42,10 +42,12 @@ def curl_quotes(text: str) -> str:
 
 
 def repair_quote_direction(text: str) -> str:
-    """Fix curly double quotes that face the wrong way (`. . . “65` at the end, `”mistake”` at the start)."""
+    """Fix curly quotes that face the wrong way (`. . . “65` at the end, `”mistake”` at the start,
+    `scruples . . . ‘”147`)."""
     text = re.sub(r"“(?=$|\[\^)", "”", text)
     text = re.sub(r"(?<=\S)“(?=$|[\s.,;:!?)\]])", "”", text)
     text = re.sub(r"\s+”(?=$|\[\^)", "”", text)
+    text = re.sub(r"‘(?=”|$|\[\^)", "’", text)
     return re.sub(r"(?:(?<=^)|(?<=[\s(\[]))”(?=\w)", "“", text)
 
 
@@ -59,6 +61,24 @@ def dashes(text: str) -> str:
     """En dashes in number ranges (`1917-21`, `pp. 185-6`); a spaced hyphen used as a dash becomes `–`."""
     text = re.sub(r"(?<=\d)-(?=\d)", "–", text)
     return re.sub(r"(?<=\S) - (?=\S)", " – ", text)
+
+
+_SLASH_INSERTION = re.compile(r"/([^/\s][^/\n]{0,80}?)/")
+
+
+def slash_insertions_to_brackets(text: str, keep: list[str]) -> str:
+    """Editorial insertions marked with slashes (`/I/n`, `/of 1920/`) get the usual square brackets.
+
+    Strings listed in `keep` (slashes that are not insertions) are left as they are.
+    """
+    spans = [(m.start(), m.end()) for k in keep for m in re.finditer(re.escape(k), text)]
+
+    def bracket(match: re.Match[str]) -> str:
+        if any(a <= match.start() < b for a, b in spans):
+            return match.group()
+        return f"[{match.group(1)}]"
+
+    return _SLASH_INSERTION.sub(bracket, text)
 
 
 _AUTOLINK = re.compile(r"(<https?://[^>\s]+>)")
