@@ -89,7 +89,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     stage(f"load {project.book_dir}")
     book = load_book(project.book_dir)
     stage(f"resolve {len(book.chapters)} chapters")
-    resolved = resolve_book(book)
+    resolved = resolve_book(book, project.styles_dir)
     outputs: dict[str, Path] = {}
     for name in editions:
         edition = EDITION_TABLE[name]

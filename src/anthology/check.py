@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .bibliography import bibliography_warnings
 from .diagnostics import Collector
 from .load import load_book
 from .render.common import Project
@@ -12,7 +13,8 @@ def check_book(project: Project) -> Collector:
     """Load and resolve the whole book, then report what an editor must still supply."""
     collector = Collector()
     book = load_book(project.book_dir)
-    resolve_book(book)
+    resolved = resolve_book(book, project.styles_dir)
+    collector.items.extend(bibliography_warnings(book, resolved.citations).items)
     document = book.config_document
     for index, editor in enumerate(book.config.editors):
         if editor.placeholder:

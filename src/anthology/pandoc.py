@@ -20,6 +20,7 @@ import pypandoc
 from .diagnostics import BuildError, Diagnostic
 
 MARKDOWN = "markdown-smart"
+API_VERSION = [1, 23, 1, 1]  # the AST version of the pinned pandoc 3.9, for documents we build ourselves
 
 
 @cache

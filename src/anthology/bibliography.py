@@ -1,0 +1,351 @@
+"""Citations and the consolidated bibliography.
+
+Every text's citations are rendered by pandoc's citeproc in the house CSL style (book.yaml `citation_style`, a file
+in styles/csl/). Each text is processed on its own, so first (full) citations and *Ibid.* restart in every chapter.
+Each rendered citation becomes a link to its bibliography entry and gets an id, so the bibliography — generated back
+matter named `bibliography` — can say where each work is cited: chapters (linked) in every edition, and pages in
+print. Editions and volumes of one work (the `x-work` field of references.yaml) are cross-noted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import pandoc
+from .ast import Node, para, str_inlines, walk
+from .diagnostics import BuildError, Collector, Diagnostic
+from .generated import Generated, register
+from .load import Book, Chapter, Text
+from .safety import line_in
+
+BIBLIOGRAPHY_FILE = "references.yaml"
+BIBLIOGRAPHY_SLUG = "bibliography"
+XREF_PREFIX = "xref:"
+NOT_FOUND = re.compile(r"[Cc]itation (\S+) not found")
+
+
+@dataclass
+class CitationIndex:
+    """Where each bibliography key is cited: (text slug, citation id) in reading order."""
+
+    places: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def add(self, key: str, slug: str, ident: str) -> None:
+        self.places.setdefault(key, []).append((slug, ident))
+
+
+def csl_path(book: Book, styles_dir: Path) -> Path:
+    """The house style's file; an unknown style is an error at its line in book.yaml."""
+    name = book.config.citation_style
+    candidates = [styles_dir / "csl" / f"{name}.csl", book.root / name]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(sorted(p.stem for p in (styles_dir / "csl").glob("*.csl")))
+    raise BuildError(
+        [
+            Diagnostic(
+                "E071",
+                f"unknown citation style '{name}'",
+                file=book.config_document.path,
+                line=book.config_document.line_of(("citation_style",)),
+                hint=f"use one of: {known} (files in styles/csl/), or a .csl file path relative to the book folder",
+            )
+        ]
+    )
+
+
+def cite_keys(blocks: list[Node]) -> list[str]:
+    """Bibliography keys cited in the blocks (cross-references, `@xref:…`, are not citations)."""
+    return [
+        citation["citationId"]
+        for node in walk(blocks)
+        if node["t"] == "Cite"
+        for citation in node["c"][0]
+        if not citation["citationId"].startswith(XREF_PREFIX)
+    ]
+
+
+def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path, lang: str) -> dict[str, Any]:
+    """Render the citations of one text; an unknown key is an error at the line where the key is written."""
+    args = [
+        "--from",
+        "json",
+        "--to",
+        "json",
+        "--citeproc",
+        f"--bibliography={bibliography}",
+        f"--csl={csl}",
+        "--metadata=suppress-bibliography:true",
+        f"--metadata=lang:{lang}",
+    ]
+    try:
+        return json.loads(pandoc.run(args, json.dumps(ast), source=text.path, sandbox=False))
+    except BuildError as error:
+        raise BuildError([located(d, text) for d in error.diagnostics]) from None
+
+
+def located(diagnostic: Diagnostic, text: Text) -> Diagnostic:
+    match = NOT_FOUND.search(diagnostic.message)
+    if not match:
+        return diagnostic
+    key = match[1]
+    return Diagnostic(
+        "E070",
+        f"unknown citation key '@{key}'",
+        file=text.path,
+        line=line_in(text, f"@{key}"),
+        hint=f"add an entry with id '{key}' to book/{BIBLIOGRAPHY_FILE}, or correct the key",
+    )
+
+
+def link_citations(blocks: list[Node], slug: str, index: CitationIndex) -> None:
+    """Each rendered citation links to its bibliography entry and carries an id for the entry's back-links."""
+    number = 0
+    for node in walk(blocks):
+        if node["t"] != "Cite":
+            continue
+        keys = [c["citationId"] for c in node["c"][0] if not c["citationId"].startswith(XREF_PREFIX)]
+        if not keys:
+            continue
+        number += 1
+        ident = f"{slug}--cite-{number}"
+        for key in dict.fromkeys(keys):
+            index.add(key, slug, ident)
+        target = f"#{BIBLIOGRAPHY_SLUG}--ref-{keys[0]}"
+        content = node["c"][1]
+        if len(content) == 1 and content[0]["t"] == "Note":  # a note style: the citation is the note's text
+            wrap_first_paragraph(content[0]["c"], ident, target)
+        else:
+            node["c"][1] = [link(ident, content, target)]
+
+
+def link(ident: str, inlines: list[Node], target: str) -> Node:
+    return {"t": "Link", "c": [[ident, ["citation"], []], inlines, [target, ""]]}
+
+
+def wrap_first_paragraph(blocks: list[Node], ident: str, target: str) -> None:
+    """Link the rendered citation inside its note (a link around the note call would nest links)."""
+    for block in blocks:
+        if block["t"] in ("Para", "Plain"):
+            inlines = block["c"]
+            end = len(inlines) - 1 if inlines and inlines[-1] == {"t": "Str", "c": "."} else len(inlines)
+            block["c"] = [link(ident, inlines[:end], target), *inlines[end:]]
+            return
+
+
+@cache
+def load_entries(path: Path) -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {item["id"]: item for item in data.get("references", [])}
+
+
+def bibliography_file(book: Book) -> Path:
+    return book.root / BIBLIOGRAPHY_FILE
+
+
+def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styles_dir: Path) -> CitationIndex:
+    """Render citations in every text that has any; report every text's problems together."""
+    index = CitationIndex()
+    collector = Collector()
+    cited = [(text, ast) for text, ast in items if cite_keys(ast["blocks"])]
+    if not cited:
+        return index
+    bibliography = bibliography_file(book)
+    if not bibliography.is_file():
+        text, ast = cited[0]
+        key = cite_keys(ast["blocks"])[0]
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E072",
+                    f"'@{key}' is cited but the book has no {BIBLIOGRAPHY_FILE}",
+                    file=text.path,
+                    line=line_in(text, f"@{key}"),
+                    hint=f"create book/{BIBLIOGRAPHY_FILE} (CSL-YAML: a 'references:' list)",
+                )
+            ]
+        )
+    csl = csl_path(book, styles_dir)
+    for text, ast in cited:
+        try:
+            rendered = run_citeproc(ast, text, bibliography, csl, book.config.lang)
+        except BuildError as error:
+            collector.items.extend(error.diagnostics)
+            continue
+        ast["blocks"] = rendered["blocks"]
+        link_citations(ast["blocks"], text.slug, index)
+    collector.raise_if_errors()
+    return index
+
+
+def text_label(text: Text) -> str:
+    return f"Chapter {text.number}" if isinstance(text, Chapter) else text.title
+
+
+def owner_label(book: Book, slug: str) -> str:
+    """Headnotes are cited under their chapter's label, as they are printed with it."""
+    for chapter in book.chapters:
+        if slug in (chapter.slug, chapter.headnote.slug if chapter.headnote else None):
+            return text_label(chapter)
+    return next((text_label(t) for t in book.texts if t.slug == slug), slug)
+
+
+def cited_in(book: Book, places: list[tuple[str, str]], pages: dict[str, int] | None) -> list[Node]:
+    """'Cited in Chapter 1, Chapter 3' (linked), with the pages in print: 'Chapter 1 (pp. 12, 15)'."""
+    groups: dict[str, list[str]] = {}
+    for slug, ident in places:
+        groups.setdefault(owner_label(book, slug), []).append(ident)
+    inlines: list[Node] = str_inlines("Cited in")
+    for number, (label, idents) in enumerate(groups.items()):
+        inlines += [{"t": "Str", "c": "," if number else ""}, {"t": "Space"}] if number else [{"t": "Space"}]
+        text = label
+        if pages is not None:
+            numbers = sorted({pages[i] for i in idents if i in pages})
+            if numbers:
+                text += f" ({'p' if len(numbers) == 1 else 'pp'}. {', '.join(map(str, numbers))})"
+        inlines.append({"t": "Link", "c": [["", ["cited-in"], []], str_inlines(text), [f"#{idents[0]}", ""]]})
+    inlines.append({"t": "Str", "c": "."})
+    return [para(inlines)]
+
+
+def other_editions(key: str, entries: dict[str, dict[str, Any]], cited: set[str]) -> list[Node]:
+    work = entries.get(key, {}).get("x-work")
+    siblings = [k for k, item in entries.items() if k != key and k in cited and work and item.get("x-work") == work]
+    if not siblings:
+        return []
+    inlines: list[Node] = str_inlines("Other editions or volumes of this work:")
+    for number, sibling in enumerate(siblings):
+        label = describe(entries[sibling])
+        inlines += [{"t": "Str", "c": ";"}] if number else []
+        inlines += [
+            {"t": "Space"},
+            {
+                "t": "Link",
+                "c": [["", ["edition"], []], str_inlines(label), [f"#{BIBLIOGRAPHY_SLUG}--ref-{sibling}", ""]],
+            },
+        ]
+    return [para([*inlines, {"t": "Str", "c": "."}])]
+
+
+def describe(item: dict[str, Any]) -> str:
+    """A short identification of an edition: volume, publisher and year, as far as the entry gives them."""
+    parts = [
+        f"vol. {item['volume']}" if item.get("volume") else "",
+        item.get("publisher", ""),
+        str(item.get("issued", "")),
+    ]
+    return ", ".join(part for part in parts if part) or item.get("title", item["id"])
+
+
+def entry_key(node: Node) -> str | None:
+    ident = node["c"][0][0]
+    prefix = f"{BIBLIOGRAPHY_SLUG}--ref-"
+    return ident[len(prefix) :] if ident.startswith(prefix) else None
+
+
+@register(BIBLIOGRAPHY_SLUG, "Bibliography")
+def make_bibliography(resolved: Any, slug: str) -> Generated:
+    """All works cited anywhere in the book, in the house style, each with where it is cited."""
+    book: Book = resolved.book
+    index: CitationIndex = resolved.citations
+    if not index.places:
+        return Generated([para(str_inlines("No works are cited in this book."))])
+    entries = load_entries(bibliography_file(book))
+    keys = sorted(index.places)
+    document = {
+        "pandoc-api-version": pandoc.API_VERSION,
+        "blocks": [{"t": "Div", "c": [["refs", [], []], []]}],
+        "meta": {
+            "nocite": {
+                "t": "MetaInlines",
+                "c": [
+                    {
+                        "t": "Cite",
+                        "c": [
+                            [
+                                {
+                                    "citationId": key,
+                                    "citationPrefix": [],
+                                    "citationSuffix": [],
+                                    "citationMode": {"t": "NormalCitation"},
+                                    "citationNoteNum": 0,
+                                    "citationHash": 0,
+                                }
+                            ],
+                            [],
+                        ],
+                    }
+                    for key in keys
+                ],
+            }
+        },
+    }
+    csl = csl_path(book, resolved.styles_dir)
+    args = [
+        "--from",
+        "json",
+        "--to",
+        "json",
+        "--citeproc",
+        f"--bibliography={bibliography_file(book)}",
+        f"--csl={csl}",
+        f"--metadata=lang:{book.config.lang}",
+    ]
+    blocks = json.loads(pandoc.run(args, json.dumps(document), source=bibliography_file(book), sandbox=False))["blocks"]
+    for node in walk(blocks):
+        if node["t"] in ("Div", "Span") and node["c"][0][0]:
+            node["c"][0][0] = f"{slug}--{node['c'][0][0]}"
+
+    def with_places(pages: dict[str, int] | None) -> list[Node]:
+        result = json.loads(json.dumps(blocks))
+        cited = set(index.places)
+        for node in walk(result):
+            if node["t"] == "Div" and (key := entry_key(node)) is not None:
+                node["c"][1] += other_editions(key, entries, cited) + cited_in(book, index.places[key], pages)
+        return result
+
+    return Generated(with_places(None), print_override=with_places)
+
+
+def bibliography_warnings(book: Book, index: CitationIndex) -> Collector:
+    """Entries cited nowhere, and entries that look like the same work twice (same author, title and year)."""
+    collector = Collector()
+    path = bibliography_file(book)
+    if not path.is_file():
+        return collector
+    entries = load_entries(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def line_of(key: str) -> int | None:
+        return next((n for n, text in enumerate(lines, 1) if re.search(rf"id:\s*{re.escape(key)}\s*$", text)), None)
+
+    for key in sorted(set(entries) - set(index.places)):
+        collector.warning(
+            "W073",
+            f"bibliography entry '{key}' is cited nowhere",
+            file=path,
+            line=line_of(key),
+            hint="cite it, or remove it from the bibliography",
+        )
+    seen: dict[tuple[str, str, str], str] = {}
+    for key, item in entries.items():
+        authors = "; ".join(a.get("family", a.get("literal", "")) for a in item.get("author", []))
+        signature = (authors.lower(), str(item.get("title", "")).lower(), str(item.get("issued", "")))
+        if signature in seen:
+            collector.warning(
+                "W074",
+                f"entries '{seen[signature]}' and '{key}' look like the same work",
+                file=path,
+                line=line_of(key),
+                hint="merge them, or make their fields tell them apart",
+            )
+        seen[signature] = key
+    return collector
