@@ -54,7 +54,7 @@ class CrossrefWording(Strict):
     section: str = "§ {title}"
     note: str = "note {number}"
     table: str = "table {number}"
-    page: str = ", p. {page}"  # print only: appended by the print stylesheet (target-counter)
+    page: str = ", p.\u00a0{page}"  # print only: appended by the print stylesheet (target-counter)
 
     @model_validator(mode="after")
     def _fields(self) -> CrossrefWording:

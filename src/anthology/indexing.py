@@ -1,14 +1,527 @@
-"""Back-of-book index (stub, being written)."""
+"""Back-of-book index: terms from book/index.yaml marked in the texts' ASTs, and the index generated from the marks.
+
+Marking (resolve stage, after cross-references): every occurrence of a term's alias in an essay's running text is
+wrapped in a Span with class `index-marker` and a book-wide unique id (`<slug>--ix<n>`). The span wraps the matched
+words rather than sitting empty before them, so that every renderer gives it a box (WeasyPrint records the page of
+an anchor only for a laid-out box) and a link lands exactly on the words. Rules (README, "Index"):
+
+- whole words only (`Lenin` never matches `Leninism`; a hyphen joins words: `NEP` does not match `NEP-men`);
+- an alias written with a capital (a name: `Stalin`, `NEP`) matches only with that case; an alias written in lower
+  case (`ban on factions`) also matches with a capital first letter, at the start of a sentence;
+- the longest alias wins where aliases overlap (`Left Opposition` before `Opposition`);
+- never in headings (their text is copied into tables of contents, where an id would be duplicated), links,
+  notes (mostly bibliographic: they would flood the index with authors of cited works), citations or code, and not
+  in the sections listed under `skip_sections` (reading lists, references);
+- only in chapters; editorial matter is indexed by hand where wanted: `[Kronstadt]{.idx term="Kronstadt"}`
+  (optionally `sub="…"`), which works in any text.
+
+The index is generated back matter (`back: [index]` in book.yaml). On screen (EPUB, site) each locator is a link to
+the first occurrence in a section, labelled `<chapter>.<section>`; in print a second layout gives every marker's
+page, and each entry lists its pages once, consecutive pages as a range (151–153), each number linking to the
+first occurrence on that page.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Collector
+from .ast import Node, str_inlines, stringify, walk
+from .diagnostics import BuildError, Collector, Diagnostic
+from .generated import Generated, register
+from .load import Chapter, Text
+from .yamlfile import YamlDocument, load_yaml
 
 if TYPE_CHECKING:
     from .resolve import ResolvedBook
 
+INDEX_FILE = "index.yaml"
+ID_SEPARATOR = "--"
+MARKER_CLASS = "index-marker"
+HAND_CLASS = "idx"
+# Inline elements whose content is never marked automatically.
+SKIP_INLINES = {"Link", "Note", "Cite", "Code", "Math", "RawInline", "Image"}
+SKIP_BLOCKS = {"Header", "CodeBlock", "RawBlock"}
+RUN_ELEMENTS = {"Str", "Space", "SoftBreak"}
+
+
+# --------------------------------------------------------------------------------------------- the data file
+
+
+@dataclass
+class Entry:
+    """One index heading (or sub-heading) and what it matches."""
+
+    term: str
+    aliases: list[str]
+    see: str | None = None
+    see_also: list[str] = field(default_factory=list)
+    parent: Entry | None = None
+    sub: list[Entry] = field(default_factory=list)
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.parent.term}!{self.term}" if self.parent else self.term
+
+
+@dataclass
+class IndexSpec:
+    path: Path
+    entries: list[Entry]
+    skip_sections: set[str]
+
+    def all_entries(self) -> Iterator[Entry]:
+        for entry in self.entries:
+            yield entry
+            yield from entry.sub
+
+    def by_term(self) -> dict[str, Entry]:
+        return {entry.term: entry for entry in self.entries}
+
+
+def spec_error(document: YamlDocument, path: tuple[str | int, ...], message: str) -> Diagnostic:
+    hint = "README, section 'Index', describes book/index.yaml"
+    return Diagnostic("E080", message, file=document.path, line=document.line_of(path), hint=hint)
+
+
+def read_entry(
+    document: YamlDocument, data: Any, path: tuple[str | int, ...], problems: list[Diagnostic], parent: Entry | None
+) -> Entry | None:
+    if not isinstance(data, dict) or not isinstance(data.get("term"), str) or not data["term"].strip():
+        problems.append(spec_error(document, path, "an entry needs 'term: <heading>'"))
+        return None
+    unknown = set(data) - {"term", "aliases", "see", "see_also", "sub"}
+    if unknown:
+        problems.append(spec_error(document, (*path, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}'"))
+    aliases = data.get("aliases", [] if data.get("see") else [data["term"]])
+    see_also = data.get("see_also", [])
+    if not all(isinstance(item, str) and item.strip() for item in [*aliases, *see_also]):
+        problems.append(spec_error(document, path, "aliases and see_also must be lists of words"))
+        return None
+    entry = Entry(data["term"], list(aliases), data.get("see"), list(see_also), parent, line=document.line_of(path))
+    for index, sub in enumerate(data.get("sub", []) if parent is None else []):
+        child = read_entry(document, sub, (*path, "sub", index), problems, entry)
+        entry.sub.extend([child] if child else [])
+    return entry
+
+
+def check_spec(spec: IndexSpec, document: YamlDocument, problems: list[Diagnostic]) -> None:
+    """See-references must name headings; an alias may belong to one entry only."""
+    terms = spec.by_term()
+    owner: dict[str, str] = {}
+    for index, entry in enumerate(spec.entries):
+        for name in [*([entry.see] if entry.see else []), *entry.see_also]:
+            if name not in terms:
+                problems.append(spec_error(document, ("entries", index), f"'{entry.term}': no heading '{name}'"))
+    for entry in spec.all_entries():
+        for alias in entry.aliases:
+            if alias_key(alias) in owner:
+                message = f"alias '{alias}' of '{entry.key}' already belongs to '{owner[alias_key(alias)]}'"
+                problems.append(Diagnostic("E080", message, file=document.path, line=entry.line))
+            owner[alias_key(alias)] = entry.key
+
+
+def load_spec(book_dir: Path) -> IndexSpec:
+    """book/index.yaml, checked; every problem reported together."""
+    path = book_dir / INDEX_FILE
+    if not path.exists():
+        raise BuildError(
+            [Diagnostic("E080", "the book has an index but no index.yaml", file=path, hint="create it, see README")]
+        )
+    document = load_yaml(path)
+    data = document.data if isinstance(document.data, dict) else {}
+    problems: list[Diagnostic] = []
+    entries = [
+        entry
+        for index, item in enumerate(data.get("entries") or [])
+        if (entry := read_entry(document, item, ("entries", index), problems, None)) is not None
+    ]
+    if not entries:
+        problems.append(spec_error(document, (), "no 'entries:' list"))
+    spec = IndexSpec(path, entries, set(data.get("skip_sections") or []))
+    check_spec(spec, document, problems)
+    if problems:
+        raise BuildError(problems)
+    return spec
+
+
+# --------------------------------------------------------------------------------------------- matching
+
+
+def alias_key(text: str) -> str:
+    """Equal for the same words however spaced or apostrophised."""
+    return re.sub(r"\s+", " ", text.replace("’", "'")).strip()
+
+
+def alias_pattern(alias: str) -> str:
+    words = [re.escape(word).replace("'", "['’]") for word in alias_key(alias).split(" ")]
+    first = words[0]
+    if alias[0].islower():
+        first = f"[{alias[0]}{alias[0].upper()}]" + first[1:]
+    return r"\s+".join([first, *words[1:]])
+
+
+class Matcher:
+    """All aliases of the index as one regular expression: leftmost, then longest, whole words."""
+
+    def __init__(self, spec: IndexSpec):
+        self.exact: dict[str, Entry] = {}
+        self.lower: dict[str, Entry] = {}
+        for entry in spec.all_entries():
+            for alias in entry.aliases:
+                (self.lower if alias[0].islower() else self.exact)[alias_key(alias)] = entry
+        aliases = sorted({a for e in spec.all_entries() for a in e.aliases}, key=len, reverse=True)
+        body = "|".join(alias_pattern(alias) for alias in aliases)
+        self.pattern = re.compile(rf"(?<![\w])(?<!\w-)(?:{body})(?![\w]|-\w)")
+
+    def entry_for(self, matched: str) -> Entry | None:
+        key = alias_key(matched)
+        if key in self.exact:
+            return self.exact[key]
+        return self.lower.get(key[0].lower() + key[1:])
+
+
+# --------------------------------------------------------------------------------------------- marking
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    entry: str  # Entry.key
+    marker: str  # the marker's book-wide id
+    slug: str
+    section: int  # ordinal of the level-2 section it is in (0: before the first)
+    section_title: str
+    words: str  # the words marked
+
+
+@dataclass
+class Marks:
+    """Every marker of the book, in reading order."""
+
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+
+class TextMarker:
+    """Marks one text: automatic matches (chapters only) and hand marks (any text)."""
+
+    def __init__(self, text: Text, matcher: Matcher, spec: IndexSpec, marks: Marks, collector: Collector):
+        self.text = text
+        self.matcher = matcher
+        self.spec = spec
+        self.marks = marks
+        self.collector = collector
+        self.count = 0
+        self.section = 0
+        self.section_title = ""
+        self.auto = isinstance(text, Chapter)
+
+    def new_marker(self, entry: Entry, inlines: list[Node], classes: list[str] | None = None) -> Node:
+        self.count += 1
+        ident = f"{self.text.slug}{ID_SEPARATOR}ix{self.count}"
+        words = stringify(inlines)
+        self.marks.occurrences.append(
+            Occurrence(entry.key, ident, self.text.slug, self.section, self.section_title, words)
+        )
+        return {"t": "Span", "c": [[ident, [MARKER_CLASS, *(classes or [])], []], inlines]}
+
+    def blocks(self, blocks: list[Node]) -> list[Node]:
+        skipping_level = 0
+        out = []
+        for block in blocks:
+            if block["t"] == "Header":
+                level, (ident, _, _) = block["c"][0], block["c"][1]
+                if skipping_level and level <= skipping_level:
+                    skipping_level = 0
+                local = ident.split(ID_SEPARATOR, 1)[-1]
+                if level == 2:
+                    self.section += 1
+                    self.section_title = stringify(block["c"][2])
+                if local in self.spec.skip_sections:
+                    skipping_level = level
+                self.check_no_hand_marks(block)
+                out.append(block)
+                continue
+            out.append(self.block(block, auto=self.auto and not skipping_level))
+        return out
+
+    def block(self, block: Node, auto: bool) -> Node:
+        """Mark inside a block: paragraphs' inlines, nested blocks (quotations, lists, tables, divs)."""
+        if block["t"] in SKIP_BLOCKS:
+            return block
+        return {**block, "c": self.value(block.get("c"), auto)} if "c" in block else block
+
+    def value(self, value: Any, auto: bool) -> Any:
+        if isinstance(value, list):
+            if value and all(isinstance(item, dict) and "t" in item for item in value):
+                return self.elements(value, auto)
+            return [self.value(item, auto) for item in value]
+        if isinstance(value, dict) and "t" in value:
+            return self.block(value, auto)
+        return value
+
+    def elements(self, items: list[Node], auto: bool) -> list[Node]:
+        """A list of blocks or inlines: runs of words are matched; other elements are entered."""
+        out: list[Node] = []
+        run: list[Node] = []
+        for item in [*items, None]:
+            if item is not None and item["t"] in RUN_ELEMENTS:
+                run.append(item)
+                continue
+            out.extend(self.run(run) if auto and run else run)
+            run = []
+            if item is None:
+                continue
+            if item["t"] == "Span" and HAND_CLASS in item["c"][0][1]:
+                out.append(self.hand_mark(item))
+            elif item["t"] in SKIP_INLINES:
+                out.append(self.value_in_skipped(item))
+            else:
+                out.append(self.block(item, auto))
+        return out
+
+    def value_in_skipped(self, item: Node) -> Node:
+        """Inside a note or link nothing is matched automatically, but hand marks are still honoured."""
+        return {**item, "c": self.value(item.get("c"), False)} if item["t"] in ("Note", "Link") else item
+
+    def run(self, run: list[Node]) -> list[Node]:
+        """Wrap each match in a run of Str/Space/SoftBreak in a marker, splitting words where a match starts."""
+        text = "".join(item["c"] if item["t"] == "Str" else " " for item in run)
+        matches = [
+            (m.start(), m.end(), e)
+            for m in self.matcher.pattern.finditer(text)
+            if (e := self.matcher.entry_for(m.group()))
+        ]
+        if not matches:
+            return run
+        pieces = split_run(run, text, {p for s, e, _ in matches for p in (s, e)})
+        out: list[Node] = []
+        index = 0
+        for start, end, entry in matches:
+            while pieces[index][0] < start:
+                out.append(pieces[index][2])
+                index += 1
+            inner = []
+            while index < len(pieces) and pieces[index][1] <= end:
+                inner.append(pieces[index][2])
+                index += 1
+            out.append(self.new_marker(entry, inner))
+        out.extend(piece[2] for piece in pieces[index:])
+        return out
+
+    def hand_mark(self, item: Node) -> Node:
+        """`[words]{.idx term="…" sub="…"}`: a marker for a named entry."""
+        attrs = dict(item["c"][0][2])
+        inlines = item["c"][1]
+        term = attrs.get("term") or stringify(inlines)
+        entry = self.spec.by_term().get(term) or self.matcher.entry_for(term)
+        if entry is not None and attrs.get("sub"):
+            entry = next((sub for sub in entry.sub if sub.term == attrs["sub"]), None)
+        if entry is None:
+            self.collector.error(
+                "E081",
+                f"index mark {term!r}{' / ' + attrs['sub'] if attrs.get('sub') else ''}: no such entry in index.yaml",
+                file=self.text.path,
+                line=self.line_of(term),
+                hint="use a heading (term) of book/index.yaml, or one of its aliases, and a sub-heading of it",
+            )
+            return item
+        classes = [name for name in item["c"][0][1] if name != HAND_CLASS]
+        return self.new_marker(entry, inlines, classes)
+
+    def check_no_hand_marks(self, header: Node) -> None:
+        if any(n["t"] == "Span" and HAND_CLASS in n["c"][0][1] for n in walk(header["c"][2])):
+            self.collector.error(
+                "E082",
+                "index mark inside a heading: its id would be copied into the table of contents",
+                file=self.text.path,
+                line=self.line_of(stringify(header["c"][2])),
+                hint="mark the term in the first sentence of the section instead",
+            )
+
+    def line_of(self, words: str) -> int:
+        lines = self.text.body.split("\n")
+        index = next((i for i, line in enumerate(lines) if words and words in line), 0)
+        return self.text.body_line + index
+
+
+def split_run(run: list[Node], text: str, cuts: set[int]) -> list[tuple[int, int, Node]]:
+    """The run's elements with their character ranges, Str elements split at the cut points."""
+    pieces: list[tuple[int, int, Node]] = []
+    position = 0
+    for item in run:
+        length = len(item["c"]) if item["t"] == "Str" else 1
+        start, end = position, position + length
+        position = end
+        if item["t"] != "Str":
+            pieces.append((start, end, item))
+            continue
+        bounds = [start, *sorted(c for c in cuts if start < c < end), end]
+        pieces.extend((a, b, {"t": "Str", "c": text[a:b]}) for a, b in pairwise(bounds))
+    return pieces
+
+
+# --------------------------------------------------------------------------------------------- the book
+
+
+@dataclass
+class BookIndex:
+    spec: IndexSpec
+    marks: Marks
+
+
+def has_index(resolved: ResolvedBook) -> bool:
+    return any(text.slug == "index" and text.kind == "generated" for text in resolved.book.back + resolved.book.front)
+
 
 def mark_book(resolved: ResolvedBook, collector: Collector) -> None:
-    """Mark index occurrences."""
+    """Mark occurrences in every text (hand marks everywhere; automatic marks in chapters) if the book has an index."""
+    if not has_index(resolved):
+        return
+    try:
+        spec = load_spec(resolved.book.root)
+    except BuildError as error:
+        collector.items.extend(error.diagnostics)
+        return
+    matcher = Matcher(spec)
+    marks = Marks()
+    for item in resolved.texts.values():
+        marker = TextMarker(item.text, matcher, spec, marks, collector)
+        item.ast["blocks"] = marker.blocks(item.blocks)
+    resolved.index = BookIndex(spec, marks)
+
+
+# --------------------------------------------------------------------------------------------- the generated index
+
+
+def entry_id(entry: Entry) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", alias_key(entry.key).lower()).strip("-")
+    return f"index{ID_SEPARATOR}{slug}"
+
+
+def sort_key(term: str) -> str:
+    """Alphabetical, letter by letter, ignoring case, quotes and punctuation."""
+    return re.sub(r"[^0-9a-z ]", "", term.lower().replace("’", "'"))
+
+
+def emph(words: str) -> Node:
+    return {"t": "Emph", "c": [{"t": "Str", "c": words}]}
+
+
+def words(text: str) -> list[Node]:
+    return str_inlines(text)
+
+
+def link(inlines: list[Node], target: str, classes: list[str], title: str = "") -> Node:
+    return {"t": "Link", "c": [["", classes, []], inlines, ["#" + target, title]]}
+
+
+def cross_references(entry: Entry, shown: set[str]) -> list[Node]:
+    """'see X' (an entry without locators) or '; see also X, Y', linked to the headings."""
+    out: list[Node] = []
+    if entry.see and entry.see in shown:
+        out += [{"t": "Str", "c": ","}, {"t": "Space"}, emph("see"), {"t": "Space"}]
+        out.append(link(words(entry.see), entry_id(Entry(entry.see, [])), ["index-see"]))
+    also = [name for name in entry.see_also if name in shown]
+    if also:
+        out += [{"t": "Str", "c": "."}, {"t": "Space"}, emph("See also"), {"t": "Space"}]
+        for position, name in enumerate(also):
+            out += [{"t": "Str", "c": ";"}, {"t": "Space"}] if position else []
+            out.append(link(words(name), entry_id(Entry(name, [])), ["index-see"]))
+    return out
+
+
+def screen_locators(occurrences: list[Occurrence], chapters: dict[str, Chapter]) -> list[Node]:
+    """One link per chapter section where the term occurs, to its first occurrence there: '1.3' = chapter 1,
+    section 3 (its title in the link's title); editorial texts by their title."""
+    first: dict[tuple[str, int], Occurrence] = {}
+    for occurrence in occurrences:
+        first.setdefault((occurrence.slug, occurrence.section), occurrence)
+    out: list[Node] = []
+    for (slug, section), occurrence in first.items():
+        chapter = chapters.get(slug)
+        label = f"{chapter.number}.{section}" if chapter else slug
+        title = f"{chapter.title}: {occurrence.section_title}" if chapter else ""
+        out += [{"t": "Str", "c": ","}, {"t": "Space"}, link(words(label), occurrence.marker, ["index-locator"], title)]
+    return out
+
+
+def page_ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    """Sorted distinct pages as ranges of consecutive pages: [3, 4, 5, 9] -> [(3, 5), (9, 9)]."""
+    ranges: list[tuple[int, int]] = []
+    for page in sorted(set(numbers)):
+        if ranges and page == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], page)
+        else:
+            ranges.append((page, page))
+    return ranges
+
+
+def print_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list[Node]:
+    """Page numbers, each once, consecutive ones as a range, each linking to the first occurrence on its page."""
+    first_on: dict[int, str] = {}
+    for occurrence in occurrences:
+        if occurrence.marker in pages:
+            first_on.setdefault(pages[occurrence.marker], occurrence.marker)
+    out: list[Node] = []
+    for start, end in page_ranges(list(first_on)):
+        label = str(start) if start == end else f"{start}–{end}"
+        out += [
+            {"t": "Str", "c": ","},
+            {"t": "Space"},
+            link([{"t": "Str", "c": label}], first_on[start], ["index-locator"]),
+        ]
+    return out
+
+
+def entry_block(entry: Entry, locators: list[Node], shown: set[str], classes: list[str]) -> Node:
+    inlines = [*words(entry.term), *locators, *cross_references(entry, shown)]
+    return {"t": "Div", "c": [[entry_id(entry), classes, []], [{"t": "Plain", "c": inlines}]]}
+
+
+def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
+    """The index as blocks: entries alphabetised under their initial letter, sub-entries below their heading.
+
+    `locate(occurrences)` gives an entry's locators (screen links or print pages). Headings with no occurrence,
+    and see-references to them, are left out."""
+    by_entry: dict[str, list[Occurrence]] = {}
+    for occurrence in index.marks.occurrences:
+        by_entry.setdefault(occurrence.entry, []).append(occurrence)
+    used = {
+        entry.term
+        for entry in index.spec.entries
+        if entry.term in by_entry or any(sub.key in by_entry for sub in entry.sub)
+    }
+    shown = used | {entry.term for entry in index.spec.entries if entry.see in used}
+    blocks: list[Node] = []
+    letter = ""
+    for entry in sorted((e for e in index.spec.entries if e.term in shown), key=lambda e: sort_key(e.term)):
+        initial = sort_key(entry.term)[:1].upper()
+        if initial != letter:
+            letter = initial
+            blocks.append(
+                {"t": "Div", "c": [["", ["index-letter"], []], [{"t": "Plain", "c": [{"t": "Str", "c": letter}]}]]}
+            )
+        blocks.append(entry_block(entry, locate(by_entry.get(entry.key, [])), shown, ["index-entry"]))
+        for sub in sorted((s for s in entry.sub if s.key in by_entry), key=lambda s: sort_key(s.term)):
+            blocks.append(entry_block(sub, locate(by_entry[sub.key]), shown, ["index-entry", "index-sub"]))
+    return [{"t": "Div", "c": [["", ["index"], []], blocks]}]
+
+
+@register("index", "Index")
+def make_index(resolved: ResolvedBook, slug: str) -> Generated:
+    """The index: linked locators for the screen editions, and page numbers for print after a first layout."""
+    index = resolved.index
+    if index is None:
+        return Generated([])
+    chapters = {chapter.slug: chapter for chapter in resolved.book.chapters}
+    screen = index_blocks(index, lambda occurrences: screen_locators(occurrences, chapters))
+
+    def in_print(pages: dict[str, int]) -> list[Node]:
+        return index_blocks(index, lambda occurrences: print_locators(occurrences, pages))
+
+    return Generated(screen, in_print)
