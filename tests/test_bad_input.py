@@ -1,18 +1,23 @@
-"""Bad input stops the build with a message naming the file (and key or line), a non-zero exit, no traceback,
-and leaves the previous outputs in place."""
+"""Bad input: each case stops the build with a message naming the file (and line), a non-zero exit and no
+traceback, and leaves the previous outputs byte for byte as they were. Cases that must build, build."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ROOT
+import pytest
+
+from conftest import MINIBOOK, ROOT
 
 
-def run_build(book: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def run_build(book: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "build", "--book", str(book), "--out", str(out)],
+        [sys.executable, "-m", "invoke", "build", "--book", str(book), "--out", str(out), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -20,46 +25,224 @@ def run_build(book: Path, out: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def previous_outputs(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(".build.lock")
+    }
 
 
-def assert_stopped(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """A good build of the minibook: every failing case builds into the same folder and must leave it as is."""
+    out = tmp_path_factory.mktemp("previous")
+    result = run_build(MINIBOOK, out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out, snapshot(out)
+
+
+def line_of(path: Path, fragment: str) -> int:
+    return next(number for number, text in enumerate(path.read_text().splitlines(), 1) if fragment in text)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+# Each case: (how to break the minibook copy, file named in the message, text on the line named, other fragments).
+Case = tuple[Callable[[Path], None], str, str | None, tuple[str, ...]]
+
+CASES: dict[str, Case] = {
+    "malformed book.yaml": (
+        lambda b: edit(b / "book.yaml", "title: A Small Test Book", "title: A Small: Test: Book\n  bad"),
+        "book.yaml",
+        "title: A Small: Test: Book",
+        ("E001", "malformed YAML"),
+    ),
+    "key of the wrong type": (
+        lambda b: edit(b / "book.yaml", "trim: 6x9in", "trim: [6, 9]"),
+        "book.yaml",
+        "trim:",
+        ("'trim'",),
+    ),
+    "unknown key": (
+        lambda b: (
+            edit(b / "book.yaml", "paper: white", "papr: white")
+            if "paper:" in (b / "book.yaml").read_text()
+            else append(b / "book.yaml", "papr: white\n")
+        ),
+        "book.yaml",
+        "papr:",
+        ("unknown key",),
+    ),
+    "missing chapter file": (lambda b: (b / "texts" / "beta.md").unlink(), "book.yaml", "- beta", ("beta.md", "E024")),
+    "malformed front matter": (
+        lambda b: edit(b / "texts" / "alpha.md", "authors: [Ada Writer]", "authors: [Ada Writer"),
+        "alpha.md",
+        None,
+        ("E001",),
+    ),
+    "front matter not closed": (
+        lambda b: (b / "texts" / "beta.md").write_text("---\ntitle: Beta\n\nNo closing fence.\n"),
+        "beta.md",
+        "---",
+        ("E021",),
+    ),
+    "non-UTF-8 text": (
+        lambda b: (b / "texts" / "beta.md").write_bytes("---\ntitle: Beta\n---\nCaf\u00e9 au lait.\n".encode("cp1252")),
+        "beta.md",
+        None,
+        ("E003", "UTF-8"),
+    ),
+    "empty chapter": (
+        lambda b: (b / "texts" / "beta.md").write_text("---\ntitle: Beta\n---\n\n   \n"),
+        "beta.md",
+        None,
+        ("E023",),
+    ),
+    "duplicate id": (
+        lambda b: append(b / "texts" / "beta.md", "\n## One {#same}\n\nText.\n\n## Two {#same}\n\nMore.\n"),
+        "beta.md",
+        "## Two {#same}",
+        ("Duplicate identifier",),
+    ),
+    "unclosed div": (
+        lambda b: append(b / "texts" / "beta.md", "\n::: aside\n\nNever closed.\n"),
+        "beta.md",
+        "::: aside",
+        ("unclosed",),
+    ),
+    "footnote without text": (
+        lambda b: append(b / "texts" / "beta.md", "\nA call to a missing note.[^9]\n"),
+        "beta.md",
+        "missing note.[^9]",
+        ("E052",),
+    ),
+    "remote image": (
+        lambda b: append(b / "texts" / "beta.md", "\n![A photo](https://example.com/photo.jpg)\n"),
+        "beta.md",
+        "https://example.com/photo.jpg",
+        ("E050", "never downloads"),
+    ),
+    "missing local image": (
+        lambda b: append(b / "texts" / "beta.md", "\n![A photo](images/nothing-here.png)\n"),
+        "beta.md",
+        "images/nothing-here.png",
+        ("E051", "not found"),
+    ),
+    "unknown citation key": (
+        lambda b: append(b / "texts" / "beta.md", "\nAs argued [@no-such-work, 12].\n"),
+        "beta.md",
+        "@no-such-work",
+        ("E070", "unknown citation key"),
+    ),
+    "unknown CSL style": (
+        lambda b: append(b / "book.yaml", "citation_style: no-such-style\n"),
+        "book.yaml",
+        "citation_style:",
+        ("E071", "no-such-style"),
+    ),
+    "script in raw HTML": (
+        lambda b: append(b / "texts" / "beta.md", "\n<script>alert('x')</script>\n"),
+        "beta.md",
+        "<script>",
+        ("E053",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_stops_with_file_and_line_and_keeps_previous_outputs(case, previous, tmp_path):
+    out, before = previous
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    breaker, file_name, line_text, fragments = CASES[case]
+    named = book / file_name if (book / file_name).exists() else book / "texts" / file_name
+    breaker(book)
+    expected_line = line_of(named, line_text) if line_text else None
+    result = run_build(book, out)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "Traceback" not in output, output
-    for fragment in expected:
+    assert file_name in output, output
+    if expected_line is not None:
+        assert f"{file_name}:{expected_line}" in output, f"line {expected_line} not named:\n{output}"
+    else:
+        assert f"{file_name}:" in output, output
+    for fragment in fragments:
         assert fragment in output, f"{fragment!r} not in:\n{output}"
+    assert snapshot(out) == before, "a failed build changed the previous outputs"
 
 
-def test_good_minibook_builds(book_copy, tmp_path):
-    result = run_build(book_copy, tmp_path / "out")
-    assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("minibook.pdf", "minibook.epub", "html/index.html"):
-        assert (tmp_path / "out" / name).is_file()
+def test_all_problems_are_reported_together(previous, tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    append(book / "texts" / "alpha.md", "\n![remote](http://example.com/a.png)\n")
+    append(book / "texts" / "beta.md", "\n![missing](nope.png)\n")
+    output = "".join(run_build(book, previous[0]).stderr)
+    assert "alpha.md" in output and "E050" in output
+    assert "beta.md" in output and "E051" in output
 
 
-def test_missing_chapter_file_names_book_yaml_and_line(book_copy, tmp_path):
+def test_markup_in_metadata_and_text_is_escaped_in_every_edition(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    hostile = "Tea </title><script>alert(1)</script> {{ 7*7 }}"
+    edit(book / "book.yaml", "title: A Small Test Book", f'title: "{hostile}"')
+    edit(book / "texts" / "alpha.md", "title: The First Chapter", f'title: "{hostile}"')
     out = tmp_path / "out"
-    assert run_build(book_copy, out).returncode == 0
-    before = previous_outputs(out)
-    (book_copy / "texts" / "beta.md").unlink()
-    result = run_build(book_copy, out)
-    lines = (book_copy / "book.yaml").read_text().splitlines()
-    line = next(i for i, text in enumerate(lines, 1) if text.strip() == "- beta")
-    assert_stopped(result, f"book.yaml:{line}", "beta.md")
-    assert previous_outputs(out) == before
+    result = run_build(book, out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    import zipfile
+
+    from lxml import html as lxml_html
+
+    for page in (out / "html").glob("*.html"):
+        tree = lxml_html.parse(str(page))
+        assert not tree.xpath("//script[contains(., 'alert')]"), page
+        assert "49" not in tree.getroot().text_content().replace("2026", "")
+    with zipfile.ZipFile(out / "minibook.epub") as archive:
+        for name in archive.namelist():
+            if name.endswith((".xhtml", ".opf", ".ncx")):
+                content = archive.read(name).decode()
+                assert "<script>alert" not in content, name
+    from outputs import pdf_pages_text
+
+    assert any("{{ 7*7 }}" in text for text in pdf_pages_text(out / "minibook.pdf"))
 
 
-def test_malformed_book_yaml_names_file_and_line(book_copy, tmp_path):
-    config = book_copy / "book.yaml"
-    config.write_text(config.read_text().replace("title: A Small Test Book", "title: A Small: Test: Book\n  bad"))
-    assert_stopped(run_build(book_copy, tmp_path / "out"), "book.yaml:")
+def test_one_megabyte_paragraph_builds(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    words = " ".join(f"word{n % 997}" for n in range(150_000))
+    append(book / "texts" / "beta.md", f"\n{words[:1_000_000]}\n")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "html", "--book", str(book), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "o" / "html" / "beta.html").stat().st_size > 1_000_000
+    assert time.perf_counter() - started < 600
 
 
-def test_wrong_type_names_the_key(book_copy, tmp_path):
-    config = book_copy / "book.yaml"
-    config.write_text(config.read_text().replace("trim: 6x9in", "trim: [6, 9]"))
-    result = run_build(book_copy, tmp_path / "out")
-    line = next(i for i, t in enumerate(config.read_text().splitlines(), 1) if t.startswith("trim:"))
-    assert_stopped(result, f"book.yaml:{line}", "'trim'")
+def test_fifty_thousand_footnotes_fail_cleanly(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    calls = " ".join(f"w[^{n}]" for n in range(1, 50_001))
+    notes = "\n".join(f"[^{n}]: n{n}" for n in range(1, 50_001))
+    append(book / "texts" / "beta.md", f"\n{calls}\n\n{notes}\n")
+    result = run_build(book, tmp_path / "o")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    assert "beta.md" in output and "E054" in output

@@ -1,0 +1,96 @@
+"""Citations and the consolidated bibliography, on the fixture book (fast) and the real one."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+from lxml import html as lxml_html
+
+from anthology.ast import stringify, walk
+from anthology.bibliography import bibliography_warnings
+from anthology.build import build
+from anthology.load import load_book
+from anthology.pandoc import ast_to_html
+from anthology.render.common import Project
+from anthology.resolve import resolve_book
+from conftest import MINIBOOK, STYLES
+from outputs import epub_text, pdf_pages_text
+
+
+def resolved_minibook(book: Path = MINIBOOK):
+    return resolve_book(load_book(book), STYLES)
+
+
+def test_note_style_renders_full_citation_then_ibid_and_links_each_to_its_entry():
+    resolved = resolved_minibook()
+    notes = [n for n in walk(resolved.texts["alpha"].blocks) if n["t"] == "Link" and "citation" in n["c"][0][1]]
+    texts = [stringify(n["c"][1]) for n in notes]
+    assert texts[0].startswith("Serge, Year One") and texts[0].endswith("40")
+    assert texts[1].startswith("Ibid.") and "41" in texts[1]
+    assert [n["c"][2][0] for n in notes][:2] == ["#bibliography--ref-serge-year-one"] * 2
+
+
+def test_bibliography_lists_each_cited_work_once_with_back_references():
+    resolved = resolved_minibook()
+    html = ast_to_html(resolved.texts["bibliography"].ast)
+    tree = lxml_html.fromstring(html)
+    entries = tree.xpath("//div[contains(@class, 'csl-entry')]")
+    assert [e.get("id") for e in entries] == [
+        "bibliography--ref-carr-1950",
+        "bibliography--ref-serge-year-one-1972",
+        "bibliography--ref-serge-year-one",
+    ]
+    back = {e.get("id"): [a.get("href") for a in e.xpath(".//a[@class='cited-in']")] for e in entries}
+    assert back["bibliography--ref-serge-year-one"] == ["#alpha--cite-1"]
+    editions = entries[1].xpath(".//a[@class='edition']/@href")
+    assert editions == ["#bibliography--ref-serge-year-one"]
+
+
+def test_print_bibliography_gives_pages_of_citations():
+    resolved = resolved_minibook()
+    blocks = resolved.print_overrides["bibliography"]({"alpha--cite-1": 9, "alpha--cite-2": 10, "alpha--cite-3": 12})
+    text = stringify(blocks)
+    assert "Chapter 1 (pp. 9, 10)" in text
+    assert "Chapter 1 (p. 12)" in text
+
+
+def test_uncited_and_duplicate_entries_are_warnings(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    references = book / "references.yaml"
+    references.write_text(
+        references.read_text()
+        + (
+            "- id: never-cited\n  type: book\n  title: Nobody Reads This\n  issued: 2000\n"
+            "- id: carr-1950-again\n  type: book\n  author: [{family: Carr, given: E. H.}]\n"
+            "  title: The Bolshevik Revolution\n  volume: 1\n  issued: 1950\n"
+        )
+    )
+    resolved = resolved_minibook(book)
+    warnings = {(d.code, d.line) for d in bibliography_warnings(resolved.book, resolved.citations).items}
+    lines = references.read_text().splitlines()
+    assert ("W073", lines.index("- id: never-cited") + 1) in warnings
+    assert ("W074", lines.index("- id: carr-1950-again") + 1) in warnings
+
+
+def test_author_date_style_rebuilds_all_three_editions(tmp_path):
+    """Switching book.yaml to an author-date CSL: citations print in parentheses, no note is a citation, no '???'."""
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    config = book / "book.yaml"
+    config.write_text(config.read_text() + "citation_style: chicago-author-date\n")
+    out = tmp_path / "out"
+    outputs = build(Project(book, STYLES, out))
+    pdf = "\n".join(pdf_pages_text(outputs["pdf"]))
+    epub = epub_text(outputs["epub"])
+    site = (out / "html" / "alpha.html").read_text()
+    for text in (pdf, epub, lxml_html.fromstring(site).text_content()):
+        assert "(Serge 1992, 40)" in text
+        assert "???" not in text and "@serge" not in text
+        assert "Ibid." not in text
+    assert re.search(r"Carr, E\. H\. 1950", pdf)
+    with zipfile.ZipFile(outputs["epub"]) as archive:
+        assert any("Serge, Victor" in archive.read(n).decode() for n in archive.namelist() if n.endswith(".xhtml"))
