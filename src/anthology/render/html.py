@@ -1,26 +1,58 @@
-"""HTML edition: a multi-page site from Jinja2 templates, one page per chapter, notes with back-links."""
+"""HTML edition: a multi-page site from Jinja2 templates, one page per text, with offline search.
+
+Every page lives in one folder, so links between pages are plain file names and the site works from `file://` as
+well as from a server. Each text's HTML fragment comes from pandoc (the only markup the templates mark safe);
+everything else is written by the templates with autoescape on.
+"""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import pandoc
-from ..ast import Node, div, para, transform_lists, walk
-from ..load import Text
-from ..resolve import ResolvedBook, ResolvedText, book_id
+from ..ast import Node, div, header, para, str_inlines, stringify, transform_lists, walk
+from ..load import Chapter, PartModel, Text
+from ..resolve import ResolvedBook, ResolvedText, Section, book_id
+from . import sitemeta
 from .common import FONT_FILES, Project, atomic_dir, jinja_environment
+from .passages import Passage, mark_passages
+from .search import INDEX_FILE, SearchIndex, SearchText
+
+SCRIPTS = ("site.js", "search.js", "live-reload.js")
+PANDOC_WORKERS = 4
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the site: its file name and the title shown in navigation."""
+    """One page of the site: its file name, the title shown in navigation, and what it holds."""
 
     href: str
     title: str
+    kind: str = "matter"  # home | matter | part | chapter | search
+
+
+HOME = Page("index.html", "Contents", "home")
+SEARCH = Page("search.html", "Search", "search")
+
+
+# --------------------------------------------------------------------------------------------- notes
+
+
+@dataclass(frozen=True)
+class SiteNote:
+    """A note moved to the end of its text: the block that shows it, and its plain text for search."""
+
+    block: Node
+    ident: str
+    text: str
 
 
 def note_id(slug: str, number: int) -> str:
@@ -31,9 +63,43 @@ def note_ref_id(slug: str, number: int) -> str:
     return book_id(slug, f"fnref{number}")
 
 
-def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Node]]:
-    """Replace notes by numbered note references and return the notes' own blocks, each with a back-link."""
-    notes: list[Node] = []
+def note_block(slug: str, number: int, body: list[Node]) -> Node:
+    """The note as shown at the end of the text: its number, its text and a link back to its call."""
+    backlink = {
+        "t": "Link",
+        "c": [
+            ["", ["footnote-back"], [("role", "doc-backlink"), ("aria-label", f"Back to the call of note {number}")]],
+            [{"t": "Str", "c": "↩︎"}],
+            ["#" + note_ref_id(slug, number), ""],
+        ],
+    }
+    body = copy.deepcopy(body) or [para([])]
+    last = body[-1]
+    if last["t"] in ("Para", "Plain"):
+        last["c"] = [*last["c"], {"t": "Space"}, backlink]
+    else:
+        body.append(para([backlink]))
+    number_para = {
+        "t": "Plain",
+        "c": [{"t": "Span", "c": [["", ["footnote-number"], []], [{"t": "Str", "c": f"{number}."}]]}],
+    }
+    return {"t": "Div", "c": [[note_id(slug, number), ["footnote"], [("role", "doc-footnote")]], [number_para, *body]]}
+
+
+def note_call(slug: str, number: int) -> Node:
+    return {
+        "t": "Link",
+        "c": [
+            [note_ref_id(slug, number), ["footnote-ref"], [("role", "doc-noteref"), ("aria-label", f"Note {number}")]],
+            [{"t": "Superscript", "c": [{"t": "Str", "c": str(number)}]}],
+            ["#" + note_id(slug, number), ""],
+        ],
+    }
+
+
+def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[SiteNote]]:
+    """Replace notes by numbered calls and return the notes, each with a back-link to its call."""
+    notes: list[SiteNote] = []
 
     def convert(items: list[Any]) -> list[Any]:
         result = []
@@ -42,39 +108,8 @@ def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Node
                 result.append(item)
                 continue
             number = len(notes) + 1
-            backlink = {
-                "t": "Link",
-                "c": [
-                    ["", ["footnote-back"], [("role", "doc-backlink")]],
-                    [{"t": "Str", "c": "↩︎"}],
-                    ["#" + note_ref_id(slug, number), ""],
-                ],
-            }
-            body = copy.deepcopy(item["c"]) or [para([])]
-            last = body[-1]
-            if last["t"] in ("Para", "Plain"):
-                last["c"] = [*last["c"], {"t": "Space"}, backlink]
-            else:
-                body.append(para([backlink]))
-            notes.append(
-                {
-                    "t": "Div",
-                    "c": [
-                        [note_id(slug, number), ["footnote"], [("role", "doc-footnote")]],
-                        [para([{"t": "Str", "c": f"{number}."}]), *body],
-                    ],
-                }
-            )
-            result.append(
-                {
-                    "t": "Link",
-                    "c": [
-                        [note_ref_id(slug, number), ["footnote-ref"], [("role", "doc-noteref")]],
-                        [{"t": "Superscript", "c": [{"t": "Str", "c": str(number)}]}],
-                        ["#" + note_id(slug, number), ""],
-                    ],
-                }
-            )
+            notes.append(SiteNote(note_block(slug, number, item["c"]), note_id(slug, number), stringify(item["c"])))
+            result.append(note_call(slug, number))
         return result
 
     # Notes are numbered in document order: convert the top-level list last so nested notes keep their order.
@@ -82,14 +117,16 @@ def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Node
     return converted, notes
 
 
-def text_html(item: ResolvedText, links: dict[str, str]) -> str:
-    """A text's HTML, its notes gathered at the end, every link to another page made to point at that page."""
-    slug = item.text.slug
-    blocks, notes = notes_to_links(slug, item.blocks)
-    if notes:
-        blocks = [*blocks, div(notes, book_id(slug, "footnotes"), ["footnotes"])]
-    blocks = retarget_links(blocks, links)
-    return pandoc.ast_to_html(dict(item.ast, blocks=blocks), source=item.text.path)
+def notes_section(slug: str, notes: list[SiteNote], heading: str) -> Node:
+    """The notes of a text under a heading of their own, so they are a labelled part of the page."""
+    heading_id = book_id(slug, "footnotes-heading")
+    title = header(2, str_inlines(heading), heading_id, ["footnotes-heading"])
+    section = div([title, *[note.block for note in notes]], book_id(slug, "footnotes"), ["footnotes"])
+    section["c"][0][2] = [("role", "doc-endnotes"), ("aria-labelledby", heading_id)]
+    return section
+
+
+# --------------------------------------------------------------------------------------------- links
 
 
 def retarget_links(blocks: list[Node], links: dict[str, str]) -> list[Node]:
@@ -107,7 +144,7 @@ class SitePlan:
     """Every page of the site in reading order, and where each id of the book lives."""
 
     pages: list[Page]
-    page_of_text: dict[str, str]  # text slug -> page href
+    page_of_text: dict[str, str]  # text slug (or part anchor) -> page href
 
     def links(self, resolved: ResolvedBook, current: str) -> dict[str, str]:
         result = {}
@@ -120,74 +157,229 @@ class SitePlan:
                 result[part.anchor] = self.page_of_text[part.anchor]
         return result
 
+    def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
+        """The previous and next page in reading order (none for pages outside it, like search)."""
+        if page not in self.pages:
+            return None, None
+        index = self.pages.index(page)
+        return (
+            self.pages[index - 1] if index else None,
+            self.pages[index + 1] if index + 1 < len(self.pages) else None,
+        )
+
 
 def plan_site(resolved: ResolvedBook) -> SitePlan:
-    pages = [Page("index.html", "Contents")]
+    pages = [HOME]
     page_of: dict[str, str] = {}
 
-    def add(slug: str, title: str, *embedded: str) -> None:
+    def add(slug: str, title: str, kind: str, *embedded: str) -> None:
         href = f"{slug}.html"
-        pages.append(Page(href, title))
+        pages.append(Page(href, title, kind))
         for owner in (slug, *embedded):
             page_of[owner] = href
 
     for text in resolved.book.front:
-        add(text.slug, text.title)
+        add(text.slug, text.title, "matter")
     for part in resolved.book.parts:
-        add(part.anchor, f"Part {part.number}: {part.title}", *([part.intro.slug] if part.intro else []))
+        add(part.anchor, part_label(part), "part", *([part.intro.slug] if part.intro else []))
         for chapter in part.chapters:
-            add(chapter.slug, chapter.title, *([chapter.headnote.slug] if chapter.headnote else []))
+            add(chapter.slug, chapter.title, "chapter", *([chapter.headnote.slug] if chapter.headnote else []))
     for text in resolved.book.back:
-        add(text.slug, text.title)
+        add(text.slug, text.title, "matter")
     return SitePlan(pages, page_of)
 
 
-def render_site(resolved: ResolvedBook, project: Project, target: Path) -> Path:
-    """Write the whole site into a temporary folder, then swap it in: a failed build leaves the old site."""
-    environment = jinja_environment(project)
-    plan = plan_site(resolved)
-    book = resolved.book
-    common = {"book": book, "config": book.config, "plan": plan}
+def part_label(part: PartModel) -> str:
+    return f"Part {part.number}: {part.title}"
 
-    def html_of(text: Text | None, href: str) -> str | None:
-        item = resolved.get(text)
-        return text_html(item, plan.links(resolved, href)) if item else None
 
-    def write(folder: Path, index: int, template: str, **context: object) -> None:
-        page = plan.pages[index]
-        neighbours = {
-            "previous": plan.pages[index - 1] if index > 0 else None,
-            "next": plan.pages[index + 1] if index + 1 < len(plan.pages) else None,
-        }
-        html = environment.get_template(template).render(**common, page=page, **neighbours, **context)
-        (folder / page.href).write_text(html)
+def chapter_label(chapter: Chapter) -> str:
+    return f"Chapter {chapter.number}: {chapter.title}"
 
-    with atomic_dir(target) as folder:
-        write(folder, 0, "site/index.html.j2")
-        index = 1
-        for text in book.front:
-            write(folder, index, "site/matter.html.j2", text=text, body=html_of(text, plan.pages[index].href))
-            index += 1
-        for part in book.parts:
-            write(folder, index, "site/part.html.j2", part=part, body=html_of(part.intro, plan.pages[index].href))
-            index += 1
+
+# --------------------------------------------------------------------------------------------- text fragments
+
+
+@dataclass
+class Fragment:
+    """One text made ready for pandoc: its AST with passage ids, note calls and page-correct links."""
+
+    item: ResolvedText
+    ast: dict[str, Any]
+    passages: list[Passage]
+    html: str = ""
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.ast, sort_keys=True).encode()).hexdigest()
+
+
+def prepare(item: ResolvedText, links: dict[str, str], taken: set[str], notes_heading: str) -> Fragment:
+    """Passage ids, notes gathered under a heading, links retargeted: everything but the HTML itself."""
+    slug = item.text.slug
+    blocks, passages = mark_passages(slug, item.blocks, taken)
+    blocks, notes = notes_to_links(slug, blocks)
+    if notes:
+        blocks = [*blocks, notes_section(slug, notes, notes_heading)]
+    blocks = retarget_links(blocks, links)
+    note_passages = [Passage(note.ident, f"Note {n}", note.text) for n, note in enumerate(notes, 1) if note.text]
+    return Fragment(item, dict(item.ast, blocks=blocks), passages + note_passages)
+
+
+def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None:
+    """HTML for every fragment, pandoc runs in parallel; unchanged texts come from the cache (live preview)."""
+    cache = cache if cache is not None else {}
+    todo = [fragment for fragment in fragments if fragment.key() not in cache]
+
+    def convert(fragment: Fragment) -> str:
+        return pandoc.ast_to_html(fragment.ast, source=fragment.item.text.path)
+
+    with ThreadPoolExecutor(max_workers=PANDOC_WORKERS) as pool:
+        for fragment, html in zip(todo, pool.map(convert, todo), strict=True):
+            cache[fragment.key()] = html
+    for fragment in fragments:
+        fragment.html = cache[fragment.key()]
+
+
+# --------------------------------------------------------------------------------------------- pages
+
+
+@dataclass
+class PageJob:
+    """A page to write: its template, its texts (in page order) and the rest of its template context."""
+
+    page: Page
+    template: str
+    texts: dict[str, Fragment] = field(default_factory=dict)  # role in the template -> fragment
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def section_tree(sections: list[Section]) -> list[tuple[Section, list[Section]]]:
+    """Level-2 sections with their level-3 sub-sections, for a page's own contents."""
+    tree: list[tuple[Section, list[Section]]] = []
+    for section in sections:
+        if section.level == 2:
+            tree.append((section, []))
+        elif section.level == 3 and tree:
+            tree[-1][1].append(section)
+    return tree
+
+
+class SiteBuilder:
+    """Plans, prepares and writes the pages of one resolved book."""
+
+    def __init__(self, resolved: ResolvedBook, project: Project, live_reload: bool = False):
+        self.resolved = resolved
+        self.project = project
+        self.book = resolved.book
+        self.plan = plan_site(resolved)
+        self.live_reload = live_reload
+        self.taken: set[str] = set(resolved.owner_of())
+        self.search = SearchIndex()
+
+    def fragment(self, text: Text | None, page: Page, notes_heading: str = "Notes") -> Fragment | None:
+        item = self.resolved.get(text)
+        if item is None:
+            return None
+        return prepare(item, self.plan.links(self.resolved, page.href), self.taken, notes_heading)
+
+    def page(self, href: str) -> Page:
+        return next(page for page in self.plan.pages if page.href == href)
+
+    def jobs(self) -> Iterator[PageJob]:
+        """Every page of the site with its texts, in reading order (the search index is filled in this order)."""
+        yield PageJob(HOME, "site/index.html.j2", context={"jsonld": sitemeta.book_jsonld(self.book)})
+        for text in self.book.front:
+            yield self.matter_job(text)
+        for part in self.book.parts:
+            page = self.page(self.plan.page_of_text[part.anchor])
+            job = PageJob(page, "site/part.html.j2", context={"part": part})
+            intro = self.fragment(part.intro, page)
+            if intro:
+                job.texts["body"] = intro
+                self.search.add(SearchText(part_label(part), page.href), relabel(intro.passages, "Introduction"))
+            job.context["jsonld"] = sitemeta.matter_jsonld(self.book, part_label(part), page.href)
+            yield job
             for chapter in part.chapters:
-                href = plan.pages[index].href
-                write(
-                    folder,
-                    index,
-                    "site/chapter.html.j2",
-                    chapter=chapter,
-                    body=html_of(chapter, href),
-                    headnote=html_of(chapter.headnote, href),
-                )
-                index += 1
-        for text in book.back:
-            write(folder, index, "site/matter.html.j2", text=text, body=html_of(text, plan.pages[index].href))
-            index += 1
-        assets = folder / "assets"
-        (assets / "fonts").mkdir(parents=True)
-        shutil.copy(project.styles_dir / "screen.css", assets / "screen.css")
-        for name in FONT_FILES:
-            shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
+                yield self.chapter_job(chapter)
+        for text in self.book.back:
+            yield self.matter_job(text)
+        yield PageJob(SEARCH, "site/search.html.j2", context={"jsonld": None})
+
+    def matter_job(self, text: Text) -> PageJob:
+        page = self.page(self.plan.page_of_text[text.slug])
+        job = PageJob(page, "site/matter.html.j2", context={"text": text})
+        body = self.fragment(text, page)
+        if body:
+            job.texts["body"] = body
+            self.search.add(SearchText(text.title, page.href), body.passages)
+        job.context["sections"] = section_tree(self.resolved.texts[text.slug].sections)
+        job.context["jsonld"] = sitemeta.matter_jsonld(self.book, text.title, page.href)
+        return job
+
+    def chapter_job(self, chapter: Chapter) -> PageJob:
+        page = self.page(self.plan.page_of_text[chapter.slug])
+        job = PageJob(page, "site/chapter.html.j2", context={"chapter": chapter})
+        label = SearchText(chapter_label(chapter), page.href)
+        headnote = self.fragment(chapter.headnote, page, "Notes to the headnote")
+        if headnote:
+            job.texts["headnote"] = headnote
+            self.search.add(label, relabel(headnote.passages, "Headnote"))
+        body = self.fragment(chapter, page)
+        assert body is not None
+        job.texts["body"] = body
+        self.search.add(label, body.passages)
+        job.context["sections"] = section_tree(self.resolved.texts[chapter.slug].sections)
+        job.context["jsonld"] = sitemeta.chapter_jsonld(self.book, chapter)
+        return job
+
+    def write(self, folder: Path, cache: dict[str, str] | None = None) -> None:
+        environment = jinja_environment(self.project)
+        jobs = list(self.jobs())
+        convert_all([fragment for job in jobs for fragment in job.texts.values()], cache)
+        common = {"book": self.book, "config": self.book.config, "plan": self.plan, "live_reload": self.live_reload}
+        for job in jobs:
+            previous, following = self.plan.neighbours(job.page)
+            html = environment.get_template(job.template).render(
+                **common,
+                **job.context,
+                **{role: fragment.html for role, fragment in job.texts.items()},
+                page=job.page,
+                previous=previous,
+                next=following,
+                canonical=sitemeta.page_url(self.book.config, job.page.href),
+            )
+            (folder / job.page.href).write_text(html, encoding="utf-8")
+        self.write_assets(folder / "assets")
+
+    def write_assets(self, assets: Path) -> None:
+        copy_assets(self.project, assets)
+        (assets / INDEX_FILE).write_text(self.search.script(), encoding="utf-8")
+
+
+def relabel(passages: list[Passage], where: str) -> list[Passage]:
+    """Passages of a headnote or introduction: their section is named after what they are part of."""
+    return [Passage(p.ident, f"{where}: {p.section}" if p.section else where, p.text) for p in passages]
+
+
+def copy_assets(project: Project, assets: Path) -> None:
+    """Stylesheet, scripts and fonts: everything the pages load, so the site needs no network."""
+    (assets / "fonts").mkdir(parents=True, exist_ok=True)
+    shutil.copy(project.styles_dir / "screen.css", assets / "screen.css")
+    for name in SCRIPTS:
+        shutil.copy(project.styles_dir / "site" / name, assets / name)
+    for name in FONT_FILES:
+        shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
+
+
+def render_site(
+    resolved: ResolvedBook,
+    project: Project,
+    target: Path,
+    live_reload: bool = False,
+    cache: dict[str, str] | None = None,
+) -> Path:
+    """Write the whole site into a temporary folder, then swap it in: a failed build leaves the old site."""
+    builder = SiteBuilder(resolved, project, live_reload)
+    with atomic_dir(target) as folder:
+        builder.write(folder, cache)
     return target / "index.html"

@@ -1,0 +1,37 @@
+// Usage: node axe.js URL...  Runs axe-core on each page and prints {url: {violations, console}} as JSON.
+"use strict";
+const path = require("path");
+const { withBrowser, output } = require("./chromium");
+
+const AXE = require.resolve("axe-core/axe.min.js");
+
+async function check(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForTimeout(300); // scripts that fill the page (search results) run after load
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () =>
+    window.axe.run(document, { resultTypes: ["violations"] })
+  );
+  await page.close();
+  return {
+    errors,
+    violations: result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+    })),
+  };
+}
+
+withBrowser(async (context) => {
+  const results = {};
+  for (const url of process.argv.slice(2)) results[url] = await check(context, url);
+  output(results);
+}).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
