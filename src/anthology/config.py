@@ -80,6 +80,9 @@ class BookConfig(Strict):
     date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
     trim: str = "6x9in"
     paper: Literal["white", "cream"] = "white"
+    # Print: running heads (verso author / recto chapter title by default) and the printer's PDF flavour.
+    running_heads: Literal["author-title", "book-title", "none"] = "author-title"
+    pdf_variant: Literal["pdf/x-4", "pdf/x-3", "pdf/x-1a"] = "pdf/x-4"
     citation_style: str = "chicago-note-bibliography-with-ibid"
     parts: list[Part] = Field(min_length=1)
     front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
