@@ -40,6 +40,14 @@ def html(c, book=BOOK, out=None, debug=False):
     cli.run_build(book, ROOT, ["html"], out=out, debug=debug)
 
 
+@task(help={**BOOK_HELP, "port": "the port on localhost (default: 8000)"})
+def serve(c, book=BOOK, out=None, port=8000, debug=False):
+    """Live preview: serve build/html on localhost, rebuild it when book/ or styles/ change, reload the browser."""
+    from anthology.serve import run_serve
+
+    cli.guarded(lambda: run_serve(cli.project_for(book, ROOT, out), int(port)), debug)
+
+
 @task(help={**CHECK_HELP, "check": "do not write: fail if the committed texts differ from what ingest produces"})
 def ingest(c, book=BOOK, check=False, debug=False):
     """Regenerate the cleaned texts (book/texts/) from the raw sources and their recipes (book/sources/)."""
