@@ -9,6 +9,7 @@ PDF, returns the blocks to print instead (e.g. the index with collapsed page ran
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +35,15 @@ class Generator:
 
 
 GENERATORS: dict[str, Generator] = {}
+# Modules that register generators; imported on first use so that every name is known before book.yaml is read.
+GENERATOR_MODULES = ("anthology.bibliography", "anthology.editorial", "anthology.indexing")
+
+
+def generators() -> dict[str, Generator]:
+    """Every registered generator, by the name used in book.yaml."""
+    for module in GENERATOR_MODULES:
+        importlib.import_module(module)
+    return GENERATORS
 
 
 def register(name: str, title: str) -> Callable[[Callable[[ResolvedBook, str], Generated]], Callable]:

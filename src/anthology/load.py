@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import BookConfig, load_config
 from .diagnostics import BuildError, Collector, Diagnostic
-from .generated import GENERATORS
+from .generated import generators
 from .yamlfile import YamlDocument, parse_yaml, read_text
 
 FRONT_MATTER_FENCE = "---"
@@ -218,8 +218,8 @@ class _Loader:
     def matter(self, names: list[str], folder: str, key: str) -> list[Text]:
         texts = []
         for index, name in enumerate(names):
-            if name in GENERATORS:
-                meta = TextMeta(title=GENERATORS[name].title)
+            if name in generators():
+                meta = TextMeta(title=generators()[name].title)
                 texts.append(
                     Text(name, "generated", self.document.path, meta, "", self.document.line_of((key, index)) or 1)
                 )
