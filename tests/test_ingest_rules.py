@@ -399,6 +399,8 @@ def test_recipe_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_fidelity_forgives_rejoined_words_and_counts_changed_ones() -> None:
     assert compare(words("an empiri- cal refutation"), words("an empirical refutation")).differing == 0
+    assert compare(words("THE STATE BUREAUCRACY"), words("The State Bureaucracy")).differing == 0
+    assert compare(words("the state"), words("the State")).differing == 1
     result = compare(words("a united from with"), words("a united front with"))
     assert result.differing == 1 and result.compared == 4
 
@@ -410,8 +412,8 @@ def test_split_markdown_strips_markup_and_keeps_call_numbers() -> None:
     )
     standfirst, body, notes_text = split_markdown(md)
     assert standfirst == "Pub."
-    assert words(body) == ["4", "head", "quote", "1", "item"]
-    assert words(notes_text) == ["1", "note"]
+    assert words(body) == ["4", "Head", "Quote", "1", "item"]
+    assert words(notes_text) == ["1", "Note"]
 
 
 def test_a_whole_small_source_end_to_end() -> None:

@@ -148,6 +148,9 @@ def print_report(report: IngestReport, console: Console) -> None:
         )
     console.print(table)
     for e in report.essays:
+        for emendation in e.emendations:
+            console.print(f"{e.slug}: emendation {emendation}", highlight=False, markup=False)
+    for e in report.essays:
         for problem in e.problems:
             console.print(f"[yellow]{e.slug}[/]: {problem}", markup=True, highlight=False)
     for path in report.differs:

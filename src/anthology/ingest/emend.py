@@ -29,4 +29,11 @@ def apply_emendations(doc: Document, rules: Rules) -> None:
                     f"exactly once in the paragraph at lines {block.first}-{block.last}"
                 )
             block.lines[hits[0]] = block.lines[hits[0]].replace(emendation.original, emendation.corrected)
-        doc.applied_emendations.append(f"line {emendation.line}: {emendation.original} → {emendation.corrected}")
+        doc.applied_emendations.append(
+            f"line {emendation.line}: {_show(emendation.original)} → {_show(emendation.corrected)}"
+        )
+
+
+def _show(text: str) -> str:
+    """Make no-break spaces visible in the report (several emendations restore lost dashes)."""
+    return text.replace("\u00a0", "⍽")

@@ -1,7 +1,8 @@
 """The fidelity check: the author's words in the raw source equal the words of the cleaned text.
 
-Words are compared case-folded, as runs of letters or of digits, so quotation marks, dashes, ellipses
-and Markdown markup do not count; what may differ is only what a rule or the recipe records.
+Words are runs of letters or of digits, so quotation marks, dashes, ellipses and Markdown markup do not
+count; what may differ is only what a rule or the recipe records: a word rejoined across a break hyphen,
+an ALL-CAPS head set in title case, a recorded emendation.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _CALL = re.compile(r"\[\^(\d+)\]")
 def words(text: str) -> list[str]:
     """The comparable words of a text (superscript note numbers count as numbers)."""
     text = _SUPER.sub(lambda m: f" {m.group().translate(_SUPER_DIGITS)} ", text)
-    return [w.casefold() for w in _WORD.findall(text)]
+    return _WORD.findall(text)
 
 
 @dataclass
@@ -62,6 +63,14 @@ def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
     return head, tail
 
 
+def _same_letters(before: list[str], after: list[str]) -> bool:
+    """Forgivable: the same letters rejoined (`empiri cal` / `empirical`), or an ALL-CAPS word re-cased."""
+    joined_before, joined_after = "".join(before), "".join(after)
+    if joined_before == joined_after:
+        return True
+    return joined_before.isupper() and joined_before.casefold() == joined_after.casefold()
+
+
 def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
     """Diff two word sequences; a change is forgiven only when both sides spell the same letters.
 
@@ -78,7 +87,7 @@ def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
         if tag == "equal":
             continue
         before, after = a[i1:i2], b[j1:j2]
-        if "".join(before) == "".join(after):
+        if _same_letters(before, after):
             continue
         differing += max(len(before), len(after))
         differences.append(f"raw word {head + i1}: {' '.join(before)[:200]!r} -> {' '.join(after)[:200]!r}")
