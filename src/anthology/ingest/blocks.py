@@ -30,7 +30,7 @@ def split_blocks(raw: str) -> list[Block]:
     return blocks
 
 
-def _take(doc: Document, first: int, last: int, reason: str) -> None:
+def _take(doc: Document, first: int, last: int, reason: str, boilerplate: bool = True) -> None:
     """Remove the lines first..last from the blocks, recording the removed text with its reason."""
     kept: list[Block] = []
     for block in doc.blocks:
@@ -41,7 +41,7 @@ def _take(doc: Document, first: int, last: int, reason: str) -> None:
         inside = [ln for i, ln in enumerate(block.lines, block.first) if first <= i <= last]
         after = [ln for i, ln in enumerate(block.lines, block.first) if i > last]
         start = max(block.first, first)
-        doc.removals.append(Removal(start, start + len(inside) - 1, "\n".join(inside), reason))
+        doc.removals.append(Removal(start, start + len(inside) - 1, "\n".join(inside), reason, boilerplate))
         if before:
             kept.append(Block(before, block.first, block.first + len(before) - 1))
         if after:
@@ -55,9 +55,9 @@ def remove_listed(doc: Document, rules: Rules) -> None:
     Why: the removals are data with reasons, so the fidelity check can subtract exactly these words.
     """
     for line in rules.title_lines:
-        _take(doc, line, line, "title line (the title is in the front matter)")
+        _take(doc, line, line, "title line (the title is in the front matter)", boilerplate=False)
     for line in rules.byline_lines:
-        _take(doc, line, line, "byline (the author is in the front matter)")
+        _take(doc, line, line, "byline (the author is in the front matter)", boilerplate=False)
     for removal in rules.remove:
         if removal.lines is not None:
             _take(doc, removal.lines[0], removal.lines[1], removal.reason)

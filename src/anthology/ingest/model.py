@@ -38,6 +38,7 @@ class Removal:
     last: int
     text: str
     reason: str
+    boilerplate: bool = True  # False for a title or byline, whose words live on in the front matter
 
 
 @dataclass

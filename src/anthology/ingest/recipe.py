@@ -2,6 +2,28 @@
 
 Everything specific to one source lives here as data (line ranges, patterns, recorded removals and
 emendations); the rules in code are general, so a new essay in a known form needs only a recipe.
+Line numbers are 1-based lines of the raw `.txt`; a range is `12` or `"12-30"`.
+
+Keys of `rules:` (all optional):
+  title_lines, byline_lines      lines dropped because the front matter holds them
+  standfirst_lines               a publisher's standfirst, moved to the front matter
+  remove                         [{lines | pattern, reason}] boilerplate, captions: dropped and recorded
+  page_headers                   running heads dropped wherever a line is exactly one of them
+  notes                          {style: none|endnotes|superscript, start_line, expect_missing}
+  join_page_breaks               rejoin paragraphs and hyphenated words cut by page breaks
+  no_join_after_lines, keep_hyphens   exceptions to the joins
+  headings                       {numbered, all_caps, short_lines_max_words, lines: {line: level}, ...}
+  epigraphs                      [{lines, attribution_split}]
+  blockquotes                    line ranges of quotations that lost their indentation
+  quoted_paragraph_blockquotes   paragraphs that are one quotation (with their source) become block quotes
+  quote_after_colon              a quotation introduced by a colon becomes a block quote
+  poems                          line ranges set as line blocks
+  lists                          `1. ` and `- ` runs become lists (default on)
+  table_caption                  pattern of a caption line followed by tab-separated rows
+  endmatter                      {from_line, headings}: the chapter's own end matter
+  lost_dash                      pattern of what remains of a lost dash (restored as a spaced em dash)
+  slash_insertions(_except)      `/I/n`-style insertions set in square brackets
+  emendations                    [{line, original, corrected, reason}] recorded corrections
 """
 
 from __future__ import annotations
