@@ -232,6 +232,12 @@ def test_headings_numbered_all_caps_short_and_listed() -> None:
     ]
 
 
+def test_numbered_heads_may_end_in_an_ellipsis_but_not_a_full_stop() -> None:
+    doc = doc_of("18. From the Third Period...\n\n19. ...to the front\n\n1. A question?")
+    structure.mark_headings(doc, rules(headings={"numbered": r"^\d{1,2}\.\s+\S"}))
+    assert [b.kind for b in doc.blocks] == ["heading", "heading", "para"]
+
+
 def test_epigraph_attribution_is_split_at_the_padding() -> None:
     doc = doc_of("A quotation is doomed.\u00a0 \u00a0 \u00a0 \u00a0 Friedrich Engels[^1]")
     structure.mark_epigraphs(doc, rules(epigraphs=[{"lines": 1}]))

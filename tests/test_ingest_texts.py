@@ -125,7 +125,14 @@ def test_headings_of_each_essay() -> None:
         "### The Crisis of Working Class Leadership",
     ]
     assert "## Workers’ Government" in heads("hampton-bureaucracy")
-    assert heads("collins-final-part")[0] == "## 16. The defeat of the joint Left Opposition"
+    assert heads("collins-final-part") == [
+        "## 16. The defeat of the joint Left Opposition",
+        "## 17. Proletarian bonapartism",
+        "## 18. From the “Third Period”…",
+        "## 19. …to the ‘people’s front’",
+        "## 20. Rivers of blood",
+        "## 21. Conclusion",
+    ]
     assert "## Will It Happen Again?" in heads("molyneux-leninism-stalinism")
     assert heads("to-lead-the-people-part-ii")[0] == "## War Communism: 1917–21"
 

@@ -131,6 +131,12 @@ def mark_tables(doc: Document, rules: Rules) -> None:
     doc.blocks = out
 
 
+def _open_end(text: str) -> bool:
+    """A head may end in an ellipsis or a closing quote, not in sentence punctuation."""
+    text = re.sub(r"(\.\.\.|…)$", "", text.rstrip())
+    return bool(text) and text[-1] not in ".!?:;,"
+
+
 def is_short_heading(text: str, max_words: int) -> bool:
     """A title-like line: few words, starts with a capital or digit, no closing punctuation."""
     words = text.split()
@@ -149,7 +155,7 @@ def mark_headings(doc: Document, rules: Rules) -> None:
         text = block.text
         if block.first in h.lines:
             block.kind, block.level = "heading", h.lines[block.first]
-        elif numbered and numbered.match(text) and len(text.split()) <= 14 and text[-1] not in ".!?:;,":
+        elif numbered and numbered.match(text) and len(text.split()) <= 14 and _open_end(text):
             block.kind, block.level = "heading", h.numbered_level
         elif h.all_caps and text.upper() == text and re.search(r"[A-Z]{2}", text):
             block.kind, block.level = "heading", h.all_caps_level
