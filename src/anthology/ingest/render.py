@@ -10,7 +10,7 @@ import yaml
 from .model import Block, Document
 from .notes import MISSING_NOTE
 from .recipe import Recipe
-from .structure import _BULLET_ITEM, _LIST_ITEM
+from .structure import BULLET_ITEM, LIST_ITEM
 from .typography import apply_typography
 
 _BLOCK_START = re.compile(r"^(\d+\.\s|\d+\)\s|[-+*]\s|#|>|\||:::)")
@@ -51,7 +51,7 @@ def _items(lines: list[str], pattern: re.Pattern[str]) -> list[str]:
 def _list(block: Block, typeset: Callable[[str], str]) -> list[str]:
     """Render an ordered or bullet list block as Markdown list lines."""
     ordered = block.attrs.get("list") == "ordered" or block.kind == "olist"
-    pattern = _LIST_ITEM if ordered else _BULLET_ITEM
+    pattern = LIST_ITEM if ordered else BULLET_ITEM
     return [typeset(item) for item in _items(block.lines, pattern)]
 
 

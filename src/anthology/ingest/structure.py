@@ -7,8 +7,8 @@ import re
 from .model import Block, Document
 from .recipe import Rules
 
-_LIST_ITEM = re.compile(r"^\s*(\d+)\.\s+\S")
-_BULLET_ITEM = re.compile(r"^\s*-\s+\S")
+LIST_ITEM = re.compile(r"^\s*(\d+)\.\s+\S")
+BULLET_ITEM = re.compile(r"^\s*-\s+\S")
 _SMALL_WORDS = {
     "a",
     "an",
@@ -60,7 +60,7 @@ def mark_endmatter(doc: Document, rules: Rules) -> None:
         block.attrs["endmatter"] = "yes"
         if block.text in heads:
             block.kind, block.level = "heading", 2
-        elif _LIST_ITEM.match(block.lines[0]):
+        elif LIST_ITEM.match(block.lines[0]):
             block.kind = "olist"
         else:
             block.kind = "ulist"
@@ -171,9 +171,9 @@ def mark_lists(doc: Document, rules: Rules) -> None:
     for block in doc.blocks:
         if block.kind not in ("para", "quote"):
             continue
-        if _LIST_ITEM.match(block.lines[0]) and (len(block.lines) > 1 or block.kind == "quote"):
+        if LIST_ITEM.match(block.lines[0]) and (len(block.lines) > 1 or block.kind == "quote"):
             block.attrs["list"] = "ordered"
-        elif all(_BULLET_ITEM.match(line) for line in block.lines):
+        elif all(BULLET_ITEM.match(line) for line in block.lines):
             block.attrs["list"] = "bullet"
 
 
