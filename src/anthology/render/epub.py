@@ -1,9 +1,20 @@
-"""E-book edition: the resolved book as one pandoc document, written by pandoc's EPUB 3 writer."""
+"""E-book edition: the resolved book as one pandoc document, written by pandoc's EPUB 3 writer, then finished.
+
+Structure: parts are level-1 headings and chapters level-2, and pandoc splits at level 2, so every part (with its
+introduction), every chapter and every piece of front and back matter is one XHTML file. A chapter's own sections
+follow at levels 3 and 4. Front and back matter and part introductions keep their sections at level 2, directly
+below their level-1 title (headings never skip a level); their body is wrapped in a division so that pandoc does
+not split at those sections. Print page-break markers are placed in the AST before pandoc runs (pagemap.py); what
+pandoc cannot express (page list, landmarks, accessibility metadata, note back-links, a described cover) is added
+to the written EPUB by epub_package.py.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,82 +22,271 @@ import yaml
 
 from .. import pandoc
 from ..ast import Node, div, header, para, span, str_inlines
+from ..diagnostics import BuildError, Diagnostic
+from ..load import Chapter
 from ..resolve import ResolvedBook, ResolvedText
+from . import epub_package, pagemap
 from .common import FONT_FILES, Project, atomic_file, shift_headings, source_date_epoch
+from .epub_cover import CoverText, cover_png
 
-# Parts are level 1 and chapters level 2, so pandoc splits one XHTML file per part and per chapter.
 SPLIT_LEVEL = 2
+TITLE_PAGE_ID = "title-page"
+# EPUB structural semantics for matter named like this in book.yaml (the section's epub:type).
+MATTER_TYPES = {
+    "introduction",
+    "preface",
+    "foreword",
+    "prologue",
+    "epilogue",
+    "afterword",
+    "acknowledgments",
+    "dedication",
+    "epigraph",
+    "appendix",
+    "glossary",
+    "bibliography",
+    "index",
+    "contributors",
+    "colophon",
+}
+
+
+@dataclass(frozen=True)
+class EpubDocument:
+    """One XHTML file of the e-book as the package step needs to know it: its anchor, title and role."""
+
+    anchor: str
+    title: str
+    role: str  # title-page, front, part, chapter, back
+    sections: tuple[tuple[int, str, str], ...] = ()  # (level, id, title) listed in the table of contents
+
+
+def editors_line(resolved: ResolvedBook) -> str:
+    names = [editor.name for editor in resolved.book.config.editors]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Edited by {joined}"
+
+
+def text_body(blocks: list[Node], shift: int, classes: list[str]) -> Node:
+    """A text's blocks in a division inside a division: pandoc's sectioning then neither ends the text's file at a
+    heading of the text's first level nor splits at it."""
+    return div([div(shift_headings(blocks, shift), classes=["text-body"])], classes=classes)
+
+
+def section_header(level: int, title: str, ident: str, classes: list[str], epub_type: str | None) -> Node:
+    node = header(level, str_inlines(title), ident, classes)
+    if epub_type:
+        node["c"][1][2].append(["epub:type", epub_type])
+    return node
+
+
+def matter_blocks(item: ResolvedText) -> list[Node]:
+    """Front or back matter: a file of its own under a level-1 title, its sections at level 2."""
+    epub_type = item.text.slug if item.text.slug in MATTER_TYPES else None
+    return [
+        section_header(1, item.text.title, item.anchor, ["matter"], epub_type),
+        text_body(item.blocks, 0, ["matter-body"]),
+    ]
+
+
+def part_blocks(resolved: ResolvedBook, number: int) -> list[Node]:
+    part = resolved.book.parts[number - 1]
+    blocks = [section_header(1, f"Part {part.number}: {part.title}", part.anchor, ["part"], "part")]
+    intro = resolved.get(part.intro)
+    if intro is not None:
+        blocks.append(text_body(intro.blocks, 0, ["part-intro"]))
+        blocks[-1]["c"][0][0] = intro.anchor
+    return blocks
 
 
 def chapter_blocks(resolved: ResolvedBook, item: ResolvedText) -> list[Node]:
+    """A chapter's file: title, byline, headnote and standfirst, then the essay with its sections at level 3."""
     chapter = item.chapter
     meta = chapter.chapter_meta
     blocks: list[Node] = [
-        header(SPLIT_LEVEL, str_inlines(chapter.title), item.anchor, ["chapter"]),
+        section_header(SPLIT_LEVEL, chapter.title, item.anchor, ["chapter"], "chapter"),
         div([para([span(str_inlines(meta.byline), classes=["byline"])])], classes=["byline"]),
     ]
     headnote = resolved.get(chapter.headnote)
     if headnote is not None:
-        blocks.append(div(shift_headings(headnote.blocks, SPLIT_LEVEL), headnote.anchor, ["headnote"]))
+        blocks.append(div(shift_headings(headnote.blocks, SPLIT_LEVEL - 1), headnote.anchor, ["headnote"]))
     if meta.standfirst:
         blocks.append(div([para(str_inlines(meta.standfirst))], classes=["standfirst"]))
     return blocks + shift_headings(item.blocks, SPLIT_LEVEL - 1)
 
 
-def matter_blocks(item: ResolvedText) -> list[Node]:
-    """Front and back matter: a top-level file of its own; its sections sit below the split level."""
-    return [header(1, str_inlines(item.text.title), item.anchor, ["matter"]), *shift_headings(item.blocks, SPLIT_LEVEL)]
-
-
-def book_ast(resolved: ResolvedBook) -> dict[str, Any]:
+def body_blocks(resolved: ResolvedBook) -> list[Node]:
+    """Everything the print edition sets after its contents page, in the same order (the page-numbered text)."""
     blocks: list[Node] = []
     for item in resolved.front:
         blocks.extend(matter_blocks(item))
     for part in resolved.book.parts:
-        blocks.append(header(1, str_inlines(f"Part {part.number}: {part.title}"), part.anchor, ["part"]))
-        intro = resolved.get(part.intro)
-        if intro is not None:
-            blocks.append(div(shift_headings(intro.blocks, SPLIT_LEVEL), intro.anchor, ["part-intro"]))
+        blocks.extend(part_blocks(resolved, part.number))
         for chapter in part.chapters:
             blocks.extend(chapter_blocks(resolved, resolved.chapter(chapter.slug)))
     for item in resolved.back:
         blocks.extend(matter_blocks(item))
-    first = next(iter(resolved.texts.values())).ast
-    return {"pandoc-api-version": first["pandoc-api-version"], "meta": {}, "blocks": blocks}
+    return copy.deepcopy(blocks)
 
 
-def metadata(resolved: ResolvedBook) -> dict[str, Any]:
+def page_source(resolved: ResolvedBook) -> str:
+    """How the page numbers' source edition is named: its ISBN, or a description when it has none."""
+    config = resolved.book.config
+    if config.isbn:
+        return f"urn:isbn:{config.isbn.replace('-', '').replace(' ', '')}"
+    subtitle = f": {config.subtitle}" if config.subtitle else ""
+    return f"{config.title}{subtitle}, {config.edition}, {config.date}, print edition (PDF)"
+
+
+def title_page_blocks(resolved: ResolvedBook, paginated: bool) -> list[Node]:
+    """Title page and imprint: title, subtitle, editors; edition, identifiers, rights and the page-number source."""
+    config = resolved.book.config
+    blocks: list[Node] = [section_header(1, config.title, TITLE_PAGE_ID, ["unlisted", "unnumbered"], "titlepage")]
+    if config.subtitle:
+        blocks.append(div([para(str_inlines(config.subtitle))], classes=["subtitle"]))
+    blocks.append(div([para(str_inlines(editors_line(resolved)))], classes=["editors"]))
+    imprint = [
+        para(str_inlines(f"{config.edition}, {config.date}. Publisher: {config.publisher}.")),
+        para(str_inlines(f"ISBN: {config.isbn or 'not assigned'}. Identifier: {config.identifier}.")),
+    ]
+    imprint += [
+        para(str_inlines(f"Chapter {chapter.number}, “{chapter.title}”, by {byline(chapter)}. Rights: {rights}."))
+        for chapter in resolved.book.chapters
+        for rights in [chapter.chapter_meta.rights]
+    ]
+    if paginated:
+        imprint.append(para(str_inlines(page_note(resolved))))
+    imprint_div = div(imprint, "imprint", ["imprint"])
+    imprint_div["c"][0][2].append(["epub:type", "copyright-page"])
+    blocks.append(imprint_div)
+    return blocks
+
+
+def page_note(resolved: ResolvedBook) -> str:
+    """Tells the reader which edition the page numbers follow."""
+    config = resolved.book.config
+    edition = f"ISBN {config.isbn}" if config.isbn else f"{config.edition.lower()}, {config.date}"
+    return (
+        f"The page numbers in this e-book are those of the print edition ({edition}): a marker stands where each "
+        "printed page begins, and the reading system’s list of pages goes to it."
+    )
+
+
+def byline(chapter: Chapter) -> str:
+    meta = chapter.chapter_meta
+    return meta.byline if meta.authors else "an author not stated in the source"
+
+
+def documents(resolved: ResolvedBook) -> list[EpubDocument]:
+    """The files of the e-book in reading order, with the sections the table of contents lists."""
+
+    def listed(item: ResolvedText, shift: int, deepest: int) -> tuple[tuple[int, str, str], ...]:
+        return tuple(
+            (section.level + shift, section.ident, section.title)
+            for section in item.sections
+            if section.level + shift <= deepest
+        )
+
+    result = [EpubDocument(TITLE_PAGE_ID, resolved.book.config.title, "title-page")]
+    result += [EpubDocument(item.anchor, item.text.title, "front", listed(item, 0, 2)) for item in resolved.front]
+    for part in resolved.book.parts:
+        intro = resolved.get(part.intro)
+        sections = listed(intro, 0, 2) if intro else ()
+        result.append(EpubDocument(part.anchor, f"Part {part.number}: {part.title}", "part", sections))
+        for chapter in part.chapters:
+            item = resolved.chapter(chapter.slug)
+            result.append(EpubDocument(item.anchor, chapter.title, "chapter", listed(item, 1, 3)))
+    result += [EpubDocument(item.anchor, item.text.title, "back", listed(item, 0, 2)) for item in resolved.back]
+    return result
+
+
+def metadata(resolved: ResolvedBook, cover: Path) -> dict[str, Any]:
     """EPUB package metadata from book.yaml and the chapters (editors as editors, essay authors as authors)."""
     config = resolved.book.config
     creators = [{"text": editor.name, "role": "edt"} for editor in config.editors]
-    authors = sorted({name for chapter in resolved.book.chapters for name in chapter.chapter_meta.authors})
-    contributors = [{"text": name, "role": "aut"} for name in authors]
+    authors: list[str] = []
+    for chapter in resolved.book.chapters:
+        authors += [name for name in chapter.chapter_meta.authors if name not in authors]
+    identifier = (
+        {"scheme": "ISBN-13", "text": page_source(resolved)}
+        if config.isbn
+        else {"scheme": "URN", "text": config.identifier}
+    )
     data: dict[str, Any] = {
         "title": [{"type": "main", "text": config.title}],
         "lang": config.lang,
-        "identifier": [
-            {
-                "scheme": "UUID" if config.identifier.startswith("urn:uuid:") else "ISBN",
-                "text": config.identifier,
-            }
-        ],
+        "identifier": [identifier],
         "creator": creators,
-        "contributor": contributors,
+        "contributor": [{"text": name, "role": "aut"} for name in authors],
         "publisher": config.publisher,
         "date": config.date,
-        "rights": "; ".join(
-            f"{chapter.title}: rights {chapter.chapter_meta.rights}" for chapter in resolved.book.chapters
-        ),
+        "rights": "; ".join(f"“{chapter.title}”: {chapter.chapter_meta.rights}" for chapter in resolved.book.chapters),
+        "toc-title": "Contents",
+        "cover-image": str(cover),
     }
     if config.subtitle:
         data["title"].append({"type": "subtitle", "text": config.subtitle})
     return data
 
 
+def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
+    """The print edition the page numbers come from: built before the EPUB (build order pdf, epub, html)."""
+    pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
+    if not pdf.exists():
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E151",
+                    f"no print PDF at {pdf}: the EPUB carries the print edition's page numbers",
+                    file=resolved.book.config_document.path,
+                    hint="build the PDF first: `invoke build` (or `invoke pdf`, then `invoke epub`)",
+                )
+            ]
+        )
+    return pdf
+
+
+def paginate(resolved: ResolvedBook, blocks: list[Node], pdf: Path) -> list[str]:
+    """Put a marker where each print page of the body begins; returns the markers' ids in page order."""
+    pages = pagemap.read_print_pages(pdf)
+    anchors = pagemap.anchor_pages(pdf)
+    first_anchor = blocks[0]["c"][1][0]
+    if first_anchor not in anchors:
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E152",
+                    f"the print PDF has no destination for '{first_anchor}', where the body begins",
+                    file=pdf,
+                    hint="the print template must give each text's section its slug as id",
+                )
+            ]
+        )
+    labels = pagemap.page_labels(pages, anchors[first_anchor])
+    stream = pagemap.WordStream.of(blocks)
+    breaks = pagemap.locate_pages(stream.text, pages, labels, pdf)
+    return pagemap.insert_markers(blocks, stream, breaks)
+
+
+def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
+    first = next(iter(resolved.texts.values())).ast
+    blocks = title_page_blocks(resolved, paginated=True) + body
+    return {"pandoc-api-version": first["pandoc-api-version"], "meta": {}, "blocks": blocks}
+
+
 def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
+    body = body_blocks(resolved)
+    pdf = print_pdf(resolved, project)
+    page_ids = paginate(resolved, body, pdf)
+    epoch = source_date_epoch(resolved)
+    config = resolved.book.config
     with tempfile.TemporaryDirectory() as scratch:
+        cover = Path(scratch) / "cover.png"
+        subtitle = config.subtitle
+        cover.write_bytes(cover_png(CoverText(config.title, subtitle, editors_line(resolved)), project.fonts_dir))
         meta_file = Path(scratch) / "metadata.yaml"
-        meta_file.write_text(yaml.safe_dump(metadata(resolved), allow_unicode=True, sort_keys=True))
+        meta_file.write_text(yaml.safe_dump(metadata(resolved, cover), allow_unicode=True, sort_keys=True))
+        written = Path(scratch) / "pandoc.epub"
         args = [
             "--from",
             "json",
@@ -95,15 +295,15 @@ def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
             f"--metadata-file={meta_file}",
             f"--css={project.styles_dir / 'epub.css'}",
             f"--split-level={SPLIT_LEVEL}",
+            "--epub-title-page=false",
             "--toc",
             "--toc-depth=3",
             *[f"--epub-embed-font={project.fonts_dir / name}" for name in FONT_FILES],
+            "--output",
+            str(written),
         ]
+        pandoc.run(args, json.dumps(book_ast(resolved, body)), epoch=epoch, sandbox=False)
+        package = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
         with atomic_file(target) as temporary:
-            pandoc.run(
-                [*args, "--output", str(temporary)],
-                json.dumps(book_ast(resolved)),
-                epoch=source_date_epoch(resolved),
-                sandbox=False,
-            )
+            epub_package.finish(written, temporary, package, epoch)
     return target

@@ -1,0 +1,268 @@
+"""Where the print edition's pages begin, read back from the built PDF, for the EPUB's page-break markers.
+
+The print pipeline lays the same resolved texts out with WeasyPrint; the PDF is written before the EPUB. We read
+each page's lines of text (poppler's pdftotext) and its printed folio, then find where each page's first words fall in
+the e-book's own text. Comparison is on lowercase letters only (no digits, spaces or punctuation), so line breaks,
+hyphenation, note calls, list numbers and folios do not disturb it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from pypdf import PdfReader
+
+from ..ast import Node
+from ..diagnostics import BuildError, Diagnostic
+
+FOLIO = re.compile(r"^(\d+|[ivxlcdm]+)$")
+FOLIO_BAND = 0.1  # a folio sits in the outer tenth of the page height, above or below the text block
+XHTML = "http://www.w3.org/1999/xhtml"
+PROBE_LETTERS = 60  # letters of a page's opening compared with the book's text
+MIN_PROBE = 12  # fewer letters than this cannot place a page reliably
+SEARCH_WINDOW = 20000  # how far past the previous page a page may begin, in letters
+
+
+def letters(text: str) -> str:
+    """Lowercase ASCII letters only: the common ground of the PDF's extracted text and the AST's words."""
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+@dataclass(frozen=True)
+class PrintPage:
+    """One page of the print PDF: its 0-based index, its printed folio (None if it prints none), its text."""
+
+    index: int
+    folio: str | None
+    chunks: tuple[str, ...]  # text runs in drawing order, the folio left out
+
+
+def _folio_of(lines: list[tuple[str, float]], height: float) -> str | None:
+    """The page's folio: a bare number (arabic or roman) in the outer band of the page, nearest the edge."""
+    candidates = [
+        (_edge_distance(y, height), text.strip())
+        for text, y in lines
+        if FOLIO.match(text.strip()) and _edge_distance(y, height) < FOLIO_BAND * height
+    ]
+    return min(candidates)[1] if candidates else None
+
+
+def _edge_distance(y: float, height: float) -> float:
+    return min(y, height - y)
+
+
+def read_print_pages(pdf: Path) -> list[PrintPage]:
+    """Every page of the PDF with its folio and lines of text, read by poppler's pdftotext (pypdf takes ten times
+    as long on a book)."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E154",
+                    "pdftotext is not installed: the EPUB's page list is read from the print PDF with it",
+                    file=pdf,
+                    hint="install poppler-utils (see README, System packages)",
+                )
+            ]
+        )
+    done = subprocess.run([tool, "-bbox-layout", str(pdf), "-"], capture_output=True, check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {message}", file=pdf)])
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
+    root = etree.fromstring(done.stdout, parser)
+    pages: list[PrintPage] = []
+    for index, page in enumerate(root.iter(f"{{{XHTML}}}page")):
+        height = float(page.get("height", "0"))
+        lines = [
+            (" ".join(word.text or "" for word in line), (float(line.get("yMin", 0)) + float(line.get("yMax", 0))) / 2)
+            for line in page.iter(f"{{{XHTML}}}line")
+        ]
+        lines = [(text, y) for text, y in lines if text.strip()]
+        folio = _folio_of(lines, height)
+        chunks = [
+            text
+            for text, y in lines
+            if not (folio and text.strip() == folio and _edge_distance(y, height) < FOLIO_BAND * height)
+        ]
+        pages.append(PrintPage(index, folio, tuple(chunks)))
+    return pages
+
+
+def anchor_pages(pdf: Path) -> dict[str, int]:
+    """The 0-based page of every named destination (an element id) in the PDF."""
+    reader = PdfReader(pdf)
+    return {str(name): reader.get_destination_page_number(dest) for name, dest in reader.named_destinations.items()}
+
+
+def page_labels(pages: list[PrintPage], first: int) -> dict[int, str]:
+    """Labels of the pages from `first` on: the printed folio, or for a page printed without one (a part title,
+    a blank page) the number the page counter gives it, when the folios around it follow the page sequence."""
+    offsets = {int(p.folio) - p.index for p in pages[first:] if p.folio and p.folio.isdigit()}
+    labels: dict[int, str] = {}
+    for page in pages[first:]:
+        if page.folio:
+            labels[page.index] = page.folio
+        elif len(offsets) == 1:
+            labels[page.index] = str(page.index + next(iter(offsets)))
+    return labels
+
+
+@dataclass
+class WordStream:
+    """The e-book's running text as letters, with the word (a Str node and the list holding it) for each letter."""
+
+    text: str
+    owners: list[tuple[list[Node], Node]]  # one per letter
+
+    @classmethod
+    def of(cls, blocks: list[Node]) -> WordStream:
+        parts: list[str] = []
+        owners: list[tuple[list[Node], Node]] = []
+        for container, node in _words(blocks):
+            word = letters(node["c"])
+            parts.append(word)
+            owners.extend([(container, node)] * len(word))
+        return cls("".join(parts), owners)
+
+
+def _words(value: Any) -> Iterator[tuple[list[Node], Node]]:
+    """Every Str in reading order with the list that holds it; notes (set at the page foot in print), images and
+    raw markup are not part of the running text."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item.get("t") == "Str":
+                yield value, item
+            else:
+                yield from _words(item)
+    elif isinstance(value, dict) and "t" in value:
+        kind = value["t"]
+        if kind in ("Note", "Image", "RawBlock", "RawInline", "Math", "Code", "CodeBlock"):
+            return
+        content = value.get("c")
+        yield from _words(content[1] if kind == "Cite" else content)
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    """Where a print page begins in the e-book: before `node` in `container` (None for a page found nowhere)."""
+
+    label: str
+    index: int
+    at: int | None  # letter offset in the stream
+
+
+def _probe(chunks: tuple[str, ...], start: int) -> str:
+    return letters("".join(chunks[start:]))
+
+
+def _agreement(stream: str, at: int, page_text: str) -> int:
+    """How many letters of the page's text match the stream from `at` on: the page's share of the running text."""
+    count = 0
+    limit = min(len(page_text), len(stream) - at)
+    while count < limit and stream[at + count] == page_text[count]:
+        count += 1
+    return count
+
+
+def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple[int, int] | None:
+    """The earliest place at or after `cursor` where one of the page's text runs, read on to the page's end,
+    begins the same way as the stream. Returns (offset, letters matched) or None."""
+    best: tuple[int, int] | None = None
+    for start in range(len(page.chunks)):
+        page_text = _probe(page.chunks, start)
+        probe = page_text[:PROBE_LETTERS]
+        if len(probe) < MIN_PROBE and start > 0:
+            break
+        if not probe:
+            continue
+        found = stream.find(probe, cursor, cursor + window + len(probe))
+        if found >= 0 and (best is None or found < best[0]):
+            best = (found, _agreement(stream, found, page_text))
+        if best is not None and best[0] == cursor:
+            break
+    return best
+
+
+def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pdf: Path) -> list[PageBreak]:
+    """Place every labelled page. A page with no text (a blank verso) begins where the next page begins; a page
+    whose text is not found means the PDF does not match the texts."""
+    breaks: list[PageBreak] = []
+    cursor = 0
+    missing: list[Diagnostic] = []
+    for page in pages:
+        if page.index not in labels:
+            continue
+        if not letters("".join(page.chunks)):
+            breaks.append(PageBreak(labels[page.index], page.index, None))
+            continue
+        found = locate_page(stream, page, cursor, SEARCH_WINDOW)
+        if found is None:
+            opening = " ".join("".join(page.chunks).split())[:60]
+            missing.append(
+                Diagnostic(
+                    "E150",
+                    f"print page {labels[page.index]} (PDF page {page.index + 1}) begins “{opening}”, "
+                    "which is not in the e-book's text",
+                    file=pdf,
+                    hint="the PDF is older than the texts: build the PDF and the EPUB together (`invoke build`)",
+                )
+            )
+            continue
+        at, matched = found
+        breaks.append(PageBreak(labels[page.index], page.index, at))
+        cursor = at + max(matched, 1)
+    if missing:
+        raise BuildError(missing)
+    return _fill_blanks(breaks, len(stream))
+
+
+def _fill_blanks(breaks: list[PageBreak], end: int) -> list[PageBreak]:
+    """A blank page's marker goes where the next page with text begins (or at the end of the text)."""
+    filled: list[PageBreak] = []
+    following = end
+    for item in reversed(breaks):
+        if item.at is None:
+            item = PageBreak(item.label, item.index, following)
+        following = item.at if item.at is not None else following
+        filled.append(item)
+    return list(reversed(filled))
+
+
+def marker(label: str, ident: str) -> Node:
+    """An empty page-break marker: the print page `label` begins here (EPUB 3 and DPUB-ARIA semantics)."""
+    keyvals = [["epub:type", "pagebreak"], ["role", "doc-pagebreak"], ["aria-label", label]]
+    return {"t": "Span", "c": [[ident, ["pagebreak"], keyvals], []]}
+
+
+def marker_id(label: str) -> str:
+    return f"page-{label}"
+
+
+def insert_markers(blocks: list[Node], stream: WordStream, breaks: list[PageBreak]) -> list[str]:
+    """Put a marker before the word where each page begins (the whole word, when print hyphenates it across the
+    page turn); returns the marker ids in page order."""
+    ids: list[str] = []
+    pending: dict[int, list[Node]] = {}
+    for item in breaks:
+        ident = marker_id(item.label) if marker_id(item.label) not in ids else f"page-{item.label}-{item.index}"
+        ids.append(ident)
+        assert item.at is not None
+        pending.setdefault(item.at, []).append(marker(item.label, ident))
+    for at in sorted(pending, reverse=True):
+        if at >= len(stream.owners):
+            blocks.append({"t": "Plain", "c": pending[at]})
+            continue
+        container, node = stream.owners[at]
+        # Markers go before the word holding the letter; several words may share a container, so find it by identity.
+        position = next(i for i, item in enumerate(container) if item is node)
+        container[position:position] = pending[at]
+    return ids
