@@ -45,7 +45,8 @@ class Target:
     ident: str
     kind: str  # chapter | part | matter | section | note | table | anchor
     label: str
-    note: int = 0  # for a note: its number in the text (an anchor is inserted at its call)
+    note: int = 0  # for a note: its number in its text (an anchor is inserted at its call)
+    owner: str = ""  # for a note: the slug of its text
 
 
 def text_name(text: Text, wording: CrossrefWording) -> str:
@@ -66,7 +67,9 @@ def place(text: Text, ident: str, kind: str, what: str, wording: CrossrefWording
     inner = getattr(wording, kind).format(**fields) if kind != "anchor" else ""
     name = text_name(text, wording)
     label = wording.place.format(text=name, place=inner) if inner else name
-    return Target(ident, kind, label, fields.get("number", 0) if kind == "note" else 0)
+    if kind == "note":
+        return Target(ident, kind, label, fields["number"], text.slug)
+    return Target(ident, kind, label)
 
 
 def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Target]:
@@ -125,13 +128,20 @@ def xref_key(citation: dict[str, Any], here: str) -> str | None:
 class XrefResolver:
     """Replaces the cross-references of one text, recording each problem with its line."""
 
-    def __init__(self, text: Text, targets: dict[str, Target], wording: CrossrefWording, collector: Collector):
+    def __init__(
+        self,
+        text: Text,
+        targets: dict[str, Target],
+        wording: CrossrefWording,
+        collector: Collector,
+        notes: dict[str, set[int]],
+    ):
         self.text = text
         self.targets = targets
         self.wording = wording
         self.collector = collector
         self.seen: dict[str, int] = {}  # occurrences of each raw key so far, to find the right line
-        self.notes: set[int] = set()  # notes referred to: they get an anchor at their call
+        self.notes = notes  # notes referred to, by text: they get an anchor at their call
 
     def line_of(self, raw_key: str) -> int:
         """The file line of the n-th occurrence of `@raw_key` (pandoc's AST has no positions)."""
@@ -144,8 +154,8 @@ class XrefResolver:
 
     def link(self, citation: dict[str, Any], key: str) -> list[Node]:
         target = self.targets[key]
-        if target.kind == "note" and key.startswith(self.text.slug + "#"):
-            self.notes.add(target.note)
+        if target.kind == "note":
+            self.notes.setdefault(target.owner, set()).add(target.note)
         before, _, after = self.wording.page.partition("{page}")
         attrs = [["", ["xref", target.kind], [["data-page-before", before], ["data-page-after", after]]]]
         link = {"t": "Link", "c": [*attrs, label_inlines(target.label), ["#" + target.ident, ""]]}
@@ -223,9 +233,9 @@ def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
     """Turn every cross-reference of every text into a link; dangling ones go to the collector, all together."""
     targets = build_targets(resolved)
     wording = resolved.book.config.crossref
+    notes: dict[str, set[int]] = {}
     for item in resolved.texts.values():
-        resolver = XrefResolver(item.text, targets, wording, collector)
-        blocks = resolver.transform(item.blocks)
-        if resolver.notes:
-            blocks = anchor_notes(blocks, item.text.slug, resolver.notes)
-        item.ast["blocks"] = blocks
+        item.ast["blocks"] = XrefResolver(item.text, targets, wording, collector, notes).transform(item.blocks)
+    for slug, numbers in notes.items():
+        item = resolved.texts[slug]
+        item.ast["blocks"] = anchor_notes(item.blocks, slug, numbers)

@@ -515,7 +515,7 @@ def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
 @register("index", "Index")
 def make_index(resolved: ResolvedBook, slug: str) -> Generated:
     """The index: linked locators for the screen editions, and page numbers for print after a first layout."""
-    index = resolved.index
+    index: BookIndex | None = getattr(resolved, "index", None)
     if index is None:
         return Generated([])
     chapters = {chapter.slug: chapter for chapter in resolved.book.chapters}
