@@ -44,7 +44,17 @@ async function shoot(context, outDir, width, url, index) {
       ? await page.evaluate(() => {
           const box = document.querySelector(".note-popover");
           const r = box.getBoundingClientRect();
-          return { text: box.textContent.slice(0, 120), left: r.left, right: r.right, top: r.top, url: location.href };
+          const call = document.querySelector("a.footnote-ref");
+          const note = document.getElementById(decodeURIComponent(call.hash.slice(1)));
+          const copy = note.cloneNode(true);
+          copy.querySelectorAll(".footnote-number, .footnote-back").forEach((e) => e.remove());
+          return {
+            text: box.textContent,
+            expected: "×Note " + call.textContent.trim() + copy.textContent,
+            left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+            call: call.getBoundingClientRect().toJSON(),
+            url: location.href,
+          };
         })
       : { url: page.url() };
     note.file = noteFile;
