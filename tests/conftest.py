@@ -12,6 +12,7 @@ import pytest
 from anthology.build import build, output_path
 from anthology.load import Book, load_book
 from anthology.render.common import Project
+from anthology.resolve import ResolvedBook, resolve_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -62,3 +63,10 @@ def book_copy(tmp_path: Path) -> Path:
     target = tmp_path / "book"
     shutil.copytree(MINIBOOK, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def resolved_real_book() -> ResolvedBook:
+    """The real anthology's resolved model (cross-references, index markers), to compare the built editions
+    against: resolving re-parses the texts (seconds); it lays nothing out."""
+    return resolve_book(load_book(BOOK), STYLES)
