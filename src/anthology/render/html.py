@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import pandoc
-from ..ast import Node, div, header, para, str_inlines, stringify, transform_lists, walk
+from ..ast import Node, div, header, para, str_inlines, stringify, walk
 from ..load import Chapter, PartModel, Text
 from ..resolve import ResolvedBook, ResolvedText, Section, book_id
 from . import sitemeta
@@ -28,6 +28,8 @@ from .search import INDEX_FILE, SearchIndex, SearchText
 
 SCRIPTS = ("site.js", "search.js", "live-reload.js")
 PANDOC_WORKERS = 4
+# A part without an introduction, a chapter without a headnote: the template sees None.
+NO_TEXTS: dict[str, str | None] = {"body": None, "headnote": None}
 
 
 @dataclass(frozen=True)
@@ -98,23 +100,29 @@ def note_call(slug: str, number: int) -> Node:
 
 
 def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[SiteNote]]:
-    """Replace notes by numbered calls and return the notes, each with a back-link to its call."""
-    notes: list[SiteNote] = []
+    """Replace notes by numbered calls and return the notes, each with a back-link to its call.
 
-    def convert(items: list[Any]) -> list[Any]:
-        result = []
-        for item in items:
-            if item.get("t") != "Note":
-                result.append(item)
-                continue
-            number = len(notes) + 1
-            notes.append(SiteNote(note_block(slug, number, item["c"]), note_id(slug, number), stringify(item["c"])))
-            result.append(note_call(slug, number))
-        return result
+    Notes are numbered in document order (a pre-order walk, as the cross-references count them), so a note that
+    citeproc makes inside a citation gets its number where the citation stands, and a note inside a note after
+    the note that holds it.
+    """
+    notes: list[SiteNote | None] = []
 
-    # Notes are numbered in document order: convert the top-level list last so nested notes keep their order.
-    converted = transform_lists(copy.deepcopy(blocks), convert)
-    return converted, notes
+    def visit(value: Any) -> Any:
+        if isinstance(value, list):
+            return [visit(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if value.get("t") != "Note":
+            return {key: visit(child) for key, child in value.items()}
+        number = len(notes) + 1
+        notes.append(None)  # the number is taken before the notes inside this one are numbered
+        body = visit(value["c"])
+        notes[number - 1] = SiteNote(note_block(slug, number, body), note_id(slug, number), stringify(value["c"]))
+        return note_call(slug, number)
+
+    converted = visit(blocks)
+    return converted, [note for note in notes if note is not None]
 
 
 def notes_section(slug: str, notes: list[SiteNote], heading: str) -> Node:
@@ -342,7 +350,7 @@ class SiteBuilder:
             html = environment.get_template(job.template).render(
                 **common,
                 **job.context,
-                **{role: fragment.html for role, fragment in job.texts.items()},
+                **(NO_TEXTS | {role: fragment.html for role, fragment in job.texts.items()}),
                 page=job.page,
                 previous=previous,
                 next=following,

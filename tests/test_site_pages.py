@@ -1,0 +1,184 @@
+"""The HTML edition's machinery on the two-chapter minibook (fast): passage ids, notes without script, schema.org
+metadata, canonical links, escaping, the search index and reproducible pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from anthology.diagnostics import BuildError
+from anthology.load import load_book
+from anthology.pandoc import markdown_to_ast
+from anthology.render.common import Project
+from anthology.render.html import render_site
+from anthology.render.passages import mark_passages
+from anthology.resolve import prefix_ids, resolve_book
+from conftest import MINIBOOK, STYLES
+
+SEARCH_INDEX_PREFIX = "window.anthologySearchIndex = "
+
+
+def render_html(book_dir: Path, out: Path) -> Path:
+    """Only the HTML edition of a book (a few seconds for the minibook)."""
+    project = Project(book_dir=book_dir, styles_dir=STYLES, build_dir=out)
+    render_site(resolve_book(load_book(book_dir), STYLES), project, out / "html")
+    return out / "html"
+
+
+@pytest.fixture(scope="module")
+def minisite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The minibook's site alone: these tests need no other edition."""
+    return render_html(MINIBOOK, tmp_path_factory.mktemp("minisite"))
+
+
+def parse(page: Path) -> lxml_html.HtmlElement:
+    return lxml_html.parse(str(page)).getroot()
+
+
+def jsonld(page: Path) -> dict:
+    scripts = parse(page).xpath("//script[@type='application/ld+json']/text()")
+    assert len(scripts) == 1
+    return json.loads(scripts[0])
+
+
+def passage_ids(markdown: str) -> list[str]:
+    ast = markdown_to_ast(markdown)
+    prefix_ids(ast, "t")
+    _, passages = mark_passages("t", ast["blocks"], set())
+    return [passage.ident for passage in passages]
+
+
+# --------------------------------------------------------------------------------------------- passages
+
+
+def test_passage_ids_are_numbered_within_their_section():
+    text = "One.\n\nTwo.\n\n## First\n\nThree.\n\n> Quoted.\n\n- item\n\n## Second\n\nFour.\n"
+    assert passage_ids(text) == ["t--p1", "t--p2", "t--first--p1", "t--first--p2", "t--first--p3", "t--second--p1"]
+
+
+def test_a_new_paragraph_leaves_the_other_sections_ids_alone():
+    before = passage_ids("## First\n\nAlpha.\n\n## Second\n\nBeta.\n\nGamma.\n")
+    after = passage_ids("## First\n\nAlpha.\n\nNew.\n\n## Second\n\nBeta.\n\nGamma.\n")
+    assert (
+        [i for i in before if "second" in i]
+        == [i for i in after if "second" in i]
+        == ["t--second--p1", "t--second--p2"]
+    )
+
+
+def test_a_passage_id_never_takes_an_id_the_author_gave():
+    ast = markdown_to_ast("[x]{#p1} One.\n")
+    prefix_ids(ast, "t")
+    _, passages = mark_passages("t", ast["blocks"], {"t--p1"})
+    assert [passage.ident for passage in passages] == ["t--p1-2"]
+
+
+# --------------------------------------------------------------------------------------------- pages
+
+
+def test_notes_are_links_with_back_links_without_any_script(minisite):
+    """Calls numbered in reading order (citeproc's notes included), each a link to its note, which links back."""
+    root = parse(minisite / "alpha.html")
+    calls = root.xpath("//a[contains(@class, 'footnote-ref')]")
+    assert [call.text_content() for call in calls] == [str(n) for n in range(1, len(calls) + 1)]
+    assert len(calls) >= 2
+    for number, call in enumerate(calls, 1):
+        note = root.get_element_by_id(call.get("href")[1:])
+        assert "footnote" in note.get("class")
+        back = note.xpath(".//a[contains(@class, 'footnote-back')]")
+        assert [link.get("href") for link in back] == [f"#{call.get('id')}"]
+        assert note.xpath(".//*[@class='footnote-number']")[0].text == f"{number}."
+    first = root.get_element_by_id(calls[0].get("href")[1:])
+    assert "The first note." in first.text_content()
+    assert "Its second paragraph." in root.get_element_by_id(calls[-1].get("href")[1:]).text_content()
+
+
+def test_chapter_metadata_names_the_author_only_when_stated(minisite):
+    home = jsonld(minisite / "index.html")
+    alpha = jsonld(minisite / "alpha.html")
+    beta = jsonld(minisite / "beta.html")
+    assert home["@type"] == "Book" and home["name"] == "A Small Test Book"
+    assert [part["url"] for part in home["hasPart"]] == ["alpha.html", "beta.html"]
+    assert home["editor"] == [{"@type": "Person", "name": "Test Editor"}]
+    assert "Chapter" in alpha["@type"] and alpha["position"] == 1
+    assert alpha["author"] == [{"@type": "Person", "name": "Ada Writer"}]
+    assert "author" not in beta  # the source does not state one
+    assert alpha["isPartOf"]["@id"] == beta["isPartOf"]["@id"] == home["@id"] == "index.html#book"
+
+
+def test_placeholder_editors_are_not_published_as_people(book_copy, tmp_path):
+    config = book_copy / "book.yaml"
+    config.write_text(
+        config.read_text().replace("  - name: Test Editor\n", "  - name: Test Editor\n    placeholder: true\n")
+    )
+    assert "editor" not in jsonld(render_html(book_copy, tmp_path / "out") / "index.html")
+
+
+def test_canonical_links_are_relative_unless_the_book_gives_site_url(minisite, book_copy, tmp_path):
+    for page in ("index.html", "alpha.html"):
+        assert parse(minisite / page).xpath("//link[@rel='canonical']/@href") == [page]
+    config = book_copy / "book.yaml"
+    config.write_text(config.read_text() + "site_url: https://example.org/mini/\n")
+    site = render_html(book_copy, tmp_path / "out")
+    assert parse(site / "alpha.html").xpath("//link[@rel='canonical']/@href") == ["https://example.org/mini/alpha.html"]
+    assert jsonld(site / "alpha.html")["isPartOf"]["@id"] == "https://example.org/mini/index.html#book"
+
+
+def test_a_site_url_that_is_not_a_folder_address_is_reported_at_its_line(book_copy):
+    config = book_copy / "book.yaml"
+    lines = config.read_text().count("\n")
+    config.write_text(config.read_text() + "site_url: example.org/mini\n")
+    with pytest.raises(BuildError) as error:
+        load_book(book_copy)
+    [diagnostic] = error.value.diagnostics
+    assert diagnostic.code == "E010" and "site_url" in diagnostic.message
+    assert diagnostic.file == config and diagnostic.line == lines + 1
+
+
+def test_titles_are_escaped_not_interpreted(book_copy, tmp_path):
+    alpha = book_copy / "texts" / "alpha.md"
+    alpha.write_text(alpha.read_text().replace("title: The First Chapter", 'title: "Bread & <b>Peace</b>"'))
+    site = render_html(book_copy, tmp_path / "out")
+    root = parse(site / "alpha.html")
+    assert root.xpath("//h1")[0].text_content() == "Bread & <b>Peace</b>"
+    assert not root.xpath("//h1//b") and not parse(site / "index.html").xpath("//nav//b")
+    assert "Bread &amp; &lt;b&gt;Peace&lt;/b&gt;" in (site / "alpha.html").read_text()
+
+
+def test_every_page_has_the_contents_drawer_marking_itself(minisite):
+    book = load_book(MINIBOOK)
+    texts = [*book.front, *book.chapters, *book.back]
+    hrefs = {"index.html", *(f"{part.anchor}.html" for part in book.parts), *(f"{t.slug}.html" for t in texts)}
+    pages = sorted(minisite.glob("*.html"))
+    assert {page.name for page in pages} == hrefs | {"search.html"}
+    for page in pages:
+        drawer = parse(page).xpath("//details[@class='drawer']//nav")[0]
+        assert set(drawer.xpath(".//a/@href")) == hrefs
+        current = drawer.xpath(".//a[@aria-current='page']/@href")
+        assert current == ([page.name] if page.name in hrefs else [])
+
+
+def test_search_index_names_text_and_section_of_every_passage(minisite):
+    script = (minisite / "assets" / "search-index.js").read_text()
+    data = json.loads(script[len(SEARCH_INDEX_PREFIX) : -2])
+    texts = [label for label, _href in data["texts"]]
+    assert texts[:3] == ["Introduction", "Chapter 1: The First Chapter", "Chapter 2: The Second Chapter"]
+    rows = {(texts[n], section, words) for n, _ident, section, words in data["passages"]}
+    assert ("Chapter 1: The First Chapter", "Headnote", "A headnote on alpha.") in rows
+    assert ("Chapter 1: The First Chapter", "1. A Numbered Section", "Closing sentence of alpha.") in rows
+    assert ("Chapter 1: The First Chapter", "Note 1", "The first note.") in rows
+    assert ("Chapter 2: The Second Chapter", "Note 1", "Beta’s only note.") in rows
+    assert ("Introduction", "Why", "Because.") in rows
+
+
+def test_the_site_is_reproducible(book_copy, tmp_path):
+    """Two builds of the same book give the same files, byte for byte (search index included)."""
+    first = render_html(book_copy, tmp_path / "one")
+    second = render_html(book_copy, tmp_path / "two")
+    files = sorted(path.relative_to(first) for path in first.rglob("*") if path.is_file())
+    assert files == sorted(path.relative_to(second) for path in second.rglob("*") if path.is_file())
+    assert [name for name in files if (first / name).read_bytes() != (second / name).read_bytes()] == []
+    assert Path("assets/search-index.js") in files
