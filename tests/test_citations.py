@@ -264,8 +264,8 @@ def test_years_in_prose_are_not_citations(ad_table: WorksTable) -> None:
 def test_full_note_citation_with_hard_wraps(note_table: WorksTable) -> None:
     note = "E.H. Carr, The Bolshevik Revolution, Vol. I, Baltimore,\n\nMaryland: Penguin Books, 1950, p. 65."
     (r,) = run([("note", "3", note)], note_table)
-    assert r.text == "[@carr-1, 65]."
-    assert r.conversions[0].original == note[:-1]
+    assert r.text == "[@carr-1, 65]"  # a note's opening citation owns its full stop: the style supplies it
+    assert r.conversions[0].original == note
 
 
 def test_ibid_repeats_the_work_and_the_place(note_table: WorksTable) -> None:
@@ -282,7 +282,7 @@ def test_ibid_repeats_the_work_and_the_place(note_table: WorksTable) -> None:
         ],
         note_table,
     )
-    assert [r.text for r in results[1:]] == ["[@carr-1, 65]", "[@carr-1, 73].", "[@carr-1, 196, 198]."]
+    assert [r.text for r in results[1:]] == ["[@carr-1, 65]", "[@carr-1, 73]", "[@carr-1, 196, 198]"]
     assert results[1].conversions[0].rule == "ibid"
 
 
@@ -306,10 +306,10 @@ def test_op_cit_by_author_and_by_title_and_volume(note_table: WorksTable) -> Non
         ],
         note_table,
     )
-    assert results[1].text == "[@meyer, 169]."
-    assert results[3].text == "[@carr-2, 90]."  # op. cit. = the last work of that author cited
-    assert results[4].text == "[Quoted in @meyer, 42]."
-    assert results[5].text == "[@carr-1, 129]."  # title and volume given: that work
+    assert results[1].text == "[@meyer, 169]"
+    assert results[3].text == "[@carr-2, 90]"  # op. cit. = the last work of that author cited
+    assert results[4].text == "[Quoted in @meyer, 42]"
+    assert results[5].text == "[@carr-1, 129]"  # title and volume given: that work
     assert {c.rule for r in results[3:] for c in r.conversions} == {"op-cit"}
 
 
@@ -332,11 +332,12 @@ def test_as_above_forms(note_table: WorksTable) -> None:
         ],
         note_table,
     )
-    assert results[1].text == "[@serge-year-one, 76]."
-    assert results[2].text == ("[See @rees-52], and the debate: [@farber-article]; [@rees-55].")
-    assert results[3].text == "[@rees-52, 33]."  # per-note decision of the table (the last Rees would be rees-55)
-    assert results[4].text == "[See @rees-52, 36]. This article provides detailed descriptions."
-    assert results[6].text == "[@farber-article, 91]."
+    assert results[1].text == "[@serge-year-one, 76]"
+    # citations separated by a semicolon are one group; a stop after an opening citation goes with it
+    assert results[2].text == ("[See @rees-52], and the debate: [@farber-article; @rees-55].")
+    assert results[3].text == "[@rees-52, 33]"  # per-note decision of the table (the last Rees would be rees-55)
+    assert results[4].text == "[See @rees-52, 36] This article provides detailed descriptions."
+    assert results[6].text == "[@farber-article, 91]"
 
 
 def test_commentary_in_a_note_is_kept(note_table: WorksTable) -> None:
@@ -347,7 +348,7 @@ def test_commentary_in_a_note_is_kept(note_table: WorksTable) -> None:
     )
     (r,) = run([("note", "35", note)], note_table)
     assert r.text == (
-        "[@serge-memoirs, 80-81]. Were Serge and Mandel correct on this point? Possibly, but the matter was "
+        "[@serge-memoirs, 80-81] Were Serge and Mandel correct on this point? Possibly, but the matter was "
         "complex. Lenin, 'Letter to Molotov', 22 March 1922, [Cited in @serge-memoirs, 184]."
     )
     assert_faithful(note, r)
@@ -370,7 +371,7 @@ def test_prefix_names_in_and_spelling_variants(note_table: WorksTable) -> None:
         ],
         note_table,
     )
-    assert results[0].text == "[Joseph Hansen, in @frame-up, xiii]."
+    assert results[0].text == "[Joseph Hansen, in @frame-up, xiii]"
     assert results[1].text == "For accounts of this period [see @lewin-2005], and more."
 
 
@@ -388,8 +389,37 @@ def test_several_citations_in_one_note_and_ibid_override(note_table: WorksTable)
         ],
         note_table,
     )
-    assert results[1].text == "[@deutscher-2, 4]; [See also: @hill, 132]."
-    assert results[2].text == "[@deutscher-2, 5]."  # the table's decision; the bare rule would give Hill
+    assert results[1].text == "[@deutscher-2, 4; See also: @hill, 132]"  # one group, one closing stop
+    assert results[1].conversions[0].keys == ("deutscher-2", "hill")
+    assert results[2].text == "[@deutscher-2, 5]"  # the table's decision; the bare rule would give Hill
+
+
+def test_a_notes_opening_citation_owns_its_closing_stop(note_table: WorksTable) -> None:
+    """pandoc renders a note's opening citation with the style's stop: the source's own would double it."""
+    chunks: list[tuple[str, str | None, str]] = [
+        ("note", "7", "Christopher Hill, Lenin and the Russian Revolution, London, 1971, pp. 195, 202,"),
+        ("note", "8", "Year One of the Russian Revolution. <https://example.org/serge>"),
+        ("note", "9", "As Hill says in Christopher Hill, Lenin and the Russian Revolution, p. 5. More."),
+    ]
+    results = run(chunks, note_table)
+    assert results[0].text == "[@hill, 195, 202]"  # a stray comma at the note's end
+    assert results[1].text == "[@serge-year-one] <https://example.org/serge>"
+    assert results[2].text == "As Hill says in [@hill, 5]. More."  # not the opening citation: its stop stays
+    for (_, _, text), r in zip(chunks, results, strict=True):
+        assert_faithful(text, r)
+
+
+def test_a_speakers_name_before_a_notes_citation_is_its_prefix(note_table: WorksTable) -> None:
+    results = run(
+        [
+            ("note", "7", "Christopher Hill, Lenin and the Russian Revolution, London, 1971, p. 156."),
+            ("note", "97", "Sarah Lovell, Hill, op. cit., p. 174."),
+            ("note", "98", "Lenin, 'A speech', Hill, op. cit., p. 175."),
+        ],
+        note_table,
+    )
+    assert results[1].text == "[Sarah Lovell, @hill, 174]"
+    assert results[2].text.startswith("Lenin, 'A speech', ")  # more than a name before it: the author's text
 
 
 def test_unresolved_back_reference_is_reported_not_guessed(note_table: WorksTable) -> None:

@@ -18,6 +18,8 @@ API (used by the ingest pipeline; no I/O besides loading the two YAML files):
     The CSL items of ``references.yaml`` by key.
 ``load_works(path, references) -> WorksTable``
     One essay's alias table, checked against the bibliography (an alias to an unknown key raises ``ValueError``).
+    Its ``left_as_text`` maps citation-like spans that are not citations (or name no work the essay lists) to
+    the reason; the ingest reports any other span it leaves as text.
 ``CitationState()``
     What ``Ibid.``, ``op. cit.``, ``as above`` and bare pages refer back to. Make one per essay and pass it to
     every chunk *in reading order* (body paragraphs and notes of one sequence share it).
@@ -108,6 +110,7 @@ class WorksTable:
     resolve: dict[tuple[str, str], str]  # (note, rule) -> key: per-note decisions the rules cannot make
     surnames: list[str]  # every surname above, longest first (for regexes)
     key_surnames: dict[str, list[str]]  # key -> the surnames that may be written before its title
+    left_as_text: dict[str, str] = field(default_factory=dict)  # citation-like span -> why it is not a citation
 
 
 @dataclass
@@ -235,6 +238,7 @@ def load_works(path: str | Path, references: dict[str, dict[str, Any]]) -> Works
         resolve=resolve,
         surnames=surnames,
         key_surnames=key_surnames,
+        left_as_text={" ".join(str(k).split()): str(v) for k, v in (data.get("left_as_text") or {}).items()},
     )
 
 
@@ -590,12 +594,75 @@ def _convert_note(text: str, table: WorksTable, state: CitationState, note: str 
         if payload.lower().startswith("see"):
             prefix = payload.split()[0]
         else:
-            pm = _PREFIX_RE.search(text[floor:start])
+            pm = _PREFIX_RE.search(text[floor:start]) or (_SPEAKER_RE.fullmatch(text[:start]) if not floor else None)
             if pm:
                 prefix = pm.group("prefix")
-                start = floor + pm.start()
+                start = floor + pm.start("prefix")
         _remember(state, table, key, locator)
         conversions.append(
             Conversion(start, pos, text[start:pos], _cite(prefix, [key], locator), (key,), locator, rule)
         )
+    conversions = _opening_stop(text, _groups(text, conversions))
     return ChunkResult(_apply(text, conversions), conversions, unresolved)
+
+
+# "Sarah Lovell, Trotsky Speaks, op. cit., p. 174.": a speaker's name and a comma, all that stands before a
+# note's first citation, belongs to it as prefix text (rendered bare, not in parentheses after the name).
+_SPEAKER_RE = re.compile(r"\s*(?P<prefix>(?:[A-Z][\w.\u2019'-]*\s+){1,2}[A-Z][\w\u2019'-]+,\s*)")
+_GROUP_GAP = re.compile(r"\s*;\s*")
+# What closes a note's opening citation in the source: a full stop before more text, or any stray
+# punctuation at the note's end ("pp. 195, 202,").
+_CLOSING_STOP = re.compile(r"\.(?=\s)|[.,;:]+\s*$")
+
+
+def _groups(text: str, conversions: list[Conversion]) -> list[Conversion]:
+    """Citations separated only by a semicolon become one citation group (``[@a, 4; See also @b, 132]``).
+
+    Why: in a note, pandoc renders only the note's first citation bare and sets later ones in parentheses
+    with the style's closing stop in between ("2:4.; (See also ...)"); a group is one citation.
+    """
+    out: list[Conversion] = []
+    for c in conversions:
+        prev = out[-1] if out else None
+        if prev is not None and _GROUP_GAP.fullmatch(text[prev.end : c.start]):
+            rule = prev.rule if prev.rule.split("+")[-1] == c.rule else f"{prev.rule}+{c.rule}"
+            out[-1] = Conversion(
+                prev.start,
+                c.end,
+                text[prev.start : c.end],
+                prev.replacement[:-1] + "; " + c.replacement[1:],
+                prev.keys + c.keys,
+                prev.locator,
+                rule,
+            )
+        else:
+            out.append(c)
+    return out
+
+
+def _opening_stop(text: str, conversions: list[Conversion]) -> list[Conversion]:
+    """A citation that opens its note owns the punctuation closing it in the source.
+
+    Why: pandoc renders a note's opening citation with the style's own closing full stop, so the source's
+    stop after it would double ("Anti-Semitism.”." after a quoted title, "202.," after a stray comma).
+    """
+    if not conversions or text[: conversions[0].start].strip():
+        return conversions
+    first = conversions[0]
+    m = _CLOSING_STOP.match(text, first.end)
+    if m is None or (len(conversions) > 1 and conversions[1].start < m.end()):
+        return conversions
+    grown = Conversion(
+        first.start, m.end(), text[first.start : m.end()], first.replacement, first.keys, first.locator, first.rule
+    )
+    if m.group().endswith((" ", "\n", "\t")):
+        grown = Conversion(
+            first.start,
+            first.end + len(m.group().rstrip()),
+            text[first.start : first.end + len(m.group().rstrip())],
+            first.replacement,
+            first.keys,
+            first.locator,
+            first.rule,
+        )
+    return [grown, *conversions[1:]]

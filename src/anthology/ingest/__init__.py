@@ -9,14 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
+from ..citations import WorksTable, load_references, load_works
 from .emend import EmendationError
 from .fidelity import split_markdown, words
 from .notes import NoteError
 from .pipeline import clean, fidelity
-from .recipe import RecipeError, load_recipe
+from .recipe import Recipe, RecipeError, load_recipe
+from .typography import CITATION_KEY
 
 __all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]
 
@@ -31,7 +34,7 @@ class EssayReport:
 
     slug: str
     words_in: int
-    words_out: int
+    words_out: int  # citation keys not counted (their locators and prefix words are)
     words_removed: int
     notes_called: int
     notes_defined: int
@@ -41,6 +44,9 @@ class EssayReport:
     fidelity_compared: int
     fidelity_differing: int
     fidelity_differing_unemended: int
+    citations_converted: int
+    citation_keys: list[str]
+    citations_left: list[str]
     problems: list[str]
     status: str
 
@@ -57,6 +63,22 @@ class IngestReport:
         return not self.differs and not any(e.problems for e in self.essays)
 
 
+def load_citation_table(recipe: Recipe, recipe_path: Path) -> WorksTable | None:
+    """The essay's alias table joined with the bibliography, when the recipe converts citations."""
+    if recipe.rules.citations is None:
+        return None
+    folder = recipe_path.parent
+    works = folder / recipe.rules.citations.works
+    bibliography = folder / recipe.rules.citations.bibliography
+    for path in (works, bibliography):
+        if not path.is_file():
+            raise IngestError(f"{recipe_path}: rules.citations: {path} does not exist")
+    try:
+        return load_works(works, load_references(bibliography))
+    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise IngestError(f"{works}: {exc}") from exc
+
+
 def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
     """Clean one source; write its text (or, with `check`, compare it with the committed one)."""
     slug = source.stem
@@ -66,7 +88,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
     recipe = load_recipe(recipe_path)
     raw = source.read_text(encoding="utf-8")
     try:
-        result = clean(slug, raw, recipe)
+        result = clean(slug, raw, recipe, load_citation_table(recipe, recipe_path))
     except (EmendationError, NoteError, ValueError) as exc:
         raise IngestError(f"{recipe_path}: {exc}") from exc
     target = texts_dir / f"{slug}.md"
@@ -83,7 +105,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
     return EssayReport(
         slug=slug,
         words_in=len(words(raw)),
-        words_out=sum(len(words(part)) for part in split_markdown(result.markdown)),
+        words_out=sum(len(words(CITATION_KEY.sub(" ", part))) for part in split_markdown(result.markdown)),
         words_removed=sum(len(words(r.text)) for r in doc.removals if r.boilerplate),
         notes_called=len(doc.calls),
         notes_defined=sum(1 for n in doc.notes.values() if n.text is not None),
@@ -93,6 +115,9 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
         fidelity_compared=fid.compared,
         fidelity_differing=fid.differing,
         fidelity_differing_unemended=unemended.differing,
+        citations_converted=len(doc.citations),
+        citation_keys=[k for r in doc.citations for k in r.conversion.keys],
+        citations_left=[f"line {line}: {span}" for line, span in doc.unresolved],
         problems=result.problems + [f"fidelity: {d}" for d in fid.differences],
         status=status,
     )
@@ -126,6 +151,8 @@ def print_report(report: IngestReport, console: Console) -> None:
         "missing",
         "emend.",
         "rejoined",
+        "citations",
+        "left",
         "fidelity compared",
         "differing",
         "status",
@@ -142,6 +169,8 @@ def print_report(report: IngestReport, console: Console) -> None:
             ",".join(map(str, e.notes_missing)) or "-",
             str(len(e.emendations)),
             str(e.rejoined_words),
+            str(e.citations_converted),
+            str(len(e.citations_left)),
             str(e.fidelity_compared),
             str(e.fidelity_differing),
             e.status,

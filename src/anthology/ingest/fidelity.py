@@ -2,18 +2,29 @@
 
 Words are runs of letters or of digits, so quotation marks, dashes, ellipses and Markdown markup do not
 count; what may differ is only what a rule or the recipe records: a word rejoined across a break hyphen,
-an ALL-CAPS head set in title case, a recorded emendation.
+an ALL-CAPS head set in title case, a recorded emendation, a citation turned into a pandoc key.
+
+A converted citation is accounted for by its `Conversion` record: the cleaned text's citation must carry
+exactly the record's keys and locator, the record's prefix and locator words must come from its original
+words (a bare `Ibid.` may repeat the locator of the citation before it), and the original's words stand
+in for the citation when the word sequences are compared, so they must be the raw words at that place.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .notes import MISSING_NOTE, SUPERSCRIPTS
+
+if TYPE_CHECKING:
+    from ..citations import Conversion
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _SUPER = re.compile(f"[{SUPERSCRIPTS}]+")
@@ -92,3 +103,77 @@ def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
         differing += max(len(before), len(after))
         differences.append(f"raw word {head + i1}: {' '.join(before)[:200]!r} -> {' '.join(after)[:200]!r}")
     return Fidelity(len(raw_words), differing, differences)
+
+
+# A bracketed pandoc citation (`[Quoted in @key, 40]`, `[@a; @b, 45]`, `[-@key]`), not a link.
+CITATION = re.compile(r"\[(?P<inner>[^\[\]]*?-?@[^\[\]]*)\](?![(\[])")
+_ITEM = re.compile(r"^(?P<prefix>.*?)\s*-?@(?P<key>[\w:.#$%&+?<>~/-]*\w)\s*(?:,\s*(?P<locator>.*?))?\s*$", re.S)
+
+
+def citation_items(inner: str) -> list[tuple[str, str, str | None]]:
+    """The (prefix, key, locator) of each item of a citation's bracketed text; ranges with hyphens."""
+    items = []
+    for part in inner.split(";"):
+        m = _ITEM.match(part.strip())
+        if m is None:
+            return []
+        locator = m.group("locator")
+        items.append((m.group("prefix").strip(), m.group("key"), locator.replace("\u2013", "-") if locator else None))
+    return items
+
+
+def _norm(locator: str | None) -> str | None:
+    return locator.replace("\u2013", "-") if locator else None
+
+
+def check_records(conversions: Sequence[Conversion]) -> list[str]:
+    """Problems with conversion records, in reading order: each must carry its own words.
+
+    The replacement's keys and locator are the record's; its prefix and locator words are words of the
+    original, except that a bare `Ibid.` repeats the locator of the item cited just before it (same work).
+    """
+    problems: list[str] = []
+    previous: tuple[str, str | None] | None = None  # (key, locator) of the last item cited
+    for c in conversions:
+        items = citation_items(c.replacement[1:-1])
+        if not items or tuple(k for _, k, _ in items) != c.keys or items[0][2] != _norm(c.locator):
+            problems.append(f"citation {c.original!r}: replacement {c.replacement!r} is not its keys and locator")
+        available = Counter(words(c.original))
+        for index, (prefix, key, locator) in enumerate(items):
+            needed = Counter(words(prefix))
+            located = Counter(w for w in words(locator or "") if w != "chap")  # `Ch.` is written `chap.`
+            inherited = index == 0 and c.rule.startswith("ibid") and previous == (key, locator)
+            if not inherited:
+                needed += located
+            if not needed <= available:
+                problems.append(f"citation {c.original!r}: {c.replacement!r} has words its original lacks")
+        if items:
+            previous = (items[-1][1], items[-1][2])
+    return problems
+
+
+def account_citations(text: str, conversions: Sequence[Conversion]) -> tuple[str, list[str]]:
+    """Put each record's original words in place of the citation it became, in order.
+
+    A citation whose keys or locator differ from its record's, a citation without a record and a record
+    without a citation are left as they are (their words then differ) and returned as problems.
+    """
+    problems: list[str] = []
+    pending = list(conversions)
+    out: list[str] = []
+    pos = 0
+    for m in CITATION.finditer(text):
+        items = citation_items(m.group("inner"))
+        if not pending:
+            problems.append(f"citation {m.group()!r} has no conversion record")
+            continue
+        c = pending[0]
+        if tuple(k for _, k, _ in items) != c.keys or (items and items[0][2] != _norm(c.locator)):
+            problems.append(f"citation {m.group()!r} is not the one recorded next ({c.replacement!r})")
+            continue
+        pending.pop(0)
+        out.append(text[pos : m.start()] + f" {c.original} ")
+        pos = m.end()
+    out.append(text[pos:])
+    problems += [f"conversion {c.replacement!r} of {c.original!r} is not in the text" for c in pending]
+    return "".join(out), problems

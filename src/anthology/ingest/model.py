@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..citations import Conversion, WorksTable
 
 
 @dataclass
@@ -62,6 +66,19 @@ class Change:
 
 
 @dataclass
+class CitationRecord:
+    """A converted citation and where it stands: the body (`note` None) or the text of note `note`.
+
+    Why: the fidelity check finds each citation of the cleaned text by its place and order, and counts
+    the record's original words in place of the key and locator.
+    """
+
+    line: int
+    note: int | None
+    conversion: Conversion
+
+
+@dataclass
 class Document:
     """The state of one essay as it passes through the rules."""
 
@@ -73,3 +90,6 @@ class Document:
     changes: list[Change] = field(default_factory=list)
     standfirst: str | None = None
     applied_emendations: list[str] = field(default_factory=list)
+    works: WorksTable | None = None  # the essay's alias table, when its recipe converts citations
+    citations: list[CitationRecord] = field(default_factory=list)
+    unresolved: list[tuple[int, str]] = field(default_factory=list)  # (line, span) left as the author wrote it

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import blocks, emend, joins, notes, structure
-from .fidelity import Fidelity, compare, split_markdown, words
-from .model import Document
+from ..citations import WorksTable
+from . import blocks, cite, emend, joins, notes, structure
+from .fidelity import Fidelity, account_citations, check_records, compare, split_markdown, words
+from .model import CitationRecord, Document
 from .recipe import Recipe, Rules
 from .render import render_text
 from .typography import slash_insertions_to_brackets
@@ -47,10 +48,12 @@ def _joins(doc: Document, rules: Rules) -> None:
         joins.join_page_breaks(doc, rules)
 
 
-# The rules in the order they run; a new rule (e.g. citations to pandoc keys, issue 4) is one more entry.
+# The rules in the order they run; a new rule is one more entry.
 # Removals come first (later rules never see boilerplate), then notes (so page-break joins see the body
 # without interleaved footnotes), then the structure the recipe lists by line (so joins never swallow an
-# epigraph or a poem), joins, emendations, and the structure found by rule.
+# epigraph or a poem), joins, emendations, and the structure found by rule. Citations come last: they
+# need words rejoined across page breaks, notes attached to their calls, and quotations found by their
+# parenthetical sources before those sources become keys.
 STEPS: list[tuple[str, Step]] = [
     ("remove-listed", blocks.remove_listed),
     ("remove-page-headers", blocks.remove_page_headers),
@@ -67,15 +70,19 @@ STEPS: list[tuple[str, Step]] = [
     ("headings", structure.mark_headings),
     ("quotations", structure.mark_quotations),
     ("lists", structure.mark_lists),
+    ("citations", cite.convert_citations),
 ]
 
 
-def clean(slug: str, raw: str, recipe: Recipe) -> Result:
-    """Run every step on one source, then render it; problems (e.g. notes) are returned, not raised."""
-    doc = Document(slug=slug, blocks=blocks.split_blocks(raw))
+def clean(slug: str, raw: str, recipe: Recipe, works: WorksTable | None = None) -> Result:
+    """Run every step on one source, then render it; problems (e.g. notes) are returned, not raised.
+
+    `works` is the essay's alias table, needed when the recipe converts citations (`rules.citations`).
+    """
+    doc = Document(slug=slug, blocks=blocks.split_blocks(raw), works=works)
     for _name, step in STEPS:
         step(doc, recipe.rules)
-    problems = notes.mark_missing(doc, recipe.rules)
+    problems = notes.mark_missing(doc, recipe.rules) + cite.unexplained(doc)
     return Result(render_text(doc, recipe), doc, problems)
 
 
@@ -97,9 +104,28 @@ def raw_parts(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[s
 
 
 def fidelity(raw: str, result: Result, recipe: Recipe, emended: bool = True) -> Fidelity:
-    """Compare raw and cleaned words: body (with the standfirst) and notes, each in reading order."""
-    raw_body, raw_notes = raw_parts(raw, result.doc, recipe, emended)
+    """Compare raw and cleaned words: body (with the standfirst) and notes, each in reading order.
+
+    Each converted citation counts as the original words of its record (see `fidelity.account_citations`);
+    a citation its record does not account for counts as differing words.
+    """
+    doc = result.doc
+    raw_body, raw_notes = raw_parts(raw, doc, recipe, emended)
     standfirst, body, note_text = split_markdown(result.markdown)
+    in_body = [r.conversion for r in doc.citations if r.note is None]
+    in_notes = [r.conversion for r in sorted((r for r in doc.citations if r.note is not None), key=_note_number)]
+    body, body_problems = account_citations(body, in_body)
+    note_text, note_problems = account_citations(note_text, in_notes)
+    record_problems = check_records([r.conversion for r in doc.citations])
     a = compare(words(raw_body), words(standfirst + "\n" + body))
     b = compare(words(raw_notes), words(note_text))
-    return Fidelity(a.compared + b.compared, a.differing + b.differing, a.differences + b.differences)
+    problems = body_problems + note_problems + record_problems
+    return Fidelity(
+        a.compared + b.compared,
+        a.differing + b.differing + len(record_problems),
+        problems + a.differences + b.differences,
+    )
+
+
+def _note_number(record: CitationRecord) -> int:
+    return record.note or 0

@@ -24,6 +24,8 @@ Keys of `rules:` (all optional):
   lost_dash                      pattern of what remains of a lost dash (restored as a spaced em dash)
   slash_insertions(_except)      `/I/n`-style insertions set in square brackets
   emendations                    [{line, original, corrected, reason}] recorded corrections
+  citations                      {works, bibliography, skip}: citations become pandoc keys (issue 4); the
+                                 alias table (`works`, beside the recipe) says which forms the essay uses
 """
 
 from __future__ import annotations
@@ -122,6 +124,18 @@ class Emendation(_Strict):
     reason: str
 
 
+class Citations(_Strict):
+    """Where the essay's alias table and the bibliography are (paths relative to the recipe's folder).
+
+    The table's `styles` say which citation forms the essay uses (parenthetical, author-date, notes);
+    `skip` lists lines whose blocks hold no citations, such as a chapter's own reference list.
+    """
+
+    works: str
+    bibliography: str = "../references.yaml"
+    skip: list[LineRange] = Field(default_factory=list)
+
+
 class Rules(_Strict):
     """All ingest rules for one source."""
 
@@ -147,6 +161,7 @@ class Rules(_Strict):
     slash_insertions: bool = False
     slash_insertions_except: list[str] = Field(default_factory=list)
     emendations: list[Emendation] = Field(default_factory=list)
+    citations: Citations | None = None
 
 
 class Recipe(BaseModel):

@@ -82,12 +82,27 @@ def slash_insertions_to_brackets(text: str, keep: list[str]) -> str:
 
 
 _AUTOLINK = re.compile(r"(<https?://[^>\s]+>)")
+# A pandoc citation key (`@trotsky-writings-1934-35`): letters, digits and `_`, with single punctuation
+# marks inside. Its hyphens between digits are not ranges, so typography must not touch it.
+CITATION_KEY = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:\w|[:.#$%&+?<>~/-](?=\w))*")
+_KEY_SLOT = re.compile("\ue000(\\d+)\ue001")
 
 
 def apply_typography(text: str, lost_dash: str | None = None) -> str:
-    """All typographic normalisation of one run of author's text, in a fixed order; URLs are left alone."""
-    parts = _AUTOLINK.split(text)
-    return "".join(part if i % 2 else _typeset(part, lost_dash) for i, part in enumerate(parts)).strip()
+    """All typographic normalisation of one run of author's text, in a fixed order.
+
+    URLs and citation keys are left alone; keys are set aside in place-holders, so that the text around
+    them (a locator range, a quotation mark) is typeset as if they were ordinary words.
+    """
+    keys: list[str] = []
+
+    def slot(match: re.Match[str]) -> str:
+        keys.append(match.group())
+        return f"\ue000{len(keys) - 1}\ue001"
+
+    parts = _AUTOLINK.split(CITATION_KEY.sub(slot, text) if "@" in text else text)
+    out = "".join(part if i % 2 else _typeset(part, lost_dash) for i, part in enumerate(parts)).strip()
+    return _KEY_SLOT.sub(lambda m: keys[int(m.group(1))], out) if keys else out
 
 
 def _typeset(text: str, lost_dash: str | None) -> str:
