@@ -246,24 +246,23 @@ def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     return pdf
 
 
-def paginate(resolved: ResolvedBook, blocks: list[Node], pdf: Path) -> list[str]:
+def paginate(blocks: list[Node], pdf: Path) -> list[str]:
     """Put a marker where each print page of the body begins; returns the markers' ids in page order."""
     pages = pagemap.read_print_pages(pdf)
-    anchors = pagemap.anchor_pages(pdf)
-    first_anchor = blocks[0]["c"][1][0]
-    if first_anchor not in anchors:
+    stream = pagemap.WordStream.of(blocks)
+    first = pagemap.first_body_page(stream.text, pages)
+    if first is None:
         raise BuildError(
             [
                 Diagnostic(
                     "E152",
-                    f"the print PDF has no destination for '{first_anchor}', where the body begins",
+                    "no page of the print PDF begins with the book's first text",
                     file=pdf,
-                    hint="the print template must give each text's section its slug as id",
+                    hint="the PDF is older than the texts: build the PDF and the EPUB together (`invoke build`)",
                 )
             ]
         )
-    labels = pagemap.page_labels(pages, anchors[first_anchor])
-    stream = pagemap.WordStream.of(blocks)
+    labels = pagemap.page_labels(pages, first)
     breaks = pagemap.locate_pages(stream.text, pages, labels, pdf)
     return pagemap.insert_markers(blocks, stream, breaks)
 
@@ -277,7 +276,7 @@ def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
 def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
     body = body_blocks(resolved)
     pdf = print_pdf(resolved, project)
-    page_ids = paginate(resolved, body, pdf)
+    page_ids = paginate(body, pdf)
     epoch = source_date_epoch(resolved)
     config = resolved.book.config
     with tempfile.TemporaryDirectory() as scratch:

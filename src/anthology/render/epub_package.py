@@ -168,7 +168,7 @@ def finish_cover(package: Package, finishing: Finishing, cover_href: str | None,
         body.remove(child)
     body.attrib.clear()
     body.set(EPUB_TYPE, "cover")
-    section = etree.SubElement(body, q("section"))
+    section = etree.SubElement(body, q("section"), {"class": "cover-page"})
     section.set(EPUB_TYPE, "cover")
     config = finishing.resolved.book.config
     image = etree.SubElement(section, q("img"), src=relative(cover_href, image_href), role="doc-cover")

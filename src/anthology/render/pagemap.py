@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from pypdf import PdfReader
 
 from ..ast import Node
 from ..diagnostics import BuildError, Diagnostic
@@ -97,10 +96,12 @@ def read_print_pages(pdf: Path) -> list[PrintPage]:
     return pages
 
 
-def anchor_pages(pdf: Path) -> dict[str, int]:
-    """The 0-based page of every named destination (an element id) in the PDF."""
-    reader = PdfReader(pdf)
-    return {str(name): reader.get_destination_page_number(dest) for name, dest in reader.named_destinations.items()}
+def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
+    """The page on which the book's text itself begins (its first words open the page's text): the pages before
+    it (half-title, title, imprint, contents) carry no marker. The last such page wins, as a contents page can
+    open with the same words as the text (a part title followed by its first chapter's title)."""
+    starts = [page.index for page in pages if (found := locate_page(stream, page, 0, 0)) and found[0] == 0]
+    return starts[-1] if starts else None
 
 
 def page_labels(pages: list[PrintPage], first: int) -> dict[int, str]:
