@@ -111,9 +111,9 @@ def test_chapter_metadata_names_the_author_only_when_stated(minisite):
 
 def test_placeholder_editors_are_not_published_as_people(book_copy, tmp_path):
     config = book_copy / "book.yaml"
-    config.write_text(
-        config.read_text().replace("  - name: Test Editor\n", "  - name: Test Editor\n    placeholder: true\n")
-    )
+    editor = "  - name: Test Editor\n"
+    config.write_text(config.read_text().replace(editor, editor + "    placeholder: true\n"))
+    assert load_book(book_copy).config.editors[0].placeholder
     assert "editor" not in jsonld(render_html(book_copy, tmp_path / "out") / "index.html")
 
 

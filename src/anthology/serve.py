@@ -205,6 +205,7 @@ class LivePreview:
         self.stopping = threading.Event()
         self.server: ThreadingHTTPServer | None = None
         self.threads: list[threading.Thread] = []
+        self.baseline: Snapshot = {}
 
     @property
     def watched(self) -> list[Path]:
@@ -216,6 +217,7 @@ class LivePreview:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def start(self) -> None:
+        self.baseline = snapshot(self.watched)  # before building: a change made meanwhile is seen
         self.rebuilder.rebuild()
         folder = self.rebuilder.target
         folder.mkdir(parents=True, exist_ok=True)
@@ -232,7 +234,7 @@ class LivePreview:
 
     def watch(self) -> None:
         """Poll the book and the styles; after a change settles, rebuild what it needs."""
-        before = snapshot(self.watched)
+        before = self.baseline
         while not self.stopping.wait(POLL_SECONDS):
             now = snapshot(self.watched)
             changed = changed_paths(before, now)

@@ -1,0 +1,89 @@
+"""`invoke serve`, the live preview: the site is served, a change under book/ or styles/ rebuilds what it needs and
+the pages learn of the new build; a broken text keeps the previous site and reports the problem to the page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from anthology.render.common import Project
+from anthology.serve import STATE_PATH, LivePreview
+from conftest import STYLES
+
+TIMEOUT = 90  # seconds for a rebuild on a busy 2-core machine
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+def state(preview: LivePreview) -> dict:
+    return json.loads(fetch(preview.url.rstrip("/") + STATE_PATH))
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "the live preview did not react in time"
+        time.sleep(0.3)
+
+
+def touch_write(path: Path, text: str) -> None:
+    """Write and make sure the modification time moves on (coarse file system clocks)."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    if path.stat().st_mtime_ns == before:
+        time.sleep(0.05)
+        path.write_text(text)
+
+
+@pytest.fixture
+def preview(book_copy: Path, tmp_path: Path) -> Iterator[LivePreview]:
+    styles = tmp_path / "styles"
+    shutil.copytree(STYLES, styles)
+    project = Project(book_dir=book_copy, styles_dir=styles, build_dir=tmp_path / "build")
+    live = LivePreview(project, port=0, console=Console(file=open(tmp_path / "console.txt", "w")))  # noqa: SIM115
+    live.start()
+    yield live
+    live.stop()
+    live.console.file.close()
+
+
+def test_serves_the_site_with_the_live_reload_script(preview):
+    home = fetch(preview.url + "index.html")
+    assert '<script src="assets/live-reload.js" defer></script>' in home
+    assert "window.location.reload" in fetch(preview.url + "assets/live-reload.js")
+    assert state(preview) == {"generation": 1, "problems": None}
+
+
+def test_a_changed_text_is_rebuilt_and_a_broken_one_reported(preview):
+    alpha = preview.project.book_dir / "texts" / "alpha.md"
+    assert "Zanzibar" not in fetch(preview.url + "alpha.html")
+    touch_write(alpha, alpha.read_text().replace("Closing sentence of alpha.", "Closing sentence of Zanzibar."))
+    wait_for(lambda: state(preview)["generation"] == 2)
+    assert "Closing sentence of Zanzibar." in fetch(preview.url + "alpha.html")
+
+    touch_write(alpha, "no front matter at all\n")
+    wait_for(lambda: state(preview)["problems"] is not None)
+    problems = state(preview)
+    assert problems["generation"] == 2
+    assert f"{alpha}:1: error E020" in problems["problems"]
+    assert "Closing sentence of Zanzibar." in fetch(preview.url + "alpha.html")  # the last good site
+
+
+def test_a_changed_stylesheet_is_copied_without_rebuilding_the_pages(preview):
+    css = preview.project.styles_dir / "screen.css"
+    page = preview.project.build_dir / "html" / "alpha.html"
+    built = page.stat().st_mtime_ns
+    touch_write(css, css.read_text() + "\n.live-preview-test { color: red; }\n")
+    wait_for(lambda: state(preview)["generation"] == 2)
+    assert ".live-preview-test" in fetch(preview.url + "assets/screen.css")
+    assert page.stat().st_mtime_ns == built
