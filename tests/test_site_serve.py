@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from anthology.render.common import Project
 from anthology.serve import STATE_PATH, LivePreview
-from conftest import STYLES
+from conftest import ROOT, STYLES
 
 TIMEOUT = 90  # seconds for a rebuild on a busy 2-core machine
 
@@ -87,3 +88,24 @@ def test_a_changed_stylesheet_is_copied_without_rebuilding_the_pages(preview):
     wait_for(lambda: state(preview)["generation"] == 2)
     assert ".live-preview-test" in fetch(preview.url + "assets/screen.css")
     assert page.stat().st_mtime_ns == built
+
+
+def test_an_open_page_reloads_itself_after_a_rebuild(preview):
+    """In headless Chromium: the page's live-reload script notices the new build and reloads the page."""
+    browser = subprocess.Popen(
+        ["node", str(ROOT / "tests" / "site" / "reload.js"), preview.url + "alpha.html"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert browser.stdout is not None and browser.stdout.readline().strip() == "ready"
+        alpha = preview.project.book_dir / "texts" / "alpha.md"
+        touch_write(alpha, alpha.read_text().replace("Closing sentence of alpha.", "Closing sentence of Tbilisi."))
+        out, err = browser.communicate(timeout=TIMEOUT + 30)
+    finally:
+        browser.kill()
+    assert browser.returncode == 0, err[-2000:]
+    result = json.loads(out)
+    assert result["reloaded"] and "Closing sentence of Tbilisi." in result["text"]
