@@ -19,7 +19,9 @@ once, with the file and line where it is written.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -239,3 +241,30 @@ def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
     for slug, numbers in notes.items():
         item = resolved.texts[slug]
         item.ast["blocks"] = anchor_notes(item.blocks, slug, numbers)
+    for slug, item in resolved.texts.items():
+        if any(is_xref(node) for node in walk(item.blocks)):
+            resolved.print_overrides[slug] = paged_override(item, wording)
+
+
+def is_xref(node: Node) -> bool:
+    return node["t"] == "Link" and "xref" in node["c"][0][1]
+
+
+def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[dict[str, int]], list[Node]]:
+    """The print form of a text: each reference followed by its target's page as laid out the first time.
+
+    CSS target-counter() alone is not reliable here: WeasyPrint 70 resolves a forward reference's page before later
+    pages settle (the contents and the introduction's references to Chapters 2-5 came out two pages early), so the
+    second layout prints the pages measured on the first; the first layout uses target-counter() (a.xref::after), so
+    both layouts set text of the same length. The link loses its `xref` class, so the CSS adds no second number."""
+
+    def with_pages(pages: dict[str, int]) -> list[Node]:
+        copied = copy.deepcopy(item.blocks)  # as finally resolved (with index markers)
+        for node in walk(copied):
+            target = node["c"][2][0][1:] if is_xref(node) else None
+            if target is not None and target in pages:
+                node["c"][0][1] = ["xref-print", *node["c"][0][1][1:]]
+                node["c"][1] = [*node["c"][1], *label_inlines(wording.page.format(page=pages[target]))]
+        return copied
+
+    return with_pages
