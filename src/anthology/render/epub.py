@@ -99,17 +99,54 @@ def part_blocks(resolved: ResolvedBook, number: int) -> list[Node]:
     return blocks
 
 
+def as_sentence(text: str) -> str:
+    """A front-matter phrase set as a sentence, as in print: capitalised, ending with a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…’”)" else text + "."
+
+
+def labelled(label: str, text: str) -> Node:
+    return para([span(str_inlines(label), classes=["label"]), {"t": "Space"}, *str_inlines(text)])
+
+
+def provenance(chapter: Chapter) -> list[Node]:
+    """Where the essay comes from and what the source says of its author, as the print edition's opener gives it."""
+    meta = chapter.chapter_meta
+    lines: list[Node] = []
+    if meta.source:
+        kind = f". {as_sentence(meta.kind)}" if meta.kind else ""
+        lines.append(labelled("Source:", f"{meta.source}{kind}"))
+    if meta.author_statement:
+        lines.append(labelled("Author:", as_sentence(meta.author_statement)))
+    return [div(lines, classes=["provenance"])] if lines else []
+
+
+def chapter_heading(chapter: Chapter, anchor: str) -> Node:
+    """The chapter's heading: its number as a label, then its title."""
+    node = section_header(SPLIT_LEVEL, chapter.title, anchor, ["chapter"], "chapter")
+    label = span(str_inlines(f"Chapter {chapter.number}"), classes=["chapter-number"])
+    node["c"][2] = [label, {"t": "LineBreak"}, *node["c"][2]]
+    return node
+
+
 def chapter_blocks(resolved: ResolvedBook, item: ResolvedText) -> list[Node]:
-    """A chapter's file: title, byline, headnote and standfirst, then the essay with its sections at level 3."""
+    """A chapter's file: number and title, byline, provenance, headnote and standfirst, then the essay with its
+    sections at level 3."""
     chapter = item.chapter
     meta = chapter.chapter_meta
     blocks: list[Node] = [
-        section_header(SPLIT_LEVEL, chapter.title, item.anchor, ["chapter"], "chapter"),
+        chapter_heading(chapter, item.anchor),
         div([para([span(str_inlines(meta.byline), classes=["byline"])])], classes=["byline"]),
+        *provenance(chapter),
     ]
     headnote = resolved.get(chapter.headnote)
     if headnote is not None:
-        blocks.append(div(shift_headings(headnote.blocks, SPLIT_LEVEL - 1), headnote.anchor, ["headnote"]))
+        label = para([span(str_inlines("Editors’ headnote"), classes=["headnote-label"])])
+        content = [label, *shift_headings(headnote.blocks, SPLIT_LEVEL - 1)]
+        blocks.append(div(content, headnote.anchor, ["headnote"]))
     if meta.standfirst:
         blocks.append(div([para(str_inlines(meta.standfirst))], classes=["standfirst"]))
     return blocks + shift_headings(item.blocks, SPLIT_LEVEL - 1)

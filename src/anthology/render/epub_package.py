@@ -106,16 +106,27 @@ def set_title(tree: etree._ElementTree, title: str) -> None:
         element.text = title
 
 
+def heading_opened_by(span: etree._Element) -> etree._Element | None:
+    """The heading this element begins (nothing before it inside the heading), if any."""
+    element = span
+    while True:
+        parent = element.getparent()
+        if parent is None or element.getprevious() is not None or (parent.text or "").strip():
+            return None
+        if etree.QName(parent).localname in HEADINGS:
+            return parent
+        element = parent
+
+
 def lift_page_breaks(tree: etree._ElementTree) -> None:
     """A page that begins with a heading gets its marker just before the heading, not inside it (the marker's label
     must not become part of the heading's name)."""
     for span in tree.xpath("//h:span[@role='doc-pagebreak']", namespaces=NS):
-        heading = span.getparent()
-        if etree.QName(heading).localname not in HEADINGS or (heading.text or "").strip():
+        heading = heading_opened_by(span)
+        if heading is None:
             continue
-        if span.getprevious() is not None:
-            continue
-        heading.text = (heading.text or "") + (span.tail or "")
+        parent = span.getparent()
+        parent.text = (parent.text or "") + (span.tail or "")
         span.tail = None
         heading.addprevious(span)
 

@@ -26,6 +26,8 @@ FOLIO_BAND = 0.1  # a folio sits in the outer tenth of the page height, above or
 XHTML = "http://www.w3.org/1999/xhtml"
 PROBE_LETTERS = 60  # letters of a page's opening compared with the book's text
 MIN_PROBE = 12  # fewer letters than this cannot place a page reliably
+MIN_LINE = 20  # a line looked for on its own must be at least this long
+LINE_WINDOW = 400  # how far past the page's last matched line its next line may be found, in letters
 SEARCH_WINDOW = 20000  # how far past the previous page a page may begin, in letters
 
 
@@ -161,12 +163,33 @@ class PageBreak:
     at: int | None  # letter offset in the stream
 
 
-def _probe(chunks: tuple[str, ...], start: int) -> str:
-    return letters("".join(chunks[start:]))
+def _probes(chunks: tuple[str, ...], start: int) -> list[str]:
+    """What a page's text from line `start` on is looked for by: its opening letters, and the line alone (print
+    may set words the e-book has not, such as a chapter number, right after it)."""
+    opening = letters("".join(chunks[start:]))[:PROBE_LETTERS]
+    line = letters(chunks[start])[:PROBE_LETTERS]
+    probes = [opening] if len(opening) >= MIN_PROBE or start == 0 else []
+    if len(line) >= MIN_LINE and line != opening:
+        probes.append(line)
+    return [probe for probe in probes if probe]
+
+
+def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple[int, int] | None:
+    """The earliest place at or after `cursor` where one of the page's lines begins the same way as the stream.
+    Returns (offset, index of that line) or None."""
+    best: tuple[int, int] | None = None
+    for start in range(len(page.chunks)):
+        for probe in _probes(page.chunks, start):
+            found = stream.find(probe, cursor, cursor + window + len(probe))
+            if found >= 0 and (best is None or found < best[0]):
+                best = (found, start)
+        if best is not None and best[0] == cursor:
+            break
+    return best
 
 
 def _agreement(stream: str, at: int, page_text: str) -> int:
-    """How many letters of the page's text match the stream from `at` on: the page's share of the running text."""
+    """How many letters of the page's text match the stream from `at` on."""
     count = 0
     limit = min(len(page_text), len(stream) - at)
     while count < limit and stream[at + count] == page_text[count]:
@@ -174,23 +197,18 @@ def _agreement(stream: str, at: int, page_text: str) -> int:
     return count
 
 
-def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple[int, int] | None:
-    """The earliest place at or after `cursor` where one of the page's text runs, read on to the page's end,
-    begins the same way as the stream. Returns (offset, letters matched) or None."""
-    best: tuple[int, int] | None = None
-    for start in range(len(page.chunks)):
-        page_text = _probe(page.chunks, start)
-        probe = page_text[:PROBE_LETTERS]
-        if len(probe) < MIN_PROBE and start > 0:
-            break
-        if not probe:
+def page_end(stream: str, page: PrintPage, at: int, start: int) -> int:
+    """How far the page's text reaches in the stream: the run that matches from `at`, then each later line found
+    close after it (lines print has and the e-book has not, such as notes and labels, are passed over)."""
+    position = at + _agreement(stream, at, letters("".join(page.chunks[start:])))
+    for chunk in page.chunks[start + 1 :]:
+        line = letters(chunk)
+        if len(line) < MIN_LINE:
             continue
-        found = stream.find(probe, cursor, cursor + window + len(probe))
-        if found >= 0 and (best is None or found < best[0]):
-            best = (found, _agreement(stream, found, page_text))
-        if best is not None and best[0] == cursor:
-            break
-    return best
+        found = stream.find(line, position, position + LINE_WINDOW + len(line))
+        if found >= 0:
+            position = found + len(line)
+    return position
 
 
 def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pdf: Path) -> list[PageBreak]:
@@ -218,9 +236,9 @@ def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pd
                 )
             )
             continue
-        at, matched = found
+        at, start = found
         breaks.append(PageBreak(labels[page.index], page.index, at))
-        cursor = at + max(matched, 1)
+        cursor = max(page_end(stream, page, at, start), at + 1)
     if missing:
         raise BuildError(missing)
     return _fill_blanks(breaks, len(stream))
