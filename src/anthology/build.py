@@ -17,10 +17,10 @@ from .load import load_book
 from .render.common import Project
 from .render.epub import render_epub
 from .render.html import render_site
-from .render.pdf import render_pdf
+from .render.pdf import render_pdf, render_screen_pdf
 from .resolve import ResolvedBook, resolve_book
 
-EDITIONS = ("pdf", "epub", "html")
+EDITIONS = ("pdf", "screen", "epub", "html")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Edition:
 
 EDITION_TABLE = {
     "pdf": Edition("pdf", lambda project, slug: project.build_dir / f"{slug}.pdf", render_pdf),
+    "screen": Edition("screen", lambda project, slug: project.build_dir / f"{slug}-screen.pdf", render_screen_pdf),
     "epub": Edition("epub", lambda project, slug: project.build_dir / f"{slug}.epub", render_epub),
     "html": Edition("html", lambda project, slug: project.build_dir / "html", render_site),
 }
