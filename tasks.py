@@ -64,3 +64,22 @@ def check(c, book=BOOK, strict=False, debug=False):
 def clean(c, book=BOOK):
     """Remove the build/ folder (all outputs)."""
     cli.run_clean(ROOT)
+
+
+PDF_HELP = {**BOOK_HELP, "pdf": "the print PDF to use (default: build/<slug>.pdf)"}
+
+
+@task(help=PDF_HELP)
+def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
+    """Check the print PDF as a printer would (trim, fonts, PDF/X, colour, margins, …); exit 1 on any failure."""
+    from anthology.preflight import run_preflight
+
+    run_preflight(book, ROOT, pdf=pdf, out=out, debug=debug)
+
+
+@task(help=PDF_HELP)
+def cover(c, book=BOOK, pdf=None, out=None, debug=False):
+    """Write the full-wrap cover (build/<slug>-cover.pdf), its spine sized from the print PDF's page count."""
+    from anthology.cover import run_cover
+
+    run_cover(book, ROOT, pdf=pdf, out=out, debug=debug)
