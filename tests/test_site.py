@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from lxml import html as lxml_html
 
+from anthology.render.html import page_href
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "site"
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -71,10 +73,22 @@ def search_index(folder: Path) -> dict:
 
 
 def chapter_pages(built) -> list[str]:
-    return [f"{chapter.slug}.html" for chapter in built.book.chapters]
+    return [page_href(chapter.slug) for chapter in built.book.chapters]
 
 
 # --------------------------------------------------------------------------------------------- links, validity
+
+
+def test_one_page_per_text_and_part_and_the_home_page_is_the_books(built):
+    """No page overwrites another (a back matter named `index` must not replace the home page)."""
+    book = built.book
+    texts = [*book.front, *book.chapters, *book.back]
+    expected = {"index.html", "search.html", *(page_href(t.slug) for t in texts)}
+    expected |= {page_href(part.anchor) for part in book.parts}
+    assert {page.name for page in pages(built.html)} == expected
+    assert len(expected) == 2 + len(texts) + len(book.parts)
+    home = lxml_html.parse(str(built.html / "index.html")).getroot()
+    assert home.xpath("//h1[@class='book-title']")[0].text_content() == book.config.title
 
 
 def test_every_internal_link_and_resource_resolves(built):
@@ -170,8 +184,8 @@ def axe_pages(built) -> list[str]:
     """Home, a chapter, a part, the search results, and every generated back matter (bibliography, index) that
     the book has: data-driven, so the pages appear here as soon as book.yaml lists them."""
     chosen = ["index.html", chapter_pages(built)[2], "part-1.html", "search.html?q=Kronstadt"]
-    chosen += [f"{text.slug}.html" for text in built.book.back if text.kind == "generated"]
-    chosen += [f"{text.slug}.html" for text in built.book.back if text.kind != "generated"][:1]
+    chosen += [page_href(text.slug) for text in built.book.back if text.kind == "generated"]
+    chosen += [page_href(text.slug) for text in built.book.back if text.kind != "generated"][:1]
     return chosen
 
 
@@ -198,11 +212,11 @@ def test_searching_kronstadt_lists_passages_from_three_chapters(built, server, w
     assert re.match(r"^\d+ passages in \d+ texts contain “Kronstadt”", result["status"]), result["status"]
     chapters = {r["href"].split("#")[0] for r in results} & set(chapter_pages(built))
     assert len(chapters) >= 3, results
-    labels = {chapter.slug: f"Chapter {chapter.number}: {chapter.title}" for chapter in built.book.chapters}
+    labels = {page_href(c.slug): f"Chapter {c.number}: {c.title}" for c in built.book.chapters}
     for item in results:
         page = item["href"].split("#")[0]
         if page in chapters:
-            assert item["text"] == labels[page.removesuffix(".html")]
+            assert item["text"] == labels[page]
         assert item["section"].strip()
         assert item["marked"] and all(word.lower() == "kronstadt" for word in item["marked"])
     landed = result["landed"]

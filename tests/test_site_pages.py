@@ -13,7 +13,7 @@ from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.pandoc import markdown_to_ast
 from anthology.render.common import Project
-from anthology.render.html import render_site
+from anthology.render.html import page_href, render_site
 from anthology.render.passages import mark_passages
 from anthology.resolve import prefix_ids, resolve_book
 from conftest import MINIBOOK, STYLES
@@ -151,7 +151,7 @@ def test_titles_are_escaped_not_interpreted(book_copy, tmp_path):
 def test_every_page_has_the_contents_drawer_marking_itself(minisite):
     book = load_book(MINIBOOK)
     texts = [*book.front, *book.chapters, *book.back]
-    hrefs = {"index.html", *(f"{part.anchor}.html" for part in book.parts), *(f"{t.slug}.html" for t in texts)}
+    hrefs = {"index.html", *(page_href(part.anchor) for part in book.parts), *(page_href(t.slug) for t in texts)}
     pages = sorted(minisite.glob("*.html"))
     assert {page.name for page in pages} == hrefs | {"search.html"}
     for page in pages:

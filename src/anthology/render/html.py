@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import pandoc
 from ..ast import Node, div, header, para, str_inlines, stringify, walk
+from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
 from ..resolve import ResolvedBook, ResolvedText, Section, book_id
 from . import sitemeta
@@ -43,6 +44,12 @@ class Page:
 
 HOME = Page("index.html", "Contents", "home")
 SEARCH = Page("search.html", "Search", "search")
+RESERVED = {"index", "search"}  # page names the site itself uses: a text named so (the index!) is renamed
+
+
+def page_href(slug: str) -> str:
+    """A text's (or part's) page: `<slug>.html`, or `book-<slug>.html` where the site needs the name itself."""
+    return f"book-{slug}.html" if slug in RESERVED else f"{slug}.html"
 
 
 # --------------------------------------------------------------------------------------------- notes
@@ -181,7 +188,18 @@ def plan_site(resolved: ResolvedBook) -> SitePlan:
     page_of: dict[str, str] = {}
 
     def add(slug: str, title: str, kind: str, *embedded: str) -> None:
-        href = f"{slug}.html"
+        href = page_href(slug)
+        if any(page.href == href for page in pages):
+            raise BuildError(
+                [
+                    Diagnostic(
+                        "E090",
+                        f"two pages of the site would be named {href}",
+                        file=resolved.book.config_document.path,
+                        hint=f"rename the text '{slug}': the site names book-index.html and book-search.html itself",
+                    )
+                ]
+            )
         pages.append(Page(href, title, kind))
         for owner in (slug, *embedded):
             page_of[owner] = href
@@ -295,7 +313,9 @@ class SiteBuilder:
 
     def jobs(self) -> Iterator[PageJob]:
         """Every page of the site with its texts, in reading order (the search index is filled in this order)."""
-        yield PageJob(HOME, "site/index.html.j2", context={"jsonld": sitemeta.book_jsonld(self.book)})
+        yield PageJob(
+            HOME, "site/index.html.j2", context={"jsonld": sitemeta.book_jsonld(self.book, self.plan.page_of_text)}
+        )
         for text in self.book.front:
             yield self.matter_job(text)
         for part in self.book.parts:
@@ -337,7 +357,7 @@ class SiteBuilder:
         job.texts["body"] = body
         self.search.add(label, body.passages)
         job.context["sections"] = section_tree(self.resolved.texts[chapter.slug].sections)
-        job.context["jsonld"] = sitemeta.chapter_jsonld(self.book, chapter)
+        job.context["jsonld"] = sitemeta.chapter_jsonld(self.book, chapter, page.href)
         return job
 
     def write(self, folder: Path, cache: dict[str, str] | None = None) -> None:

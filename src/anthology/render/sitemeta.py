@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import BookConfig
-from ..load import Book, Chapter, Text
+from ..load import Book, Chapter
 
 CONTEXT = "https://schema.org"
 BOOK_FRAGMENT = "#book"
@@ -30,7 +30,7 @@ def people(names: list[str]) -> list[dict[str, str]]:
     return [{"@type": "Person", "name": name} for name in names]
 
 
-def book_jsonld(book: Book) -> dict[str, Any]:
+def book_jsonld(book: Book, page_of_text: dict[str, str]) -> dict[str, Any]:
     """The home page's Book: title, edition, language, identifiers, named editors, and its chapters."""
     config = book.config
     data: dict[str, Any] = {
@@ -52,17 +52,18 @@ def book_jsonld(book: Book) -> dict[str, Any]:
     if editors:
         data["editor"] = people(editors)
     data["hasPart"] = [
-        {"@type": "Chapter", "name": chapter.title, "position": chapter.number, "url": page_url(config, href(chapter))}
+        {
+            "@type": "Chapter",
+            "name": chapter.title,
+            "position": chapter.number,
+            "url": page_url(config, page_of_text[chapter.slug]),
+        }
         for chapter in book.chapters
     ]
     return data
 
 
-def href(text: Text) -> str:
-    return f"{text.slug}.html"
-
-
-def chapter_jsonld(book: Book, chapter: Chapter) -> dict[str, Any]:
+def chapter_jsonld(book: Book, chapter: Chapter, page: str) -> dict[str, Any]:
     """A chapter: an article that is a chapter of the book, with its authors when the source names them."""
     config = book.config
     data: dict[str, Any] = {
@@ -71,7 +72,7 @@ def chapter_jsonld(book: Book, chapter: Chapter) -> dict[str, Any]:
         "name": chapter.title,
         "headline": chapter.title,
         "position": chapter.number,
-        "url": page_url(config, href(chapter)),
+        "url": page_url(config, page),
         "inLanguage": config.lang,
         "isPartOf": book_ref(config),
     }
