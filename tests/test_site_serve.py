@@ -109,3 +109,12 @@ def test_an_open_page_reloads_itself_after_a_rebuild(preview):
     assert browser.returncode == 0, err[-2000:]
     result = json.loads(out)
     assert result["reloaded"] and "Closing sentence of Tbilisi." in result["text"]
+
+
+def test_a_changed_template_rerenders_the_pages_from_the_resolved_book(preview, tmp_path):
+    template = preview.project.styles_dir / "templates" / "site" / "chapter.html.j2"
+    touch_write(template, template.read_text().replace("Editors’ headnote", "Editors’ headnote, revised"))
+    wait_for(lambda: state(preview)["generation"] == 2)
+    assert "Editors’ headnote, revised" in fetch(preview.url + "alpha.html")
+    preview.console.file.flush()
+    assert "rebuilt (templates)" in (tmp_path / "console.txt").read_text()

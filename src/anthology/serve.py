@@ -217,14 +217,16 @@ class LivePreview:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def start(self) -> None:
+        """Serve at once (the last site, or a page saying it is being built), build, then watch."""
         self.baseline = snapshot(self.watched)  # before building: a change made meanwhile is seen
-        self.rebuilder.rebuild()
         folder = self.rebuilder.target
         folder.mkdir(parents=True, exist_ok=True)
         handler = partial(PreviewHandler, state=self.state, directory=str(folder))
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self.server.daemon_threads = True
         self.spawn(self.server.serve_forever)
+        self.console.print(f"serving {self.url}; building …")
+        self.rebuilder.rebuild()
         self.spawn(self.watch)
 
     def spawn(self, target: Callable[[], None]) -> None:
@@ -264,7 +266,7 @@ def run_serve(project: Project, port: int) -> None:
     """`invoke serve`: build, serve and watch until Ctrl-C."""
     preview = LivePreview(project, port)
     preview.start()
-    preview.console.print(f"serving {preview.url} (watching {project.book_dir} and {project.styles_dir}; Ctrl-C stops)")
+    preview.console.print(f"serving {preview.url}, watching {project.book_dir} and {project.styles_dir} (Ctrl-C stops)")
     try:
         while True:
             time.sleep(3600)
