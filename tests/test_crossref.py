@@ -79,13 +79,14 @@ def test_dangling_references_all_stop_the_build_with_file_and_line(book_copy, tm
     intro = book_copy / "front" / "introduction.md"
     add_xrefs(book_copy, "\nA good one: [@xref:beta].\n\nA bad one: [@xref:alpha#no-such-section].\n")
     headnote = book_copy / "headnotes" / "alpha.md"
-    headnote.write_text(headnote.read_text() + "\nAnd [@xref:gamma] too, and [@xref:alpha#fn9].\n")
+    headnote.write_text(headnote.read_text() + "\nAnd [@xref:betta] too, and [@xref:alpha#fn9].\n")
     result = run_build(book_copy, tmp_path / "out")
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in output, output
     intro_line = intro.read_text().split("\n").index("A bad one: [@xref:alpha#no-such-section].") + 1
-    head_line = headnote.read_text().split("\n").index("And [@xref:gamma] too, and [@xref:alpha#fn9].") + 1
+    head_line = headnote.read_text().split("\n").index("And [@xref:betta] too, and [@xref:alpha#fn9].") + 1
     assert f"introduction.md:{intro_line}: error E070" in output and "alpha#no-such-section" in output, output
-    assert f"alpha.md:{head_line}: error E070" in output and "'@xref:gamma'" in output, output
+    assert f"alpha.md:{head_line}: error E070" in output and "'@xref:betta'" in output, output
     assert "'@xref:alpha#fn9'" in output  # alpha has two notes: all three reported together
+    assert "did you mean '@xref:beta'?" in output  # a near miss gets a suggestion
     assert not (tmp_path / "out" / "minibook.pdf").exists()

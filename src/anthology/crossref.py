@@ -20,6 +20,7 @@ once, with the file and line where it is written.
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,7 +179,9 @@ class XrefResolver:
                 self.report("E071", f"citation '@{raw}' is mixed with cross-references in one bracket", raw)
                 continue
             if key not in self.targets:
-                self.report("E070", f"cross-reference '@{raw}': no such chapter, text or id", raw)
+                close = difflib.get_close_matches(key, list(self.targets), n=1, cutoff=0.7)
+                guess = f" (did you mean '@xref:{close[0]}'?)" if close else ""
+                self.report("E070", f"cross-reference '@{raw}': no such chapter, text or id{guess}", raw)
                 continue
             result.extend([{"t": "Str", "c": ";"}, {"t": "Space"}] if result else [])
             result.extend(self.link(citation, key))
