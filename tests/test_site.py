@@ -258,3 +258,10 @@ def test_a_note_opens_in_place(screenshots, width):
     beside = note["left"] >= call["right"] and note["top"] <= call["bottom"]
     under = note["top"] >= call["bottom"] - 1
     assert beside if width >= 1280 else under, (note, call)
+
+
+def test_the_print_stylesheet_leaves_only_the_text(screenshots):
+    for shot in screenshots[1280]:
+        assert shot["print"]["header"] is False and shot["print"]["main"] is True, shot["url"]
+        assert shot["print"]["pager"] in (False, None)  # the search page has no pager
+        assert shot["print"]["fontSize"] == "14.6667px"  # 11 pt

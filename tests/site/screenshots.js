@@ -31,6 +31,15 @@ async function shoot(context, outDir, width, url, index) {
       })(),
     };
   });
+  await page.emulateMedia({ media: "print" });
+  const print = await page.evaluate(() => {
+    const shown = (selector) => {
+      const element = document.querySelector(selector);
+      return element ? getComputedStyle(element).display !== "none" : null;
+    };
+    return { header: shown(".site-header"), pager: shown(".pager"), main: shown("main"), fontSize: getComputedStyle(document.documentElement).fontSize };
+  });
+  await page.emulateMedia({ media: "screen" });
   let note = null;
   const call = await page.$("a.footnote-ref");
   if (call) {
@@ -60,7 +69,7 @@ async function shoot(context, outDir, width, url, index) {
     note.file = noteFile;
   }
   await page.close();
-  return { url, file, errors, note, ...metrics };
+  return { url, file, errors, note, print, ...metrics };
 }
 
 withBrowser(async (context) => {
