@@ -109,6 +109,30 @@
     window.addEventListener("resize", function () { closeNote(false); });
   }
 
+  /* The page's own contents mark the section being read (aria-current="location"). */
+  function setUpSections() {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".page-sections a[href^='#']"));
+    var targets = links.map(function (link) { return document.getElementById(decodeURIComponent(link.hash.slice(1))); });
+    if (!links.length) return;
+    var pending = false;
+    function update() {
+      pending = false;
+      var current = -1;
+      targets.forEach(function (target, index) {
+        if (target && target.getBoundingClientRect().top < 140) current = index;
+      });
+      links.forEach(function (link, index) {
+        if (index === current) link.setAttribute("aria-current", "location");
+        else link.removeAttribute("aria-current");
+      });
+    }
+    window.addEventListener("scroll", function () {
+      if (!pending) { pending = true; window.requestAnimationFrame(update); }
+    }, { passive: true });
+    update();
+  }
+
   setUpDrawer();
   setUpNotes();
+  setUpSections();
 })();

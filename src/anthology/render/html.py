@@ -161,9 +161,10 @@ class SitePlan:
     pages: list[Page]
     page_of_text: dict[str, str]  # text slug (or part anchor) -> page href
 
-    def links(self, resolved: ResolvedBook, current: str) -> dict[str, str]:
+    def links(self, resolved: ResolvedBook, current: str, owners: dict[str, str] | None = None) -> dict[str, str]:
+        """Where each id lives, for the ids that live on another page than `current`."""
         result = {}
-        for ident, slug in resolved.owner_of().items():
+        for ident, slug in (owners if owners is not None else resolved.owner_of()).items():
             page = self.page_of_text.get(slug)
             if page and page != current:
                 result[ident] = f"{page}#{ident}"
@@ -299,14 +300,15 @@ class SiteBuilder:
         self.book = resolved.book
         self.plan = plan_site(resolved)
         self.live_reload = live_reload
-        self.taken: set[str] = set(resolved.owner_of())
+        self.owners = resolved.owner_of()  # walked once: every page needs it
+        self.taken: set[str] = set(self.owners)
         self.search = SearchIndex()
 
     def fragment(self, text: Text | None, page: Page, notes_heading: str = "Notes") -> Fragment | None:
         item = self.resolved.get(text)
         if item is None:
             return None
-        return prepare(item, self.plan.links(self.resolved, page.href), self.taken, notes_heading)
+        return prepare(item, self.plan.links(self.resolved, page.href, self.owners), self.taken, notes_heading)
 
     def page(self, href: str) -> Page:
         return next(page for page in self.plan.pages if page.href == href)
