@@ -181,9 +181,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def axe_pages(built) -> list[str]:
-    """Home, a chapter, a part, the search results, and every generated back matter (bibliography, index) that
-    the book has: data-driven, so the pages appear here as soon as book.yaml lists them."""
-    chosen = ["index.html", chapter_pages(built)[2], "part-1.html", "search.html?q=Kronstadt"]
+    """Home, a chapter, a chapter with a note opened in place, a part, the search results, and every generated back
+    matter (bibliography, index) the book has: data-driven, so the pages appear here as soon as book.yaml lists
+    them."""
+    noted = next(page for page in chapter_pages(built) if "footnote-ref" in (built.html / page).read_text())
+    chosen = ["index.html", chapter_pages(built)[0], f"{noted}!note", "part-1.html", "search.html?q=Kronstadt"]
     chosen += [page_href(text.slug) for text in built.book.back if text.kind == "generated"]
     chosen += [page_href(text.slug) for text in built.book.back if text.kind != "generated"][:1]
     return chosen

@@ -1,4 +1,5 @@
-// Usage: node axe.js URL...  Runs axe-core on each page and prints {url: {violations, console}} as JSON.
+// Usage: node axe.js URL...  Runs axe-core on each page and prints {url: {violations, errors}} as JSON.
+// A URL ending in "!note" is checked with its first note opened in place (the pop-over of assets/site.js).
 "use strict";
 const path = require("path");
 const { withBrowser, output } = require("./chromium");
@@ -9,8 +10,13 @@ async function check(context, url) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (error) => errors.push(String(error)));
-  await page.goto(url, { waitUntil: "load" });
+  const openNote = url.endsWith("!note");
+  await page.goto(openNote ? url.slice(0, -5) : url, { waitUntil: "load" });
   await page.waitForTimeout(300); // scripts that fill the page (search results) run after load
+  if (openNote) {
+    await page.click("a.footnote-ref");
+    await page.waitForSelector(".note-popover");
+  }
   await page.addScriptTag({ path: AXE });
   const result = await page.evaluate(async () =>
     window.axe.run(document, { resultTypes: ["violations"] })
