@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +237,9 @@ class Fragment:
     passages: list[Passage]
     html: str = ""
 
+    @cached_property
     def key(self) -> str:
+        """The fragment's content hash: the live preview converts a text again only when this changes."""
         return hashlib.sha256(json.dumps(self.ast, sort_keys=True).encode()).hexdigest()
 
 
@@ -255,16 +258,18 @@ def prepare(item: ResolvedText, links: dict[str, str], taken: set[str], notes_he
 def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None:
     """HTML for every fragment, pandoc runs in parallel; unchanged texts come from the cache (live preview)."""
     cache = cache if cache is not None else {}
-    todo = [fragment for fragment in fragments if fragment.key() not in cache]
+    todo = [fragment for fragment in fragments if fragment.key not in cache]
 
     def convert(fragment: Fragment) -> str:
         return pandoc.ast_to_html(fragment.ast, source=fragment.item.text.path)
 
     with ThreadPoolExecutor(max_workers=PANDOC_WORKERS) as pool:
         for fragment, html in zip(todo, pool.map(convert, todo), strict=True):
-            cache[fragment.key()] = html
+            cache[fragment.key] = html
     for fragment in fragments:
-        fragment.html = cache[fragment.key()]
+        fragment.html = cache[fragment.key]
+    for stale in cache.keys() - {fragment.key for fragment in fragments}:  # texts since edited
+        del cache[stale]
 
 
 # --------------------------------------------------------------------------------------------- pages
