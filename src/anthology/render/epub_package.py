@@ -375,7 +375,10 @@ def accessibility_metadata(package: Package, finishing: Finishing, conforms: boo
         + ". No hazards."
     )
     if conforms:
-        summary += f" Meets {CONFORMANCE} according to the build's automated checks and EPUBCheck."
+        summary += (
+            f" Meets {CONFORMANCE}, as checked automatically when the e-book is made: language, heading order, text"
+            " alternatives, table header cells and labelled page markers."
+        )
     return (
         [("schema:accessMode", mode) for mode in modes]
         + [("schema:accessModeSufficient", "textual")]

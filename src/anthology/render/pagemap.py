@@ -164,14 +164,15 @@ class PageBreak:
 
 
 def _probes(chunks: tuple[str, ...], start: int) -> list[str]:
-    """What a page's text from line `start` on is looked for by: its opening letters, and the line alone (print
-    may set words the e-book has not, such as a chapter number, right after it)."""
+    """What a page's text from line `start` on is looked for by: its opening letters; the line alone (print may
+    set words the e-book has not, such as a chapter number, right after it); and the line's first letters (print
+    may add to a line, such as the page numbers of a bibliography's back-references)."""
     opening = letters("".join(chunks[start:]))[:PROBE_LETTERS]
     line = letters(chunks[start])[:PROBE_LETTERS]
     probes = [opening] if len(opening) >= MIN_PROBE or start == 0 else []
-    if len(line) >= MIN_LINE and line != opening:
-        probes.append(line)
-    return [probe for probe in probes if probe]
+    if len(line) >= MIN_LINE:
+        probes += [line, line[:MIN_LINE]]
+    return list(dict.fromkeys(probe for probe in probes if probe))
 
 
 def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple[int, int] | None:
@@ -188,27 +189,35 @@ def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple
     return best
 
 
-def _agreement(stream: str, at: int, page_text: str) -> int:
-    """How many letters of the page's text match the stream from `at` on."""
+def page_end(stream: str, page: PrintPage, at: int, start: int) -> int:
+    """How far the page's text reaches in the stream, line by line from `at`: a line whose opening continues the
+    stream, or a long enough line found close after (lines print has and the e-book has not, such as notes,
+    labels and running heads, are passed over). A line counts as far as it agrees, and only when it agrees for a
+    whole line or MIN_LINE letters: letters matching by chance past the page's last line must not carry the end
+    into the next page."""
+    position = at
+    for chunk in page.chunks[start:]:
+        line = letters(chunk)
+        if not line:
+            continue
+        agreed = _common_prefix(stream, position, line)
+        if agreed == len(line) or agreed >= MIN_LINE:
+            position += agreed
+            continue
+        if len(line) >= MIN_LINE:
+            found = stream.find(line, position, position + LINE_WINDOW + len(line))
+            if found >= 0:
+                position = found + len(line)
+    return position
+
+
+def _common_prefix(stream: str, at: int, text: str) -> int:
+    """How many letters of `text` the stream has from `at` on."""
     count = 0
-    limit = min(len(page_text), len(stream) - at)
-    while count < limit and stream[at + count] == page_text[count]:
+    limit = min(len(text), len(stream) - at)
+    while count < limit and stream[at + count] == text[count]:
         count += 1
     return count
-
-
-def page_end(stream: str, page: PrintPage, at: int, start: int) -> int:
-    """How far the page's text reaches in the stream: the run that matches from `at`, then each later line found
-    close after it (lines print has and the e-book has not, such as notes and labels, are passed over)."""
-    position = at + _agreement(stream, at, letters("".join(page.chunks[start:])))
-    for chunk in page.chunks[start + 1 :]:
-        line = letters(chunk)
-        if len(line) < MIN_LINE:
-            continue
-        found = stream.find(line, position, position + LINE_WINDOW + len(line))
-        if found >= 0:
-            position = found + len(line)
-    return position
 
 
 def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pdf: Path) -> list[PageBreak]:
