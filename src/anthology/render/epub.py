@@ -11,7 +11,6 @@ to the written EPUB by epub_package.py.
 
 from __future__ import annotations
 
-import copy
 import json
 import tempfile
 from dataclasses import dataclass
@@ -21,12 +20,12 @@ from typing import Any
 import yaml
 
 from .. import pandoc
-from ..ast import Node, div, header, para, span, str_inlines
+from ..ast import Node, div, header, para, span, str_inlines, walk
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter
 from ..resolve import ResolvedBook, ResolvedText
 from . import epub_package, pagemap
-from .common import FONT_FILES, Project, atomic_file, shift_headings, source_date_epoch
+from .common import FONT_FILES, Project, atomic_file, source_date_epoch
 from .epub_cover import CoverText, cover_png
 
 SPLIT_LEVEL = 2
@@ -67,10 +66,21 @@ def editors_line(resolved: ResolvedBook) -> str:
     return f"Edited by {joined}"
 
 
+def shifted(blocks: list[Node], by: int) -> list[Node]:
+    """A private copy of a text's blocks (markers are placed in it), headings `by` levels deeper. A JSON round
+    trip copies a book's trees in a fraction of the time deepcopy takes."""
+    copied: list[Node] = json.loads(json.dumps(blocks))
+    if by:
+        for node in walk(copied):
+            if node["t"] == "Header":
+                node["c"][0] = min(6, node["c"][0] + by)
+    return copied
+
+
 def text_body(blocks: list[Node], shift: int, classes: list[str]) -> Node:
     """A text's blocks in a division inside a division: pandoc's sectioning then neither ends the text's file at a
     heading of the text's first level nor splits at it."""
-    return div([div(shift_headings(blocks, shift), classes=["text-body"])], classes=classes)
+    return div([div(shifted(blocks, shift), classes=["text-body"])], classes=classes)
 
 
 def section_header(level: int, title: str, ident: str, classes: list[str], epub_type: str | None) -> Node:
@@ -145,11 +155,11 @@ def chapter_blocks(resolved: ResolvedBook, item: ResolvedText) -> list[Node]:
     headnote = resolved.get(chapter.headnote)
     if headnote is not None:
         label = para([span(str_inlines("Editors’ headnote"), classes=["headnote-label"])])
-        content = [label, *shift_headings(headnote.blocks, SPLIT_LEVEL - 1)]
+        content = [label, *shifted(headnote.blocks, SPLIT_LEVEL - 1)]
         blocks.append(div(content, headnote.anchor, ["headnote"]))
     if meta.standfirst:
         blocks.append(div([para(str_inlines(meta.standfirst))], classes=["standfirst"]))
-    return blocks + shift_headings(item.blocks, SPLIT_LEVEL - 1)
+    return blocks + shifted(item.blocks, SPLIT_LEVEL - 1)
 
 
 def body_blocks(resolved: ResolvedBook) -> list[Node]:
@@ -163,7 +173,7 @@ def body_blocks(resolved: ResolvedBook) -> list[Node]:
             blocks.extend(chapter_blocks(resolved, resolved.chapter(chapter.slug)))
     for item in resolved.back:
         blocks.extend(matter_blocks(item))
-    return copy.deepcopy(blocks)
+    return blocks
 
 
 def page_source(resolved: ResolvedBook) -> str:

@@ -8,6 +8,7 @@ hyphenation, note calls, list numbers and folios do not disturb it.
 
 from __future__ import annotations
 
+import bisect
 import re
 import shutil
 import subprocess
@@ -121,20 +122,32 @@ def page_labels(pages: list[PrintPage], first: int) -> dict[int, str]:
 
 @dataclass
 class WordStream:
-    """The e-book's running text as letters, with the word (a Str node and the list holding it) for each letter."""
+    """The e-book's running text as letters, with the word (a Str node and the list holding it) each letter is in."""
 
     text: str
-    owners: list[tuple[list[Node], Node]]  # one per letter
+    starts: list[int]  # where each word's letters begin in `text`
+    words: list[tuple[list[Node], Node]]
 
     @classmethod
     def of(cls, blocks: list[Node]) -> WordStream:
         parts: list[str] = []
-        owners: list[tuple[list[Node], Node]] = []
+        starts: list[int] = []
+        words: list[tuple[list[Node], Node]] = []
+        length = 0
         for container, node in _words(blocks):
             word = letters(node["c"])
-            parts.append(word)
-            owners.extend([(container, node)] * len(word))
-        return cls("".join(parts), owners)
+            if word:
+                parts.append(word)
+                starts.append(length)
+                words.append((container, node))
+                length += len(word)
+        return cls("".join(parts), starts, words)
+
+    def word_at(self, offset: int) -> tuple[list[Node], Node] | None:
+        """The word holding the letter at `offset` (None past the end)."""
+        if offset >= len(self.text):
+            return None
+        return self.words[bisect.bisect_right(self.starts, offset) - 1]
 
 
 def _words(value: Any) -> Iterator[tuple[list[Node], Node]]:
@@ -286,10 +299,11 @@ def insert_markers(blocks: list[Node], stream: WordStream, breaks: list[PageBrea
         assert item.at is not None
         pending.setdefault(item.at, []).append(marker(item.label, ident))
     for at in sorted(pending, reverse=True):
-        if at >= len(stream.owners):
+        word = stream.word_at(at)
+        if word is None:
             blocks.append({"t": "Plain", "c": pending[at]})
             continue
-        container, node = stream.owners[at]
+        container, node = word
         # Markers go before the word holding the letter; several words may share a container, so find it by identity.
         position = next(i for i, item in enumerate(container) if item is node)
         container[position:position] = pending[at]
