@@ -356,9 +356,7 @@ def spine_files(package: Package) -> list[str]:
 
 def accessibility_metadata(package: Package, finishing: Finishing, conforms: bool) -> list[tuple[str, str]]:
     """schema.org accessibility properties, from what the package holds."""
-    images = [
-        image for href, tree in package.content().items() for image in tree.xpath("//h:img | //h:svg", namespaces=NS)
-    ]
+    images = [image for tree in package.content().values() for image in tree.xpath("//h:img | //h:svg", namespaces=NS)]
     features = ["tableOfContents", "readingOrder", "structuralNavigation", "ARIA", "displayTransformability"]
     if finishing.page_ids:
         features += ["pageNavigation", "printPageNumbers"]
@@ -368,8 +366,8 @@ def accessibility_metadata(package: Package, finishing: Finishing, conforms: boo
         features.append("alternativeText")
     modes = ["textual"] + (["visual"] if images else [])
     summary = (
-        "A text-only publication (its one image is the cover, which has a text alternative). "
-        "Reflowable text with a table of contents of parts, chapters and sections, headings in order, "
+        ("Images have text alternatives. " if images else "Text only, but for the cover, which has a description. ")
+        + "Reflowable text with a table of contents of parts, chapters and sections, headings in order, "
         "notes linked to and from their references"
         + (", and the print edition's page numbers as a page list and page-break markers" if finishing.page_ids else "")
         + ". No hazards."
