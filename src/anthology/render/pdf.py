@@ -332,6 +332,13 @@ def flow_lines(page: Any) -> Iterator[Any]:
 KEEP_WITH_NEXT = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
+def first_separations(report: Typesetting) -> set[int]:
+    """The page of the first separated call in each text: a break there cannot be misplaced, since the text's
+    earlier pages are laid out the same in the next pass (a break shifts only what follows it, and every text
+    starts on a recto, so later texts keep their layout)."""
+    return {min(where[1] for where in wheres) for wheres in report.footnotes_separated.values()}
+
+
 def footnote_breaks(document: Document, elements: list[Any], call_pages: set[int]) -> set[int]:
     """Where to force a page break so that footnotes stay with their calls.
 
@@ -348,9 +355,31 @@ def footnote_breaks(document: Document, elements: list[Any], call_pages: set[int
         on_page = {id(line.element) for line in lines if line.element is not None}
         last = lines[-1].element if lines else None
         if number in call_pages and last is not None and id(last) not in seen and id(last) in index:
-            breaks.add(index[id(keep_with_previous(last, elements, index, parents, on_page))])
+            target = keep_with_previous(last, elements, index, parents, on_page)
+            if starts_low(page, lines, target) and not inside_table(target, parents):
+                breaks.add(index[id(target)])
         seen |= on_page
     return breaks
+
+
+# A break only where the moved text starts in the lower part of the page: the page then runs a few lines short.
+LOWEST_BREAK = 0.6
+
+
+def starts_low(page: Any, lines: list[Any], element: Any) -> bool:
+    """Whether the element's first line on the page lies in its lower part (moving it leaves a small gap)."""
+    box = page._page_box
+    own = {id(node) for node in element.iter()}
+    first = next((line for line in lines if id(line.element) in own), None)
+    return first is not None and first.position_y - box.content_box_y() >= LOWEST_BREAK * box.height
+
+
+def inside_table(element: Any, parents: dict[int, Any]) -> bool:
+    while element is not None:
+        if element.tag in ("table", "figure"):
+            return True
+        element = parents.get(id(element))
+    return False
 
 
 def heading_of(element: Any, parents: dict[int, Any]) -> Any | None:
@@ -408,6 +437,7 @@ def laid_out(resolved: ResolvedBook, project: Project, variant: Variant) -> tupl
     What settled is kept by the first layout's HTML digest, so the second variant needs one layout.
     """
     key = hashlib.sha256(print_html(resolved, project).encode()).hexdigest()
+    settled = key in _SETTLED
     pages, breaks, page_count = _SETTLED.get(key, (None, frozenset(), 0))
     passes = 0
     while True:
@@ -418,13 +448,12 @@ def laid_out(resolved: ResolvedBook, project: Project, variant: Variant) -> tupl
         report = Typesetting(variant.name, len(document.pages), geometry.inner / POINTS_PER_INCH, needed, passes)
         new_pages = anchor_pages(document)
         measure_footnotes(resolved, new_pages, report)
-        calls = {where[1] for wheres in report.footnotes_separated.values() for where in wheres}
-        new_breaks = breaks | footnote_breaks(document, elements, calls)
+        new_breaks = breaks | footnote_breaks(document, elements, first_separations(report))
         gutter_ok = geometry.inner >= needed * POINTS_PER_INCH - 0.01
         overrides_ok = not resolved.print_overrides or stable_anchors(resolved, new_pages) == stable_anchors(
             resolved, pages
         )
-        if (gutter_ok and overrides_ok and new_breaks == breaks) or passes >= MAX_PASSES:
+        if settled or (gutter_ok and overrides_ok and new_breaks == breaks) or passes >= MAX_PASSES:
             break
         pages, breaks = new_pages, frozenset(new_breaks)
         page_count = page_count if gutter_ok else len(document.pages)
@@ -468,7 +497,7 @@ def write_options(resolved: ResolvedBook, variant: Variant) -> dict[str, Any]:
     config = resolved.book.config
     identifier = hashlib.sha256(f"{config.identifier}/{variant.name}".encode()).hexdigest()[:32].encode()
     options: dict[str, Any] = {"pdf_identifier": identifier}
-    if variant is PRINT:
+    if not variant.interactive:
         options["pdf_variant"] = pdf_variant(config)
     else:
         options["output_intent"] = "srgb"
@@ -481,13 +510,14 @@ def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Con
     console.print(
         f"       {report.variant} PDF: {report.pages} pages, gutter {report.gutter_in:.3f} in "
         f"(minimum {report.minimum_gutter_in} in); footnotes on another page than their call: "
-        f"{report.separated_count} of {sum(report.footnotes_total.values())}",
+        f"{report.separated_count} of {sum(report.footnotes_total.values())} (layout passes: {report.passes})",
         highlight=False,
+        soft_wrap=True,
     )
     for slug, total in report.footnotes_total.items():
         separated = report.footnotes_separated.get(slug, [])
         numbers = ", ".join(f"note {n}: call p. {c}, text p. {t}" for n, c, t in separated) or "none"
-        console.print(f"         {slug}: {len(separated)} of {total} ({numbers})", highlight=False)
+        console.print(f"         {slug}: {len(separated)} of {total} ({numbers})", highlight=False, soft_wrap=True)
 
 
 def report_path(target: Path) -> Path:
