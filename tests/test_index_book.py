@@ -14,18 +14,18 @@ from pypdf import PdfReader
 
 from anthology.indexing import page_ranges
 from outputs import letters
+from test_crossref_book import anchor_pages
 
 SAMPLE = 30
 LOCATOR = r"\d+(?:\s*–\s*\d+)?"
 
 
 def site_index_entries(built) -> dict[str, list[str]]:
-    """The site's index page: heading text -> hrefs of its locators."""
+    """The site's index page: each heading's id -> the hrefs of its locators."""
     page = next(p for p in built.html.glob("*.html") if 'class="index"' in p.read_text())
     entries = {}
     for element in lxml_html.parse(str(page)).getroot().find_class("index-entry"):
-        term = (element.text or "").strip().rstrip(",")
-        entries[term] = [a.get("href") for a in element.find_class("index-locator")]
+        entries[element.get("id")] = [a.get("href") for a in element.find_class("index-locator")]
     return entries
 
 
@@ -60,9 +60,9 @@ def normalised(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).replace("\u2010", "-").split())
 
 
-def pdf_index(reader: PdfReader) -> str:
-    start = reader.get_destination_page_number(reader.named_destinations["index"])
-    return normalised(" ".join(page.extract_text() or "" for page in reader.pages[start:]))
+def pdf_index(reader: PdfReader, start: int) -> str:
+    """The printed index's text, from its first page (1-based) to the end."""
+    return normalised(" ".join(page.extract_text() or "" for page in reader.pages[start - 1 :]))
 
 
 def printed_locators(index_text: str, term: str) -> list[tuple[int, int]]:
@@ -79,7 +79,7 @@ def printed_locators(index_text: str, term: str) -> list[tuple[int, int]]:
 
 def test_printed_locators_are_sorted_ranges_and_their_pages_contain_the_term(resolved_real_book, built):
     reader = PdfReader(built.pdf)
-    index_text = pdf_index(reader)
+    index_text = pdf_index(reader, anchor_pages(built)["index"])
     raw = [(page.extract_text() or "").strip() for page in reader.pages]
     page_text = [letters(text) for text in raw]
     folios = [text.splitlines()[-1].strip() if text else "" for text in raw]
