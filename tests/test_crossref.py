@@ -41,7 +41,8 @@ def test_each_kind_of_target_gets_its_link_and_wording(book_copy):
     assert links == [
         ("chapter", "#alpha", "Chapter 1, “The First Chapter”"),
         ("section", "#alpha--a-numbered-section", "Chapter 1, § 1. A Numbered Section"),
-        ("note", "#alpha--note-2", "Chapter 1, note 2"),
+        # the second note as written is printed fifth: citeproc makes notes of the three citations before it
+        ("note", "#alpha--note-2", "Chapter 1, note 5"),
         ("table", "#alpha--membership", "Chapter 1, table 1"),
         ("section", "#beta--a-section", "Chapter 2, § A Section"),
         ("part", "#part-1", "Part 1, “The Only Part”"),
@@ -50,7 +51,7 @@ def test_each_kind_of_target_gets_its_link_and_wording(book_copy):
     ids = set(resolved.owner_of()) | {part.anchor for part in resolved.book.parts}
     assert all(href[1:] in ids for _, href, _ in links)  # the note's anchor was inserted at its call
     text = stringify(resolved.texts["introduction"].blocks)
-    assert "see Chapter 1, note 2, below" in text  # prefix and suffix kept around the link
+    assert "see Chapter 1, note 5, below" in text  # prefix and suffix kept around the link
     assert not any(node["t"] == "Cite" for node in walk(resolved.texts["introduction"].blocks))
 
 
@@ -90,3 +91,14 @@ def test_dangling_references_all_stop_the_build_with_file_and_line(book_copy, tm
     assert "'@xref:alpha#fn9'" in output  # alpha has two notes: all three reported together
     assert "did you mean '@xref:beta'?" in output  # a near miss gets a suggestion
     assert not (tmp_path / "out" / "minibook.pdf").exists()
+
+
+def test_print_form_carries_the_measured_page_instead_of_target_counter(book_copy):
+    add_xrefs(book_copy, "See [@xref:beta#a-section].\n")
+    resolved = resolve_book(load_book(book_copy), STYLES)
+    printed = resolved.print_overrides["introduction"]({"beta--a-section": 7})
+    links = [node for node in walk(printed) if node["t"] == "Link" and node["c"][2][0] == "#beta--a-section"]
+    assert [(node["c"][0][1], stringify(node["c"][1])) for node in links] == [
+        (["xref-print", "section"], "Chapter 2, § A Section, p.\u00a07")  # no a.xref: the CSS adds no second page
+    ]
+    assert xref_links(resolved.texts["introduction"].blocks)  # the screen form is untouched

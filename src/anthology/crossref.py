@@ -249,6 +249,31 @@ def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
             resolved.print_overrides[slug] = paged_override(item, wording)
 
 
+def number_notes(resolved: ResolvedBook) -> None:
+    """Name notes by the numbers they are printed with, once citeproc has added its notes.
+
+    `#fn12` means the text's twelfth note as written (what an editor sees in the file); in a note citation style
+    citeproc turns citations in the running text into notes too, so that note may be printed as note 15. Called by
+    the resolve stage after citeproc; counts every note of the text in order up to the anchor before the note."""
+    printed: dict[str, int] = {}
+    for item in resolved.texts.values():
+        count = 0
+        for node in walk(item.blocks):
+            if node["t"] == "Note":
+                count += 1
+            elif node["t"] == "Span" and "note-anchor" in node["c"][0][1]:
+                printed[node["c"][0][0]] = count + 1
+    wording = resolved.book.config.crossref
+    texts = {text.slug: text for text in resolved.book.texts}
+    for item in resolved.texts.values():
+        for node in walk(item.blocks):
+            target = node["c"][2][0][1:] if is_xref(node) and "note" in node["c"][0][1] else None
+            if target in printed:
+                text = texts[target.split(ID_SEPARATOR, 1)[0]]
+                label = place(text, target, "note", "", wording, number=printed[target]).label
+                node["c"][1] = label_inlines(label)
+
+
 def is_xref(node: Node) -> bool:
     return node["t"] == "Link" and "xref" in node["c"][0][1]
 
