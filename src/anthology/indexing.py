@@ -400,7 +400,7 @@ def mark_book(resolved: ResolvedBook, collector: Collector) -> None:
 
 def entry_id(entry: Entry) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", alias_key(entry.key).lower()).strip("-")
-    return f"index{ID_SEPARATOR}{slug}"
+    return f"index{ID_SEPARATOR}h-{slug}"  # h-: apart from other ids of the page (passages p1, p2, …)
 
 
 def sort_key(term: str) -> str:
