@@ -132,11 +132,15 @@ def test_running_heads_author_on_versos_title_on_rectos_and_folios(built, starts
 
 
 def test_blank_pages_are_truly_blank_and_the_last_page_is_blank(built):
+    """Blank pages are versos before a recto opener, except at the end: the last page is blank (and, when the
+    book's text ends on a verso, the recto before it)."""
     pages = page_lines(built.pdf)
     blank = [n for n, runs in enumerate(pages, start=1) if not runs]
     assert blank and blank[-1] == len(pages)
-    for n in blank[:-1]:
-        assert n % 2 == 0, f"blank page {n} is a recto"
+    trailing = len(pages) - 1 if len(pages) - 1 in blank else len(pages)
+    for n in blank:
+        assert n % 2 == 0 or n >= trailing, f"blank page {n} is a recto inside the book"
+    assert len(pages) - trailing <= 1
 
 
 @cache
@@ -176,10 +180,20 @@ def test_the_footnote_report_agrees_with_the_pages(built):
     for slug, separated in report["footnotes_separated"].items():
         print(f"  {slug}: {len(separated)} of {report['footnotes_total'][slug]}: {separated}")
         for number, call_page, text_page in separated:
-            assert number in per_page[text_page - 1]
             assert call_page != text_page
+            if text_page:
+                assert number in per_page[text_page - 1]
+            else:  # reported missing: the note's text is on no page near its call
+                assert not any(number in per_page[p] for p in range(max(0, call_page - 3), call_page + 3))
     assert report["pages"] == len(per_page)
     assert report["gutter_in"] >= minimum_gutter_in(report["pages"])
+
+
+def test_no_footnote_text_is_lost(built):
+    """WeasyPrint 70 can drop a footnote moved off its call's page; the build's passes must leave none lost."""
+    report = json.loads(report_path(built.pdf).read_text())
+    lost = {slug: [n for n, _, text in notes if not text] for slug, notes in report["footnotes_separated"].items()}
+    assert not {slug: numbers for slug, numbers in lost.items() if numbers}
 
 
 def test_screen_pdf_has_links_bookmarks_and_metadata(built):
@@ -202,9 +216,7 @@ def test_screen_pdf_has_links_bookmarks_and_metadata(built):
     links = sum(len(page.get("/Annots") or []) for page in reader.pages)
     assert links >= len(built.book.chapters)
     assert reader.metadata.title.startswith(built.book.config.title)
-    assert "/OutputIntents" not in reader.trailer["/Root"] or "sRGB" in str(
-        reader.trailer["/Root"]["/OutputIntents"][0].get_object()["/OutputConditionIdentifier"]
-    )
+    assert "/OutputIntents" not in reader.trailer["/Root"]  # a reader's file: no printing condition
 
 
 def test_gutter_widens_to_the_printers_minimum_for_the_page_count(built):

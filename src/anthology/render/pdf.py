@@ -413,7 +413,8 @@ def keep_with_previous(
     return element
 
 
-MAX_PASSES = 4
+# Each pass mends the first separated footnote of every text (a later one may move with it): a cap on build time.
+MAX_PASSES = 6
 _SETTLED: dict[str, tuple[dict[str, int] | None, frozenset[int], int]] = {}
 
 
@@ -499,8 +500,6 @@ def write_options(resolved: ResolvedBook, variant: Variant) -> dict[str, Any]:
     options: dict[str, Any] = {"pdf_identifier": identifier}
     if not variant.interactive:
         options["pdf_variant"] = pdf_variant(config)
-    else:
-        options["output_intent"] = "srgb"
     return options
 
 
