@@ -8,7 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import crossref, indexing, pandoc
 from .ast import Node, attr_of, stringify, walk
@@ -16,6 +16,9 @@ from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
 from .load import Book, Chapter, Text
 from .safety import check_text
+
+if TYPE_CHECKING:
+    from .indexing import BookIndex
 
 ID_SEPARATOR = "--"
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
@@ -55,6 +58,8 @@ class ResolvedBook:
     texts: dict[str, ResolvedText]  # by slug, in reading order
     # Print-only replacements of generated texts, computed from the page of every anchor after a first layout.
     print_overrides: dict[str, PrintOverride] = field(default_factory=dict)
+    # The index's terms and markers (anthology.indexing), when the book has an index.
+    index: BookIndex | None = None
 
     @property
     def chapters(self) -> list[ResolvedText]:
@@ -134,6 +139,7 @@ def resolve_book(book: Book) -> ResolvedBook:
     # Cross-references before any citeproc step (which must never see an xref key), and before the index is marked
     # (so an index marker never lands inside a cross-reference's link text).
     crossref.resolve_xrefs(result, collector)
+    crossref.number_notes(result)  # notes are named by their printed numbers (after citeproc, once it runs)
     indexing.mark_book(result, collector)
     collector.raise_if_errors()
     generate_texts(result)
