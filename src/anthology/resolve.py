@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import crossref, indexing, pandoc
 from .ast import Node, attr_of, stringify, walk
+from .bibliography import CitationIndex, process_citations
 from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
 from .load import Book, Chapter, Text
@@ -58,6 +59,9 @@ class ResolvedBook:
     texts: dict[str, ResolvedText]  # by slug, in reading order
     # Print-only replacements of generated texts, computed from the page of every anchor after a first layout.
     print_overrides: dict[str, PrintOverride] = field(default_factory=dict)
+    # Where each bibliography key is cited (anthology.bibliography), for the bibliography's back-references.
+    citations: CitationIndex = field(default_factory=CitationIndex)
+    styles_dir: Path = Path("styles")
     # The index's terms and markers (anthology.indexing), when the book has an index.
     index: BookIndex | None = None
 
@@ -123,7 +127,7 @@ def resolve_text(text: Text, book_dir: Path) -> ResolvedText:
     return ResolvedText(text, ast, collect_sections(ast))
 
 
-def resolve_book(book: Book) -> ResolvedBook:
+def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
     """Parse all texts (in parallel: each is a pandoc process) and report every text's problems together."""
     collector = Collector()
     resolved: dict[str, ResolvedText] = {}
@@ -135,11 +139,14 @@ def resolve_book(book: Book) -> ResolvedBook:
             except BuildError as error:
                 collector.items.extend(error.diagnostics)
     collector.raise_if_errors()
-    result = ResolvedBook(book, resolved)
+    result = ResolvedBook(book, resolved, styles_dir=styles_dir)
     # Cross-references before any citeproc step (which must never see an xref key), and before the index is marked
     # (so an index marker never lands inside a cross-reference's link text).
     crossref.resolve_xrefs(result, collector)
-    crossref.number_notes(result)  # notes are named by their printed numbers (after citeproc, once it runs)
+    collector.raise_if_errors()
+    # Citations after cross-references (citeproc must never see an xref key) and before the index is marked.
+    result.citations = process_citations([(item.text, item.ast) for item in result.texts.values()], book, styles_dir)
+    crossref.number_notes(result)  # notes are named by their printed numbers, which citeproc may have changed
     indexing.mark_book(result, collector)
     collector.raise_if_errors()
     generate_texts(result)
