@@ -109,8 +109,12 @@ def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
 
 def page_labels(pages: list[PrintPage], first: int) -> dict[int, str]:
     """Labels of the pages from `first` on: the printed folio, or for a page printed without one (a part title,
-    a blank page) the number the page counter gives it, when the folios around it follow the page sequence."""
+    a blank page) the number the page counter gives it, when the folios around it follow the page sequence. A
+    book so short that no page of it prints a folio (every text opens a page, and openers print none) is numbered
+    as the print's page counter runs, from 1 on the first page of the PDF."""
     offsets = {int(p.folio) - p.index for p in pages[first:] if p.folio and p.folio.isdigit()}
+    if not any(p.folio for p in pages[first:]):
+        offsets = {1}
     labels: dict[int, str] = {}
     for page in pages[first:]:
         if page.folio:
