@@ -283,7 +283,7 @@ def test_generated_sources_exercise_the_rules(tables: dict[str, WorksTable]) -> 
     """The strategy reaches what it is meant to: calls, joins, citations, headings (so the properties bite)."""
     seen: set[str] = set()
 
-    @settings(max_examples=40, deadline=None, database=None)
+    @settings(max_examples=40, deadline=None, database=None, derandomize=True)  # the same sources each run
     @given(st.data())
     def collect(data: st.DataObject) -> None:
         raw, rules_data = data.draw(source())
