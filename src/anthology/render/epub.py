@@ -176,11 +176,15 @@ def body_blocks(resolved: ResolvedBook) -> list[Node]:
     return blocks
 
 
+def isbn_urn(isbn: str) -> str:
+    return f"urn:isbn:{isbn.replace('-', '').replace(' ', '')}"
+
+
 def page_source(resolved: ResolvedBook) -> str:
     """How the page numbers' source edition is named: its ISBN, or a description when it has none."""
     config = resolved.book.config
     if config.isbn:
-        return f"urn:isbn:{config.isbn.replace('-', '').replace(' ', '')}"
+        return isbn_urn(config.isbn)
     subtitle = f": {config.subtitle}" if config.subtitle else ""
     return f"{config.title}{subtitle}, {config.edition}, {config.date}, print edition (PDF)"
 
@@ -255,7 +259,7 @@ def metadata(resolved: ResolvedBook, cover: Path) -> dict[str, Any]:
     for chapter in resolved.book.chapters:
         authors += [name for name in chapter.chapter_meta.authors if name not in authors]
     identifier = (
-        {"scheme": "ISBN-13", "text": page_source(resolved)}
+        {"scheme": "ISBN-13", "text": isbn_urn(config.isbn)}
         if config.isbn
         else {"scheme": "URN", "text": config.identifier}
     )
