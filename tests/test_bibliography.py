@@ -28,7 +28,7 @@ def test_note_style_renders_full_citation_then_ibid_and_links_each_to_its_entry(
     resolved = resolved_minibook()
     notes = [n for n in walk(resolved.texts["alpha"].blocks) if n["t"] == "Link" and "citation" in n["c"][0][1]]
     texts = [stringify(n["c"][1]) for n in notes]
-    assert texts[0].startswith("Serge, Year One") and texts[0].endswith("40")
+    assert texts[0].startswith("Serge, Year One") and texts[0].rstrip(".").endswith(", 40")
     assert texts[1].startswith("Ibid.") and "41" in texts[1]
     assert [n["c"][2][0] for n in notes][:2] == ["#bibliography--ref-serge-year-one"] * 2
 

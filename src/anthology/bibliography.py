@@ -106,6 +106,37 @@ def located(diagnostic: Diagnostic, text: Text) -> Diagnostic:
     )
 
 
+def first_str(inlines: list[Node]) -> Node | None:
+    """The first Str of inline content, looking inside formatting and nested citations."""
+    for inline in inlines:
+        if inline["t"] == "Str":
+            return inline
+        if inline["t"] in ("Emph", "Strong", "Span", "Cite", "Link", "SmallCaps", "Quoted"):
+            content = inline["c"][-1] if inline["t"] in ("Span", "Cite", "Link", "Quoted") else inline["c"]
+            if inline["t"] == "Link":
+                content = inline["c"][1]
+            found = first_str(content)
+            if found is not None:
+                return found
+        if inline["t"] not in ("Space", "SoftBreak"):
+            return None
+    return None
+
+
+def capitalise_note_openings(blocks: list[Node]) -> None:
+    """A note that opens with a citation starts with a capital ("Ibid.", not "ibid."): citeproc capitalises the
+    notes it makes itself, but not a citation inside an author's own footnote (pandoc issue #7110)."""
+    for node in walk(blocks):
+        if node["t"] != "Note" or not node["c"] or node["c"][0]["t"] not in ("Para", "Plain"):
+            continue
+        inlines = node["c"][0]["c"]
+        if not inlines or inlines[0]["t"] != "Cite":
+            continue
+        word = first_str(inlines[0]["c"][1])
+        if word is not None and word["c"][:1].islower():
+            word["c"] = word["c"][:1].upper() + word["c"][1:]
+
+
 def link_citations(blocks: list[Node], slug: str, index: CitationIndex) -> None:
     """Each rendered citation links to its bibliography entry and carries an id for the entry's back-links."""
     number = 0
@@ -181,6 +212,7 @@ def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styl
             collector.items.extend(error.diagnostics)
             continue
         ast["blocks"] = rendered["blocks"]
+        capitalise_note_openings(ast["blocks"])
         link_citations(ast["blocks"], text.slug, index)
     collector.raise_if_errors()
     return index
@@ -335,10 +367,15 @@ def bibliography_warnings(book: Book, index: CitationIndex) -> Collector:
             line=line_of(key),
             hint="cite it, or remove it from the bibliography",
         )
-    seen: dict[tuple[str, str, str], str] = {}
+    seen: dict[tuple[str, str, str, str], str] = {}
     for key, item in entries.items():
         authors = "; ".join(a.get("family", a.get("literal", "")) for a in item.get("author", []))
-        signature = (authors.lower(), str(item.get("title", "")).lower(), str(item.get("issued", "")))
+        signature = (
+            authors.lower(),
+            str(item.get("title", "")).lower(),
+            str(item.get("volume", "")),
+            str(item.get("issued", "")),
+        )
         if signature in seen:
             collector.warning(
                 "W074",
