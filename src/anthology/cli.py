@@ -30,7 +30,7 @@ def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
         status = action()
     except BuildError as error:
         for diagnostic in error.diagnostics:
-            console.print(diagnostic.format(), markup=False, highlight=False)
+            console.print(diagnostic.format(), markup=False, highlight=False, soft_wrap=True)
         if debug:
             traceback.print_exc()
         raise Exit(

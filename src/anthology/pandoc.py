@@ -75,6 +75,7 @@ def pandoc_diagnostic(message: str, source: Path | None, line_offset: int) -> Di
     line = int(position[1]) + line_offset if position else None
     column = int(position[2]) if position else None
     text = re.sub(r"^\[WARNING\]\s*", "", message.strip())
+    text = re.sub(r"\s*at (?:\S+ )?line \d+ column \d+", "", text).strip()
     return Diagnostic(
         "E030",
         f"pandoc: {text}",

@@ -5,8 +5,9 @@ Nothing is rendered before the whole book is resolved, so all three editions are
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,8 +121,26 @@ def collect_sections(ast: dict[str, Any]) -> list[Section]:
     ]
 
 
+DUPLICATE_ID = re.compile(r"Duplicate identifier '([^']+)'")
+
+
+def relocate_duplicate_ids(error: BuildError, text: Text) -> BuildError:
+    """pandoc places a duplicate id after the element; point instead at the line that repeats the explicit id."""
+    fixed = []
+    for diagnostic in error.diagnostics:
+        match = DUPLICATE_ID.search(diagnostic.message)
+        lines = [n for n, line in enumerate(text.body.split("\n")) if match and f"#{match[1]}" in line]
+        if match and len(lines) > 1:
+            diagnostic = replace(diagnostic, line=text.body_line + lines[1], column=None)
+        fixed.append(diagnostic)
+    return BuildError(fixed)
+
+
 def resolve_text(text: Text, book_dir: Path) -> ResolvedText:
-    ast = pandoc.markdown_to_ast(text.body, source=text.path, line_offset=text.body_line - 1)
+    try:
+        ast = pandoc.markdown_to_ast(text.body, source=text.path, line_offset=text.body_line - 1)
+    except BuildError as error:
+        raise relocate_duplicate_ids(error, text) from None
     check_text(ast, text, book_dir).raise_if_errors()
     prefix_ids(ast, text.slug)
     return ResolvedText(text, ast, collect_sections(ast))
