@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from anthology.preflight import minimum_gutter_in, pdfx_version
 from anthology.render.pdf import RunningHeads, geometry_for, report_path, sentence
@@ -79,6 +80,22 @@ def test_print_pdf_is_pdfx_with_an_output_intent_even_and_six_by_nine(built):
     assert "CMYK" in str(intents[0].get_object()["/OutputConditionIdentifier"])
     assert len(reader.pages) % 2 == 0
     assert {(float(p.trimbox.width), float(p.trimbox.height)) for p in reader.pages} == {(432.0, 648.0)}
+
+
+COLOUR_OPERATORS = {b"k", b"K", b"sc", b"SC", b"scn", b"SCN", b"g", b"G", b"rg", b"RG"}
+
+
+def test_print_pdf_text_and_rules_are_black_ink_only(built):
+    """Every colour set in the printer's file is DeviceCMYK 0 0 0 1: black ink, no rich black, no tint."""
+    reader = PdfReader(built.pdf)
+    colours = set()
+    for page in reader.pages:
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator in COLOUR_OPERATORS:
+                colours.add((operator.decode().lower(), tuple(float(o) for o in operands)))
+            elif operator in (b"cs", b"CS"):
+                colours.add(("space", (str(operands[0]),)))
+    assert colours == {("scn", (0.0, 0.0, 0.0, 1.0)), ("space", ("/DeviceCMYK",))}, colours
 
 
 def test_front_matter_in_order(built):

@@ -101,7 +101,8 @@ PRINT = Variant(
 )
 SCREEN = Variant(
     "screen",
-    "html { color: #000000; }\na.xref, .matter-body a[href], .chapter-body a[href^='#'] { color: #1f3a6e; }\n",
+    "html { color: #000000; }\n"
+    "a.xref, .matter-body a[href], .chapter-body a[href^='#'] { color: #1f3a6e !important; }\n",
     interactive=True,
 )
 
