@@ -94,6 +94,11 @@ def emendation_items(rules: dict[str, Any]) -> list[list[Node]]:
     ]
 
 
+def describe_insertion(text: str) -> str:
+    """An insertion as the note describes it: a cross-reference is named as such rather than shown as markup."""
+    return "a cross-reference in square brackets" if "@xref:" in text else f"“[{text}]”"
+
+
 def normalisation_sentences(rules: dict[str, Any]) -> list[str]:
     found = []
     notes = rules.get("notes", {})
@@ -146,6 +151,15 @@ def chapter_section(chapter: Chapter, book: Book) -> list[Node]:
         blocks.append(para(str_inlines(" ".join(normalised))))
     removals = removal_items(rules, raw)
     emendations = emendation_items(rules)
+    insertions = [
+        item(
+            f"Line {i['line']}: after “{i['after']}”, the editors added {describe_insertion(i['text'])}: {i['reason']}",
+            "insertion",
+        )
+        for i in rules.get("insertions", [])
+    ]
+    if insertions:
+        blocks += [header(3, str_inlines("Editorial insertions")), {"t": "BulletList", "c": insertions}]
     if removals:
         blocks += [header(3, str_inlines("Removed")), {"t": "BulletList", "c": removals}]
     blocks += [header(3, str_inlines("Emendations"))]

@@ -37,3 +37,21 @@ def apply_emendations(doc: Document, rules: Rules) -> None:
 def _show(text: str) -> str:
     """Make no-break spaces visible in the report (several emendations restore lost dashes)."""
     return text.replace("\u00a0", "⍽")
+
+
+def editorial_span(text: str) -> str:
+    """Markdown of an editorial insertion: bracketed, and marked so readers (and the fidelity check) can tell."""
+    return f" [\\[{text}\\]]{{.editorial}}"
+
+
+def apply_insertions(markdown: str, rules: Rules) -> str:
+    """Insert each recorded editorial addition after its anchor text, which must occur exactly once."""
+    for index, insertion in enumerate(rules.insertions):
+        count = markdown.count(insertion.after)
+        if count != 1:
+            raise EmendationError(
+                f"rules.insertions[{index}] (line {insertion.line}): {insertion.after!r} must occur exactly once in "
+                f"the cleaned text (found {count})"
+            )
+        markdown = markdown.replace(insertion.after, insertion.after + editorial_span(insertion.text), 1)
+    return markdown

@@ -48,9 +48,14 @@ class Fidelity:
     differences: list[str]
 
 
+# A recorded editorial insertion (`rules.insertions`): the editors' words, not the author's.
+EDITORIAL_INSERTION = re.compile(r" ?\[\\\[.*?\\\]\]\{\.editorial\}")
+
+
 def split_markdown(markdown: str) -> tuple[str, str, str]:
-    """Split a cleaned text into (standfirst, body, notes) with markup removed."""
+    """Split a cleaned text into (standfirst, body, notes) with markup and editorial insertions removed."""
     _, front, body = markdown.split("---\n", 2)
+    body = EDITORIAL_INSERTION.sub("", body)
     standfirst = yaml.safe_load(front).get("standfirst") or ""
     match = _DEF.search(body)
     notes = body[match.start() :] if match else ""

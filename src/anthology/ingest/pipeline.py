@@ -83,7 +83,7 @@ def clean(slug: str, raw: str, recipe: Recipe, works: WorksTable | None = None) 
     for _name, step in STEPS:
         step(doc, recipe.rules)
     problems = notes.mark_missing(doc, recipe.rules) + cite.unexplained(doc)
-    return Result(render_text(doc, recipe), doc, problems)
+    return Result(emend.apply_insertions(render_text(doc, recipe), recipe.rules), doc, problems)
 
 
 def raw_parts(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[str, str]:

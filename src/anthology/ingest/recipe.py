@@ -124,6 +124,16 @@ class Emendation(_Strict):
     reason: str
 
 
+class Insertion(_Strict):
+    """A recorded editorial addition to an essay (e.g. a cross-reference); printed in square brackets, marked as
+    the editors' (class `editorial`), and left out of the word-fidelity comparison because it is not the author's."""
+
+    line: int
+    after: str
+    text: str
+    reason: str
+
+
 class Citations(_Strict):
     """Where the essay's alias table and the bibliography are (paths relative to the recipe's folder).
 
@@ -161,6 +171,7 @@ class Rules(_Strict):
     slash_insertions: bool = False
     slash_insertions_except: list[str] = Field(default_factory=list)
     emendations: list[Emendation] = Field(default_factory=list)
+    insertions: list[Insertion] = Field(default_factory=list)
     citations: Citations | None = None
 
 
