@@ -13,7 +13,7 @@ import yaml
 
 from anthology.citations import load_references
 from anthology.ingest import main, run_ingest
-from anthology.ingest.fidelity import EDITORIAL_INSERTION, CITATION, citation_items
+from anthology.ingest.fidelity import CITATION, EDITORIAL_INSERTION, citation_items
 from anthology.ingest.typography import CITATION_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,7 +208,9 @@ def test_citation_counts_and_what_is_left_as_text(report, slug: str) -> None:
     items, cites, left = CITATIONS[slug]
     essay = report[slug]
     _, body = split(BOOK / "texts" / f"{slug}.md")
-    body = EDITORIAL_INSERTION.sub("", body)  # the editors' recorded insertions (a cross-reference) are not the author's
+    body = EDITORIAL_INSERTION.sub(
+        "", body
+    )  # the editors' recorded insertions (a cross-reference) are not the author's
     assert (len(essay.citation_keys), essay.citations_converted, essay.citations_left) == (items, cites, left)
     assert len(cited_keys(body)) == items
     assert len(CITATION.findall(body)) == cites
