@@ -94,3 +94,17 @@ def test_author_date_style_rebuilds_all_three_editions(tmp_path):
     assert re.search(r"Carr, E\. H\. 1950", pdf)
     with zipfile.ZipFile(outputs["epub"]) as archive:
         assert any("Serge, Victor" in archive.read(n).decode() for n in archive.namelist() if n.endswith(".xhtml"))
+
+
+def test_no_note_or_citation_of_the_real_book_renders_empty(resolved_real_book):
+    """citeproc prints nothing for an entry the style cannot name (e.g. a newspaper item with no title): every note
+    and every rendered citation must have text."""
+    empty = []
+    for slug, item in resolved_real_book.texts.items():
+        for node in walk(item.blocks):
+            if node["t"] == "Note" and not stringify(node["c"]).strip():
+                empty.append(f"{slug}: empty note")
+            if node["t"] == "Link" and "citation" in node["c"][0][1] and not stringify(node["c"][1]).strip():
+                empty.append(f"{slug}: empty citation {node['c'][2][0]}")
+    assert empty == []
+    assert sum(len(places) for places in resolved_real_book.citations.places.values()) > 300

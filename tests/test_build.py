@@ -10,24 +10,21 @@ from pypdf import PdfReader
 
 from anthology.ast import stringify
 from anthology.load import Chapter
-from anthology.pandoc import markdown_to_ast
 from outputs import epub_text, letters, pdf_body_text, site_text
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])[’”]?\s+(?=[“‘(A-Z0-9])")
 
 
-def body_blocks(chapter: Chapter) -> list[dict]:
-    """The essay's own blocks: without the chapter's end matter (reading lists, questions)."""
-    blocks = markdown_to_ast(chapter.body)["blocks"]
+def body_blocks(resolved_real_book, chapter: Chapter) -> list[dict]:
+    """The essay's own blocks as every edition prints them (citations rendered, notes aside), without the
+    chapter's end matter (reading lists, questions)."""
+    blocks = resolved_real_book.texts[chapter.slug].blocks
     return [b for b in blocks if not (b["t"] == "Div" and "endmatter" in b["c"][0][1])]
 
 
-def first_and_last_sentence(chapter: Chapter) -> tuple[str, str]:
-    blocks = [
-        b
-        for b in body_blocks(chapter)
-        if b["t"] in ("Para", "Plain", "BlockQuote", "LineBlock", "Div", "OrderedList", "BulletList") and stringify(b)
-    ]
+def first_and_last_sentence(resolved_real_book, chapter: Chapter) -> tuple[str, str]:
+    kinds = ("Para", "Plain", "BlockQuote", "LineBlock", "Div", "OrderedList", "BulletList")
+    blocks = [b for b in body_blocks(resolved_real_book, chapter) if b["t"] in kinds and stringify(b)]
     first = SENTENCE_END.split(stringify(blocks[0]))[0]
     last = SENTENCE_END.split(stringify(blocks[-1]))[-1]
     return first, last
@@ -43,10 +40,10 @@ def texts(built):
 
 
 @pytest.mark.parametrize("edition", ["pdf", "epub", "html"])
-def test_every_chapter_title_and_first_and_last_sentence_in_each_edition(built, texts, edition):
+def test_every_chapter_title_and_first_and_last_sentence_in_each_edition(built, texts, edition, resolved_real_book):
     missing = []
     for chapter in built.book.chapters:
-        first, last = first_and_last_sentence(chapter)
+        first, last = first_and_last_sentence(resolved_real_book, chapter)
         for label, phrase in (("title", chapter.title), ("first sentence", first), ("last sentence", last)):
             if letters(phrase) not in texts[edition]:
                 missing.append(f"{chapter.slug}: {label}: {phrase[:80]}")
