@@ -3,12 +3,14 @@ the two variants, and what the layout measured. Reads the session's one build of
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from functools import cache
 from pathlib import Path
 
 import pytest
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
@@ -16,6 +18,7 @@ from anthology.preflight import minimum_gutter_in, pdfx_version
 from anthology.render.pdf import RunningHeads, geometry_for, report_path, sentence
 from outputs import letters
 
+STYLES = Path(__file__).resolve().parents[1] / "styles"
 HEAD_ZONE = 0.62 * 72  # running heads sit above the text block (top margin 0.8 in)
 FOLIO_ZONE = 0.62 * 72  # folios sit below it (bottom margin 0.8 in)
 FOOTNOTE_SIZE = (8.0, 9.0)
@@ -96,6 +99,24 @@ def test_print_pdf_text_and_rules_are_black_ink_only(built):
             elif operator in (b"cs", b"CS"):
                 colours.add(("space", (str(operands[0]),)))
     assert colours == {("scn", (0.0, 0.0, 0.0, 1.0)), ("space", ("/DeviceCMYK",))}, colours
+
+
+def postscript_name(data: bytes) -> str:
+    return str(TTFont(io.BytesIO(data))["name"].getDebugName(6))
+
+
+def test_embedded_fonts_are_the_bundled_files(built):
+    """The fonts in the PDF come from styles/fonts, never from an EB Garamond installed on the machine."""
+    bundled = {postscript_name(path.read_bytes()) for path in (STYLES / "fonts").glob("*.ttf")}
+    reader = PdfReader(built.pdf)
+    embedded = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            program = (descriptor.get("/FontFile3") or descriptor.get("/FontFile2")).get_object()
+            embedded.add(postscript_name(program.get_data()))
+    assert embedded and embedded <= bundled, embedded - bundled
 
 
 def test_front_matter_in_order(built):
