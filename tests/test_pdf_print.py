@@ -254,7 +254,10 @@ def test_screen_pdf_has_links_bookmarks_and_metadata(built):
     links = sum(len(page.get("/Annots") or []) for page in reader.pages)
     assert links >= len(built.book.chapters)
     assert reader.metadata.title.startswith(built.book.config.title)
-    assert "/OutputIntents" not in reader.trailer["/Root"]  # a reader's file: no printing condition
+    intents = reader.trailer["/Root"]["/OutputIntents"]  # a reader's file: sRGB, not a printing condition
+    assert [str(i.get_object()["/OutputConditionIdentifier"]) for i in intents] == [
+        "IEC 61966-2-1 Default RGB Colour Space - sRGB"
+    ]
 
 
 def test_gutter_widens_to_the_printers_minimum_for_the_page_count(built):

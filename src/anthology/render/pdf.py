@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from rich.console import Console
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.document import Document
 from weasyprint.formatting_structure import boxes
 from weasyprint.urls import URLFetcher
@@ -501,7 +503,24 @@ def write_options(resolved: ResolvedBook, variant: Variant) -> dict[str, Any]:
     options: dict[str, Any] = {"pdf_identifier": identifier}
     if not variant.interactive:
         options["pdf_variant"] = pdf_variant(config)
+    else:
+        options["output_intent"] = SCREEN_INTENT
     return options
+
+
+SCREEN_INTENT = "screen-srgb"
+
+
+def add_srgb_profile(document: Document) -> None:
+    """The screen PDF's sRGB output intent, from WeasyPrint's own sRGB profile.
+
+    Registered under our own name with the file closed after reading: WeasyPrint's `output_intent="srgb"` opens
+    the same profile and never closes it (a ResourceWarning at every build).
+    """
+    with (resources.files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as handle:
+        document.color_profiles[SCREEN_INTENT] = ColorProfile(
+            handle, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"])
+        )
 
 
 def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Console | None = None) -> None:
@@ -530,6 +549,8 @@ def render_variant(resolved: ResolvedBook, project: Project, target: Path, varia
         document, report = laid_out(resolved, project, variant)
         if not variant.interactive:
             strip_interactive(document)
+        else:
+            add_srgb_profile(document)
         document.write_pdf(temporary, **write_options(resolved, variant))
         problems = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
         if problems:
