@@ -16,10 +16,10 @@ BOOK_HELP = {
 CHECK_HELP = {"book": BOOK_HELP["book"], "debug": BOOK_HELP["debug"]}
 
 
-@task(help=BOOK_HELP)
-def build(c, book=BOOK, out=None, debug=False):
+@task(help={**BOOK_HELP, "strict": "treat warnings (those `invoke check` reports) as errors"})
+def build(c, book=BOOK, out=None, debug=False, strict=False):
     """Build all three editions: build/<slug>.pdf, build/<slug>.epub and build/html/index.html."""
-    cli.run_build(book, ROOT, out=out, debug=debug)
+    cli.run_build(book, ROOT, out=out, debug=debug, strict=strict)
 
 
 @task(help=BOOK_HELP)

@@ -150,6 +150,12 @@ CASES: dict[str, Case] = {
         "citation_style:",
         ("E071", "no-such-style"),
     ),
+    "dangling cross-reference": (
+        lambda b: append(b / "texts" / "beta.md", "\nSee [@xref:alpha#no-such-section].\n"),
+        "beta.md",
+        "@xref:alpha#no-such-section",
+        ("E070",),
+    ),
     "script in raw HTML": (
         lambda b: append(b / "texts" / "beta.md", "\n<script>alert('x')</script>\n"),
         "beta.md",
@@ -250,3 +256,38 @@ def test_fifty_thousand_footnotes_fail_cleanly(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in output
     assert "beta.md" in output and "E054" in output
+
+
+def test_strict_build_stops_on_a_warning(previous, tmp_path):
+    """--strict: a placeholder editor credit (a warning of `invoke check`) stops the build and keeps the outputs."""
+    out, before = previous
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    edit(book / "book.yaml", "  - name: Test Editor", "  - name: The Editors\n    placeholder: true")
+    assert run_build(book, tmp_path / "lenient").returncode == 0  # without --strict a warning does not stop it
+    result = run_build(book, out, "--strict")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    assert "W101" in output and f"book.yaml:{line_of(book / 'book.yaml', '- name: The Editors')}" in output
+    assert snapshot(out) == before
+
+
+def test_non_utf8_source_stops_ingest_with_file_and_line(tmp_path):
+    """A raw source in another encoding (here cp1252) is reported by `invoke ingest`, not decoded wrongly."""
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("texts"))
+    (book / "texts").mkdir()
+    source = book / "sources" / "hampton-bureaucracy.txt"
+    lines = source.read_bytes().split(b"\n")
+    lines[10] += " caf\u00e9".encode("cp1252")  # one line pasted from a Windows editor
+    source.write_bytes(b"\n".join(lines))
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "ingest", "--book", str(book)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    assert "hampton-bureaucracy.txt:11" in output and "E003" in output and "UTF-8" in output

@@ -49,10 +49,18 @@ def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
 
 
 def run_build(
-    book: str, root: Path, editions: Iterable[str] = EDITIONS, out: str | None = None, debug: bool = False
+    book: str,
+    root: Path,
+    editions: Iterable[str] = EDITIONS,
+    out: str | None = None,
+    debug: bool = False,
+    strict: bool = False,
 ) -> None:
     def action() -> None:
-        outputs = build(project_for(book, root, out), editions)
+        project = project_for(book, root, out)
+        if strict:  # every warning `invoke check` would give stops the build, before anything is written
+            check_book(project).raise_if_errors(strict=True)
+        outputs = build(project, editions)
         for name, path in outputs.items():
             print(f"{name}: {path}")
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..citations import WorksTable, load_references, load_works
+from ..yamlfile import read_text
 from .emend import EmendationError
 from .fidelity import split_markdown, words
 from .notes import NoteError
@@ -86,7 +87,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
     if not recipe_path.exists():
         raise IngestError(f"{recipe_path}: missing recipe for {source.name}")
     recipe = load_recipe(recipe_path)
-    raw = source.read_text(encoding="utf-8")
+    raw = read_text(source)  # a source in another encoding: a diagnostic with the file and line, not a crash
     try:
         result = clean(slug, raw, recipe, load_citation_table(recipe, recipe_path))
     except (EmendationError, NoteError, ValueError) as exc:
