@@ -67,8 +67,8 @@ def removal_items(rules: dict[str, Any], raw: str) -> list[list[Node]]:
         count = raw.count(header_text)
         items.append(
             item(
-                f"Removed ({count} occurrences): the running head “{header_text}”, a page header of the "
-                "printed original that fell into the text",
+                # Described, not quoted: the removed words must not come back into the book through this note.
+                f"Removed ({count} occurrences): a running head of the printed original that fell into the text",
                 "removal",
             )
         )
