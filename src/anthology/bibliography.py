@@ -73,8 +73,8 @@ def cite_keys(blocks: list[Node]) -> list[str]:
     ]
 
 
-def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path, lang: str) -> dict[str, Any]:
-    """Render the citations of one text; an unknown key is an error at the line where the key is written."""
+def citeproc_args(bibliography: Path, csl: Path, lang: str, suppress_bibliography: bool = False) -> list[str]:
+    """pandoc's arguments for citeproc on a JSON AST, in the house style and the book's language."""
     args = [
         "--from",
         "json",
@@ -83,9 +83,14 @@ def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path,
         "--citeproc",
         f"--bibliography={bibliography}",
         f"--csl={csl}",
-        "--metadata=suppress-bibliography:true",
         f"--metadata=lang:{lang}",
     ]
+    return [*args, "--metadata=suppress-bibliography:true"] if suppress_bibliography else args
+
+
+def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path, lang: str) -> dict[str, Any]:
+    """Render the citations of one text; an unknown key is an error at the line where the key is written."""
+    args = citeproc_args(bibliography, csl, lang, suppress_bibliography=True)
     try:
         return json.loads(pandoc.run(args, json.dumps(ast), source=text.path, sandbox=False))
     except BuildError as error:
@@ -321,16 +326,7 @@ def make_bibliography(resolved: Any, slug: str) -> Generated:
         },
     }
     csl = csl_path(book, resolved.styles_dir)
-    args = [
-        "--from",
-        "json",
-        "--to",
-        "json",
-        "--citeproc",
-        f"--bibliography={bibliography_file(book)}",
-        f"--csl={csl}",
-        f"--metadata=lang:{book.config.lang}",
-    ]
+    args = citeproc_args(bibliography_file(book), csl, book.config.lang)
     blocks = json.loads(pandoc.run(args, json.dumps(document), source=bibliography_file(book), sandbox=False))["blocks"]
     for node in walk(blocks):
         if node["t"] in ("Div", "Span") and node["c"][0][0]:
