@@ -60,3 +60,18 @@ def test_offline_build_names_a_remote_image(tmp_path):
     )
     assert result.returncode != 0
     assert f"beta.md:{line}" in result.stderr and "E050" in result.stderr
+
+
+def test_pdfs_are_byte_identical_across_processes(tmp_path):
+    """Two separate processes give the same print and screen PDFs (PDF/X metadata included) and EPUB."""
+    for name in ("one", "two"):
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", "build", "--book", str(MINIBOOK), "--out", str(tmp_path / name)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    for pdf in ("minibook.pdf", "minibook-screen.pdf", "minibook.epub"):
+        assert (tmp_path / "one" / pdf).read_bytes() == (tmp_path / "two" / pdf).read_bytes(), pdf

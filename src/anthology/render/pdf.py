@@ -12,6 +12,8 @@ import copy
 import hashlib
 import json
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -509,6 +511,19 @@ def write_options(resolved: ResolvedBook, variant: Variant) -> dict[str, Any]:
 
 
 SCREEN_INTENT = "screen-srgb"
+RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
+
+
+def fix_document_id(document: Document, resolved: ResolvedBook, variant: Variant) -> None:
+    """A reproducible XMP DocumentID: WeasyPrint writes a random UUID into PDF/X-4 metadata (uuid4 in
+    pdf/metadata.py), so two builds of the same sources would differ; ours is derived from the book's identifier."""
+    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{resolved.book.config.identifier}/{variant.name}")
+    generate = document.metadata.generate_rdf_metadata
+
+    def generate_fixed(*args: Any) -> bytes:
+        return RANDOM_DOCUMENT_ID.sub(f"xmp.did:{stable}".encode(), generate(*args))
+
+    document.metadata.generate_rdf_metadata = generate_fixed
 
 
 def add_srgb_profile(document: Document) -> None:
@@ -551,6 +566,7 @@ def render_variant(resolved: ResolvedBook, project: Project, target: Path, varia
             strip_interactive(document)
         else:
             add_srgb_profile(document)
+        fix_document_id(document, resolved, variant)
         document.write_pdf(temporary, **write_options(resolved, variant))
         problems = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
         if problems:
