@@ -47,13 +47,14 @@ def test_the_built_print_pdf_passes_every_check(built):
 
 
 def test_the_screen_pdf_fails_where_a_printer_would_refuse_it(built):
-    """The reader's PDF has RGB colour, links and bookmarks and no PDF/X output intent: not for the printer."""
+    """The reader's PDF has RGB colour, links and bookmarks and is no PDF/X (its output intent is sRGB): not for the
+    printer."""
     screen = built.pdf.with_name(built.pdf.stem + "-screen.pdf")
     report = preflight(screen, built.book.config.trim_size)
     assert "RGB colour" in failing(report, "no RGB")
     assert "annotations on pages" in failing(report, "no annotations")
     assert "bookmarks" in failing(report, "no annotations")
-    assert "no PDF/X output intent" in failing(report, "PDF/X")
+    assert "no PDF/X identification" in failing(report, "PDF/X")
 
 
 def test_wrong_trim_fails_naming_both_sizes(tmp_path):
