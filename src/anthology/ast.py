@@ -23,15 +23,21 @@ ATTR_POSITION = {
 
 
 def walk(value: Any) -> Iterator[Node]:
-    """Every AST element (a dict with 't') in document order, depth first."""
-    if isinstance(value, dict):
-        if "t" in value:
-            yield value
-        for child in value.values():
-            yield from walk(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from walk(child)
+    """Every AST element (a dict with 't') in document order, depth first.
+
+    With an explicit stack: nested generators cost a step per level for every element, and the book's ASTs are
+    walked many times. An element's children are read after it is yielded, so a caller may still replace them."""
+    stack = [value]
+    containers = (dict, list)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "t" in item:
+                yield item
+            children = list(item.values())
+        else:
+            children = item
+        stack.extend(child for child in reversed(children) if isinstance(child, containers))
 
 
 def attr_of(node: Node) -> list[Any] | None:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from . import manifest
 from .diagnostics import BuildError, Diagnostic
-from .load import load_book
-from .render.common import Project
-from .render.epub import render_epub
-from .render.html import render_site
-from .render.pdf import render_pdf, render_screen_pdf
-from .resolve import ResolvedBook, resolve_book
+
+if TYPE_CHECKING:
+    from .render.common import Project
 
 EDITIONS = ("pdf", "screen", "epub", "html")
 
@@ -27,14 +28,13 @@ EDITIONS = ("pdf", "screen", "epub", "html")
 class Edition:
     name: str
     output: Callable[[Project, str], Path]
-    render: Callable[[ResolvedBook, Project, Path], Path]
 
 
 EDITION_TABLE = {
-    "pdf": Edition("pdf", lambda project, slug: project.build_dir / f"{slug}.pdf", render_pdf),
-    "screen": Edition("screen", lambda project, slug: project.build_dir / f"{slug}-screen.pdf", render_screen_pdf),
-    "epub": Edition("epub", lambda project, slug: project.build_dir / f"{slug}.epub", render_epub),
-    "html": Edition("html", lambda project, slug: project.build_dir / "html", render_site),
+    "pdf": Edition("pdf", lambda project, slug: project.build_dir / f"{slug}.pdf"),
+    "screen": Edition("screen", lambda project, slug: project.build_dir / f"{slug}-screen.pdf"),
+    "epub": Edition("epub", lambda project, slug: project.build_dir / f"{slug}.epub"),
+    "html": Edition("html", lambda project, slug: project.build_dir / "html"),
 }
 
 
@@ -83,18 +83,115 @@ def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console
 def _build(project: Project, editions: Iterable[str], console: Console | None) -> dict[str, Path]:
     console = console or Console(stderr=True)
     started = time.perf_counter()
+    wanted = [name for name in EDITIONS if name in set(editions)]
 
     def stage(name: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {name}")
+        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {name}", highlight=False)
 
+    key = manifest.inputs_key(project.book_dir, project.styles_dir)
+    slug = book_slug(project.book_dir)
+    targets = {name: output_path(project, slug, name) for name in wanted} if slug else {}
+    if targets and manifest.up_to_date(project.build_dir, key, targets):
+        stage("nothing to do: the sources, styles and pipeline are those of the last build")
+        return {name: path / "index.html" if name == "html" else path for name, path in targets.items()}
+    # The pipeline's stages, imported only when there is work (WeasyPrint takes seconds to import).
+    from . import pandoc
+    from .load import load_book
+    from .resolve import resolve_book
+
+    pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
+    pandoc.USED_KEYS.clear()
     stage(f"load {project.book_dir}")
     book = load_book(project.book_dir)
     stage(f"resolve {len(book.chapters)} chapters")
     resolved = resolve_book(book, project.styles_dir)
+    slug = book.config.slug
     outputs: dict[str, Path] = {}
-    for name in editions:
-        edition = EDITION_TABLE[name]
-        stage(f"render {name}")
-        outputs[name] = edition.render(resolved, project, edition.output(project, book.config.slug))
+    pdfs = {VARIANT_OF[name]: output_path(project, slug, name) for name in wanted if name in VARIANT_OF}
+    with worker_pool() as pool:
+        pending = None
+        if pdfs:
+            from .render.pdf import render_pdfs
+
+            stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} (segments in {pool.workers} processes)")
+            pending = pool.submit_thread(render_pdfs, resolved, project, pdfs, pool, progress_line(console, started))
+        if "html" in wanted:
+            from .render.html import render_site
+
+            stage("render html")
+            outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
+            stage("html done")
+        if pending is not None:
+            pending.result()
+            outputs.update({name: output_path(project, slug, name) for name in wanted if name in VARIANT_OF})
+    if "epub" in wanted:
+        from .render.epub import render_epub
+
+        stage("render epub")
+        outputs["epub"] = render_epub(resolved, project, output_path(project, slug, "epub"))
+    if set(wanted) == set(EDITIONS):
+        pandoc.prune_cache()
+    manifest.record(project.build_dir, key, {name: output_path(project, slug, name) for name in wanted})
     stage("done")
-    return outputs
+    return {name: outputs[name] for name in wanted}
+
+
+def book_slug(book_dir: Path) -> str | None:
+    """The book's slug, read cheaply for the manifest check (None if book.yaml cannot be read: the build then
+    reports why)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((book_dir / "book.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    slug = data.get("slug") if isinstance(data, dict) else None
+    return slug if isinstance(slug, str) else None
+
+
+VARIANT_OF = {"pdf": "print", "screen": "screen"}
+
+
+def progress_line(console: Console, started: float) -> Callable[[int, int], None]:
+    """Per-edition progress for the PDFs: segments done of segments asked for, in each layout round."""
+
+    def report(done: int, total: int) -> None:
+        if done == total or done % 4 == 0:
+            console.print(
+                f"[dim]{time.perf_counter() - started:6.1f}s[/dim]   pdf: {done}/{total} segments laid out",
+                highlight=False,
+            )
+
+    return report
+
+
+class WorkerPool:
+    """Worker processes for the print segments (one per core), and a thread that drives the PDF while the main
+    thread renders the HTML edition."""
+
+    def __init__(self) -> None:
+        self.workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+        self.processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self.threads = ThreadPoolExecutor(1)
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        return self.processes.submit(function, *args)
+
+    def submit_thread(self, function: Callable[..., Any], *args: Any) -> Future:
+        return self.threads.submit(function, *args)
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=True)
+        self.processes.shutdown(wait=True, cancel_futures=True)
+
+
+MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
+
+
+@contextmanager
+def worker_pool() -> Iterator[WorkerPool]:
+    pool = WorkerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()

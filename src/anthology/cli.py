@@ -11,7 +11,6 @@ from invoke.exceptions import Exit
 from rich.console import Console
 
 from .build import EDITIONS, build
-from .check import check_book
 from .diagnostics import BuildError
 from .render.common import Project
 
@@ -59,6 +58,8 @@ def run_build(
     def action() -> None:
         project = project_for(book, root, out)
         if strict:  # every warning `invoke check` would give stops the build, before anything is written
+            from .check import check_book
+
             check_book(project).raise_if_errors(strict=True)
         outputs = build(project, editions)
         for name, path in outputs.items():
@@ -69,6 +70,8 @@ def run_build(
 
 def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) -> None:
     def action() -> int:
+        from .check import check_book
+
         collector = check_book(project_for(book, root))
         for diagnostic in collector.items:
             print(diagnostic.format())

@@ -7,6 +7,7 @@ a controlled environment (SOURCE_DATE_EPOCH, no locale leaking into the output).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,7 +34,64 @@ def pandoc_version() -> str:
     return pypandoc.get_pandoc_version()
 
 
+# Where pandoc's results are kept between builds (set by the build: <out>/.cache/pandoc): a text that has not changed
+# is not parsed again, nor its citations processed again. None: no cache.
+CACHE_DIR: Path | None = None
+USED_KEYS: set[str] = set()
+
+
+def cache_key(args: list[str], stdin: str, epoch: int | None, sandbox: bool) -> str | None:
+    """What a pandoc run's output depends on: pandoc, the arguments, the input, and the files it reads (named by
+    the arguments); None for a run that writes a file."""
+    if any(arg in ("-o", "--output") or arg.startswith("--output=") for arg in args):
+        return None
+    digest = hashlib.sha256(f"{pandoc_version()}\0{json.dumps(args)}\0{epoch}\0{sandbox}\0".encode())
+    digest.update(stdin.encode("utf-8"))
+    for arg in args:
+        path = Path(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg)
+        if not arg.startswith("-") or "=" in arg:
+            try:
+                if path.is_file():
+                    digest.update(b"\0" + path.read_bytes())
+            except OSError:
+                pass
+    return digest.hexdigest()
+
+
 def run(
+    args: list[str],
+    stdin: str = "",
+    epoch: int | None = None,
+    source: Path | None = None,
+    sandbox: bool = True,
+    line_offset: int = 0,
+) -> str:
+    """Run pandoc, or take its output from the cache when the same run was made before (see run_pandoc)."""
+    key = cache_key(args, stdin, epoch, sandbox) if CACHE_DIR is not None else None
+    if key is None or CACHE_DIR is None:
+        return run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
+    USED_KEYS.add(key)
+    stored = CACHE_DIR / key[:2] / key
+    if stored.exists():
+        return stored.read_text(encoding="utf-8")
+    output = run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    temporary = stored.with_name(f".{key}.{os.getpid()}")
+    temporary.write_text(output, encoding="utf-8")
+    os.replace(temporary, stored)
+    return output
+
+
+def prune_cache() -> None:
+    """Drop cached results this build did not use (the cache follows the book; it does not grow without end)."""
+    if CACHE_DIR is None or not CACHE_DIR.exists():
+        return
+    for stored in CACHE_DIR.glob("*/*"):
+        if stored.name not in USED_KEYS:
+            stored.unlink(missing_ok=True)
+
+
+def run_pandoc(
     args: list[str],
     stdin: str = "",
     epoch: int | None = None,

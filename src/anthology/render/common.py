@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from ..ast import Node, span, transform_lists
-from ..resolve import ResolvedBook
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedBook
 
 
 @dataclass(frozen=True)

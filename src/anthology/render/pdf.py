@@ -37,6 +37,7 @@ from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
 from ..preflight import minimum_gutter_in
 from ..resolve import ResolvedBook, ResolvedText, book_id
+from . import segments
 from .common import Project, atomic_file, flatten_blocks, jinja_environment, source_date_epoch
 
 # The page design's margins in inches; the gutter grows to the printer's minimum when the page count needs it.
@@ -44,6 +45,12 @@ DESIGN_MARGINS_IN = {"top": 0.8, "bottom": 0.8, "inner": 0.75, "outer": 0.6}
 ICC_PROFILE = "icc/default_cmyk.icc"
 FOOTNOTE_CALL = "fncall"
 FOOTNOTE_TEXT = "fn"
+# Layouts of one segment to keep its footnotes with their calls (each pass mends the first separation of each text).
+MAX_PASSES = 6
+# Rounds of the whole book until printed page numbers agree with the layout.
+MAX_ROUNDS = 5
+# The page every anchor is given before the layout has measured any (three digits, like most of the book's).
+PROVISIONAL_PAGE = 100
 
 
 class ConfinedFetcher(URLFetcher):
@@ -221,15 +228,14 @@ def iso_timestamp(resolved: ResolvedBook) -> str:
     return datetime.fromtimestamp(source_date_epoch(resolved), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def print_html(
-    resolved: ResolvedBook, project: Project, pages: dict[str, int] | None = None, page_count: int = 0
-) -> str:
-    """The whole book as one HTML document for WeasyPrint; with `pages`, generated texts take their print form."""
+def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int = 0) -> str:
+    """The whole book as one HTML document for WeasyPrint. Page numbers are text, from `pages` (the page of every
+    anchor): the contents, cross-references, bibliography and index print them, and generated texts take their
+    print form."""
     config = resolved.book.config
-    fragments = {slug: text_fragment(item) for slug, item in resolved.texts.items()}
-    if pages is not None:
-        for slug, override in resolved.print_overrides.items():
-            fragments[slug] = text_fragment(resolved.texts[slug], override(pages))
+    fragments = dict(base_fragments(resolved))
+    for slug, override in resolved.print_overrides.items():
+        fragments[slug] = text_fragment(resolved.texts[slug], override(pages))
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
@@ -237,6 +243,7 @@ def print_html(
         book=resolved.book,
         config=config,
         fragments=fragments,
+        pages=pages,
         page=geometry_for(config, page_count),
         heads=RunningHeads(config),
         editors=", ".join(editor.name for editor in config.editors),
@@ -244,6 +251,26 @@ def print_html(
         keywords=", ".join(authors),
         timestamp=iso_timestamp(resolved),
     )
+
+
+_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str]]] = {}
+
+
+def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
+    """Every text's print HTML that does not depend on page numbers, made once per resolved book (pandoc is
+    slow, and the layout asks for the book's HTML several times)."""
+    entry = _FRAGMENTS.get(id(resolved))
+    if entry is None or entry[0] is not resolved:
+        _FRAGMENTS.clear()
+        fragments = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
+        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments)
+    return entry[1]
+
+
+def provisional_pages(resolved: ResolvedBook, project: Project, page: int = PROVISIONAL_PAGE) -> dict[str, int]:
+    """Every anchor on one page: page numbers of the right length before any layout has measured them."""
+    html = print_html(resolved, project, {})
+    return dict.fromkeys(re.findall(r'\bid="([^"]+)"', html), page)
 
 
 # ---- Layout ------------------------------------------------------------------------------------------------------
@@ -299,26 +326,14 @@ class Typesetting:
     footnotes_total: dict[str, int] = field(default_factory=dict)
     # Pages ended early (a forced break) to keep a footnote with its call.
     short_pages: list[int] = field(default_factory=list)
+    # Whether the page numbers printed agree with the layout (False: MAX_ROUNDS ran out), and how many segments
+    # were laid out by this build (the others came from the cache).
+    settled: bool = True
+    segments_laid_out: int = 0
 
     @property
     def separated_count(self) -> int:
         return sum(len(numbers) for numbers in self.footnotes_separated.values())
-
-
-def measure_footnotes(resolved: ResolvedBook, pages: dict[str, int], report: Typesetting) -> None:
-    """Count, per text, footnotes whose text is on another page than the call (WeasyPrint bugs #1564, #2502)."""
-    for slug in resolved.texts:
-        number = 0
-        while True:
-            call, text = footnote_ids(slug, number + 1)
-            if call not in pages:
-                break
-            number += 1
-            if pages.get(text) != pages[call]:
-                where = [number, pages[call], pages.get(text, 0)]
-                report.footnotes_separated.setdefault(slug, []).append(where)
-        if number:
-            report.footnotes_total[slug] = number
 
 
 def flow_lines(page: Any) -> Iterator[Any]:
@@ -335,13 +350,6 @@ def flow_lines(page: Any) -> Iterator[Any]:
 
 
 KEEP_WITH_NEXT = {"h1", "h2", "h3", "h4", "h5", "h6"}
-
-
-def first_separations(report: Typesetting) -> set[int]:
-    """The page of the first separated call in each text: a break there cannot be misplaced, since the text's
-    earlier pages are laid out the same in the next pass (a break shifts only what follows it, and every text
-    starts on a recto, so later texts keep their layout)."""
-    return {min(where[1] for where in wheres) for wheres in report.footnotes_separated.values()}
 
 
 def footnote_breaks(document: Document, elements: list[Any], call_pages: set[int]) -> set[int]:
@@ -418,68 +426,6 @@ def keep_with_previous(
     return element
 
 
-# Each pass mends the first separated footnote of every text (a later one may move with it): a cap on build time.
-MAX_PASSES = 6
-_SETTLED: dict[str, tuple[dict[str, int] | None, frozenset[int], int]] = {}
-
-
-def stable_anchors(resolved: ResolvedBook, pages: dict[str, int] | None) -> dict[str, int] | None:
-    """The pages the print overrides depend on: every anchor before the first overridden text."""
-    if pages is None:
-        return None
-    later = False
-    excluded: list[str] = []
-    for slug in resolved.texts:
-        later = later or slug in resolved.print_overrides
-        excluded += [slug] if later else []
-    prefixes = tuple(f"{slug}--" for slug in excluded)
-    return {a: n for a, n in pages.items() if a not in excluded and not a.startswith(prefixes)}
-
-
-def laid_out(resolved: ResolvedBook, project: Project, variant: Variant) -> tuple[Document, Typesetting]:
-    """Lay out the book until it settles: generated texts carry the pages of the previous layout, footnotes
-    separated from their calls get a page break, and the gutter fits the page count.
-
-    What settled is kept by the first layout's HTML digest, so the second variant needs one layout.
-    """
-    key = hashlib.sha256(print_html(resolved, project).encode()).hexdigest()
-    settled = key in _SETTLED
-    pages, breaks, page_count = _SETTLED.get(key, (None, frozenset(), 0))
-    passes = 0
-    while True:
-        passes += 1
-        document, elements = layout(print_html(resolved, project, pages, page_count), project, variant, breaks)
-        geometry = geometry_for(resolved.book.config, page_count)
-        needed = minimum_gutter_in(len(document.pages))
-        report = Typesetting(variant.name, len(document.pages), geometry.inner / POINTS_PER_INCH, needed, passes)
-        new_pages = anchor_pages(document)
-        measure_footnotes(resolved, new_pages, report)
-        new_breaks = breaks | footnote_breaks(document, elements, first_separations(report))
-        gutter_ok = geometry.inner >= needed * POINTS_PER_INCH - 0.01
-        overrides_ok = not resolved.print_overrides or stable_anchors(resolved, new_pages) == stable_anchors(
-            resolved, pages
-        )
-        if settled or (gutter_ok and overrides_ok and new_breaks == breaks) or passes >= MAX_PASSES:
-            break
-        pages, breaks = new_pages, frozenset(new_breaks)
-        page_count = page_count if gutter_ok else len(document.pages)
-    if not gutter_ok:
-        raise BuildError(
-            [
-                Diagnostic(
-                    "E042",
-                    f"the gutter does not reach the printer's minimum of {needed} in for {len(document.pages)} pages",
-                    file=project.styles_dir / "print.css",
-                    hint="the page count changed with the gutter; widen the design's inner margin (DESIGN_MARGINS_IN)",
-                )
-            ]
-        )
-    report.short_pages = sorted(short_pages(document, elements, breaks))
-    _SETTLED.clear()
-    _SETTLED[key] = (pages, breaks, page_count)
-    return document, report
-
-
 def short_pages(document: Document, elements: list[Any], breaks: frozenset[int]) -> set[int]:
     """Pages that end before a forced footnote break (they run short)."""
     targets = {id(elements[index]) for index in breaks}
@@ -498,27 +444,34 @@ def strip_interactive(document: Document) -> None:
         page.anchors.clear()
 
 
-def write_options(resolved: ResolvedBook, variant: Variant) -> dict[str, Any]:
-    """PDF writer options: PDF/X for the printer, a fixed file identifier for reproducible output."""
-    config = resolved.book.config
-    identifier = hashlib.sha256(f"{config.identifier}/{variant.name}".encode()).hexdigest()[:32].encode()
-    options: dict[str, Any] = {"pdf_identifier": identifier}
-    if not variant.interactive:
-        options["pdf_variant"] = pdf_variant(config)
+def variant_options(config: BookConfig, variant: Variant) -> dict[str, Any]:
+    """What a worker needs to write a variant: a fixed file identifier and XMP DocumentID (reproducible output),
+    and the PDF/X flavour for the printer."""
+    return {
+        "identifier": hashlib.sha256(f"{config.identifier}/{variant.name}".encode()).hexdigest()[:32],
+        "document_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{config.identifier}/{variant.name}")),
+        "pdf_variant": None if variant.interactive else pdf_variant(config),
+    }
+
+
+def write_options(options: dict[str, Any]) -> dict[str, Any]:
+    written: dict[str, Any] = {"pdf_identifier": options["identifier"].encode()}
+    if options["pdf_variant"]:
+        written["pdf_variant"] = options["pdf_variant"]
     else:
-        options["output_intent"] = SCREEN_INTENT
-    return options
+        written["output_intent"] = SCREEN_INTENT
+    return written
 
 
 SCREEN_INTENT = "screen-srgb"
 RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
 
 
-def fix_document_id(document: Document, resolved: ResolvedBook, variant: Variant) -> None:
+def fix_document_id(document: Document, stable: str) -> None:
     """A reproducible XMP DocumentID: WeasyPrint writes a random UUID into PDF/X-4 metadata (uuid4 in
     pdf/metadata.py), so two builds of the same sources would differ; ours is derived from the book's identifier."""
-    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{resolved.book.config.identifier}/{variant.name}")
-    generate = document.metadata.generate_rdf_metadata
+    generate = getattr(document.metadata, "_original_rdf", document.metadata.generate_rdf_metadata)
+    document.metadata._original_rdf = generate
 
     def generate_fixed(*args: Any) -> bytes:
         return RANDOM_DOCUMENT_ID.sub(f"xmp.did:{stable}".encode(), generate(*args))
@@ -544,7 +497,9 @@ def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Con
     console.print(
         f"       {report.variant} PDF: {report.pages} pages, gutter {report.gutter_in:.3f} in "
         f"(minimum {report.minimum_gutter_in} in); footnotes on another page than their call: "
-        f"{report.separated_count} of {sum(report.footnotes_total.values())} (layout passes: {report.passes})",
+        f"{report.separated_count} of {sum(report.footnotes_total.values())} (most layout passes of a segment: "
+        f"{report.passes}; segments laid out by this build: {report.segments_laid_out})"
+        + ("" if report.settled else "; the page numbers did not settle"),
         highlight=False,
         soft_wrap=True,
     )
@@ -559,34 +514,401 @@ def report_path(target: Path) -> Path:
     return target.with_name(target.name + ".json")
 
 
-def render_variant(resolved: ResolvedBook, project: Project, target: Path, variant: Variant) -> Path:
-    with weasyprint_warnings() as warnings, atomic_file(target) as temporary:
-        document, report = laid_out(resolved, project, variant)
-        if not variant.interactive:
-            strip_interactive(document)
-        else:
-            add_srgb_profile(document)
-        fix_document_id(document, resolved, variant)
-        document.write_pdf(temporary, **write_options(resolved, variant))
-        problems = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
+# ---- A segment, laid out in a worker ---------------------------------------------------------------------------
+
+LINK_BLUE = "#1f3a6e"
+
+
+def _colour(text: str) -> Any:
+    from tinycss2.color4 import parse_color
+
+    return parse_color(text)
+
+
+def screen_links(elements: list[Any]) -> set[int]:
+    """The links the screen PDF shows in colour (the screen variant's CSS, applied after layout)."""
+    parents = {id(child): parent for parent in elements for child in parent}
+    chosen: set[int] = set()
+    for element in elements:
+        href = element.get("href") if element.tag == "a" else None
+        if not href:
+            continue
+        internal = href.startswith(("#", segments.DEST_SCHEME))
+        ancestors: list[str] = []
+        node = parents.get(id(element))
+        while node is not None:
+            ancestors += (node.get("class") or "").split()
+            node = parents.get(id(node))
+        is_xref = "xref" in (element.get("class") or "").split()
+        if is_xref or "matter-body" in ancestors or (internal and "chapter-body" in ancestors):
+            chosen.add(id(element))
+    return chosen
+
+
+def recolour_for_screen(document: Document, links: set[int]) -> None:
+    """Turn the printer's CMYK black into sRGB black and colour the links: the screen PDF is written from the
+    same layout as the printer's (colour does not change where anything falls)."""
+    black, blue = _colour("#000000"), _colour(LINK_BLUE)
+    done: set[int] = set()
+
+    def walk(box: Any, in_link: bool) -> None:
+        in_link = in_link or (box.element is not None and id(box.element) in links and box.element_tag == "a")
+        style = box.style
+        if id(style) not in done:
+            done.add(id(style))
+            for key in [key for key in style if key == "color" or key.endswith("_color")]:
+                value = style[key]
+                if getattr(value, "space", None) == "device-cmyk":
+                    style[key] = black
+        if in_link:
+            style["color"] = blue
+        for child in getattr(box, "children", []):
+            walk(child, in_link)
+
+    for page in document.pages:
+        walk(page._page_box, False)
+
+
+def has_folio(page: Any) -> bool:
+    """Whether the page has a box where the folio goes (SEGMENT_CSS): openers, blank and front pages have none."""
+    return any(
+        isinstance(box, boxes.MarginBox) and box.at_keyword == "@bottom-center" for box in page._page_box.children
+    )
+
+
+def page_bookmarks(document: Document, count: int) -> list[list[Any]]:
+    """[page, level, label, x, y] of every bookmark, in PDF points (as WeasyPrint writes them)."""
+    found = []
+    for number, page in enumerate(document.pages[:count]):
+        for level, label, (x, y), _state in page.bookmarks:
+            found.append([number, level, label, round(x * 0.75, 3), round((page.height - y) * 0.75, 3)])
+    return found
+
+
+def segment_body(elements: list[Any]) -> str:
+    """The segment's body as laid out (its footnote breaks in style attributes), without the end marker."""
+    from xml.etree import ElementTree
+
+    body = next(element for element in elements if element.tag == "body")
+    parts = [
+        ElementTree.tostring(child, encoding="unicode", method="html")
+        for child in body
+        if "segment-end" not in (child.get("class") or "")
+    ]
+    return "".join(parts)
+
+
+def lay_out_segment(job: segments.Job, project: Project) -> tuple[Document, list[Any], frozenset[int], int]:
+    """Lay the segment out until its footnotes stay with their calls (or MAX_PASSES)."""
+    breaks = frozenset(job.hint)
+    passes = 0
+    while True:
+        passes += 1
+        document, elements = layout(job.segment.html, project, PRINT, breaks)
+        anchors = {name: page - 1 for name, page in anchor_pages(document).items()}
+        separated, _totals = segments.measure(anchors)
+        first = {}
+        for slug, _number, call, _text in separated:
+            first.setdefault(slug, call + 1)
+        new = breaks | footnote_breaks(document, elements, set(first.values()))
+        if new == breaks or passes >= MAX_PASSES:
+            return document, elements, breaks, passes
+        breaks = frozenset(new)
+
+
+def render_segment(job: segments.Job) -> segments.Result:
+    """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout."""
+    project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with weasyprint_warnings() as warnings:
+        document, elements, breaks, passes = lay_out_segment(job, project)
+        count = len(document.pages) - (0 if job.segment.last else 1)
+        anchors = {name: page - 1 for name, page in anchor_pages(document).items()}
+        separated, totals = segments.measure(anchors)
+        result = segments.Result(
+            name=job.segment.name,
+            pages=count,
+            anchors=anchors,
+            folios=[has_folio(page) for page in document.pages[:count]],
+            bookmarks=page_bookmarks(document, count),
+            breaks=sorted(breaks),
+            separated=separated,
+            footnotes=totals,
+            short_pages=sorted(n - 1 for n in short_pages(document, elements, breaks)),
+            passes=passes,
+            body=segment_body(elements),
+        )
+        if not job.pages_only:
+            write_segment(document, elements, job, folder)
+        result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
+    result.save(folder)
+    return result
+
+
+def write_segment(document: Document, elements: list[Any], job: segments.Job, folder: Path) -> None:
+    """The printer's PDF first (nothing interactive), then the reader's from the same pages."""
+    saved = [(list(page.links), list(page.bookmarks), dict(page.anchors)) for page in document.pages]
+    if "print" in job.variants:
+        strip_interactive(document)
+        fix_document_id(document, job.options["print"]["document_id"])
+        document.write_pdf(folder / "print.pdf", **write_options(job.options["print"]))
+        for page, (links, bookmarks, anchors) in zip(document.pages, saved, strict=True):
+            page.links[:], page.bookmarks[:] = links, bookmarks
+            page.anchors.update(anchors)
+    if "screen" in job.variants:
+        recolour_for_screen(document, screen_links(elements))
+        # No CMYK is left: the printer's profile goes, and sRGB is the output intent (WeasyPrint would otherwise
+        # take the CMYK profile for it).
+        document.color_profiles.pop("device-cmyk", None)
+        add_srgb_profile(document)
+        document.output_intent = SCREEN_INTENT
+        fix_document_id(document, job.options["screen"]["document_id"])
+        document.write_pdf(folder / "screen.pdf", **write_options(job.options["screen"]))
+
+
+# ---- The book: segments laid out in parallel, page numbers settled, PDFs merged ---------------------------------
+
+FOLIO_CSS = """
+@page { @bottom-center { content: counter(page); } }
+.folio-page { break-before: page; height: 1pt; }
+.folio-page:first-child { break-before: auto; }
+.no-folio { page: no-folio; }
+@page no-folio { @bottom-center { content: none; } }
+"""
+CODE_FILES = ("pdf.py", "segments.py", "merge.py")
+
+
+def fingerprint(resolved: ResolvedBook, project: Project) -> str:
+    """What a segment's layout depends on besides its HTML: the style files (CSS, fonts, ICC profile), the book's
+    files that are not text (images), WeasyPrint's version and this code."""
+    import weasyprint
+
+    digest = hashlib.sha256(weasyprint.__version__.encode())
+    files = sorted(p for p in project.styles_dir.rglob("*") if p.is_file() and "templates" not in p.parts)
+    files += sorted(p for p in project.book_dir.rglob("*") if p.is_file() and p.suffix not in (".md", ".yaml", ".txt"))
+    files += [Path(__file__).with_name(name) for name in CODE_FILES]
+    for path in files:
+        digest.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(json.dumps(resolved.book.config.model_dump(mode="json"), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Layout:
+    """The book as laid out: each segment's result, where it starts, and every anchor's page (1-based)."""
+
+    results: list[segments.Result]
+    starts: list[int]
+    pages: dict[str, int]
+    total: int
+
+
+def compose(results: list[segments.Result]) -> Layout:
+    starts, pages, page = [], {}, 1
+    for result in results:
+        starts.append(page)
+        for anchor, local in result.anchors.items():
+            pages.setdefault(anchor, page + local)
+        page += result.pages
+    return Layout(results, starts, pages, page - 1)
+
+
+class SegmentRenderer:
+    """Lays segments out in worker processes, each once: a segment whose job was done before (same HTML, same
+    starting breaks, same style and code) is read from the cache."""
+
+    def __init__(self, resolved: ResolvedBook, project: Project, pool: Any, progress: Any):
+        config = resolved.book.config
+        # Both PDFs are written from every final layout, whichever the build asked for: the cache then serves
+        # `invoke pdf` and `invoke build` alike (the second write costs a fraction of the layout).
+        self.project, self.variants, self.pool, self.progress = project, ("print", "screen"), pool, progress
+        self.cache = project.build_dir / ".cache" / "segments"
+        self.fingerprint = fingerprint(resolved, project)
+        self.options = {v.name: variant_options(config, v) for v in (PRINT, SCREEN)}
+        self.used: set[str] = set()
+        self.folder_of: dict[str, Path] = {}
+        self.laid_out = 0
+
+    def job(self, segment: segments.Segment, hint: tuple[int, ...], pages_only: bool) -> segments.Job:
+        variants = () if pages_only else self.variants
+        key = segments.job_key(segment, self.fingerprint, hint)
+        return segments.Job(
+            key,
+            segment,
+            str(self.cache / key),
+            str(self.project.styles_dir.resolve()),
+            str(self.project.book_dir.resolve()),
+            variants,
+            self.options,
+            hint,
+            pages_only,
+        )
+
+    def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
+        results: dict[int, segments.Result] = {}
+        pending = {}
+        for index, job in enumerate(jobs):
+            self.used.add(job.key)
+            self.folder_of[job.segment.name] = Path(job.folder)
+            found = segments.cached(Path(job.folder), job.variants)
+            if found is not None:
+                results[index] = found
+            else:
+                pending[self.pool.submit(segments.run, job)] = index
+        self.progress(len(results), len(jobs))
+        from concurrent.futures import as_completed
+
+        for future in as_completed(pending):
+            results[pending[future]] = future.result()
+            self.laid_out += 1
+            self.progress(len(results), len(jobs))
+        ordered = [results[i] for i in range(len(jobs))]
+        problems = [m for result in ordered for m in result.warnings]
         if problems:
             raise BuildError(
                 [
-                    Diagnostic("E040", f"WeasyPrint: {message}", file=project.styles_dir / "print.css")
-                    for message in problems
+                    Diagnostic("E040", f"WeasyPrint: {message}", file=self.project.styles_dir / "print.css")
+                    for message in dict.fromkeys(problems)
                 ]
             )
-    with atomic_file(report_path(target)) as temporary:
-        temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
-    report_typesetting(report, resolved)
-    return target
+        return ordered
 
 
-def render_pdf(resolved: ResolvedBook, project: Project, target: Path) -> Path:
-    """The printer's PDF: PDF/X (book.yaml `pdf_variant`) with the bundled CMYK output intent."""
-    return render_variant(resolved, project, target, PRINT)
+def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> tuple[Layout, list, int, bool]:
+    """Lay the book out until the page numbers it prints are those it has, and the gutter fits the page count.
+
+    First every segment in its provisional form (every page number 100, the right length for most), which finds
+    its footnote breaks and page count; then the real form, starting from those breaks. A segment whose page
+    numbers do not change keeps its first layout."""
+    provisional = provisional_pages(resolved, project)
+    first = segments.split(print_html(resolved, project, provisional))
+    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, PROVISIONAL_PAGE + 11)))
+    page_dependent = [a.html != b.html for a, b in zip(first, other, strict=True)]
+    trial = renderer.run(
+        [renderer.job(seg, (), pages_only=dependent) for seg, dependent in zip(first, page_dependent, strict=True)]
+    )
+    hints = {seg.name: (seg.html, tuple(result.breaks)) for seg, result in zip(first, trial, strict=True)}
+
+    def job(seg: segments.Segment) -> segments.Job:
+        """A segment as the trial laid it out is that job again; one whose page numbers changed starts from the
+        trial's footnote breaks."""
+        trial_html, breaks = hints.get(seg.name, ("", ()))
+        return renderer.job(seg, () if seg.html == trial_html else breaks, pages_only=False)
+
+    layout = compose(trial)
+    page_count = 0
+    html = None
+    settled = False
+    for _round in range(MAX_ROUNDS):
+        needed = minimum_gutter_in(layout.total)
+        if geometry_for(resolved.book.config, page_count).inner < needed * POINTS_PER_INCH - 0.01:
+            page_count = layout.total
+        new_html = print_html(resolved, project, layout.pages, page_count)
+        if new_html == html:
+            settled = True
+            break
+        html = new_html
+        parts = segments.split(html)
+        results = renderer.run([job(seg) for seg in parts])
+        layout = compose(results)
+    return layout, parts, page_count, settled
 
 
-def render_screen_pdf(resolved: ResolvedBook, project: Project, target: Path) -> Path:
-    """The reader's PDF: sRGB, live links, bookmarks for parts, chapters and sections, document metadata."""
-    return render_variant(resolved, project, target, SCREEN)
+def folio_overlay(
+    parts: list[segments.Segment], book: Layout, project: Project, variant: Variant, target: Path
+) -> None:
+    """A document of the book's page count with nothing but the folios, where the full book prints them: the
+    same page rule, font and margins (mirrored on versos), the page counter counting from the first page."""
+    head = parts[0].html.split("<body>")[0].replace("</head>", f"<style>{FOLIO_CSS}</style></head>")
+    divs = "".join(
+        f'<div class="folio-page{"" if carries else " no-folio"}"></div>'
+        for result in book.results
+        for carries in result.folios
+    )
+    document, _ = layout(f"{head}<body>{divs}</body></html>", project, variant)
+    if variant.interactive:
+        add_srgb_profile(document)
+    document.write_pdf(target)
+
+
+def write_book(
+    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, targets: dict[str, Path]
+) -> None:
+    """Each variant: folios laid out, segments merged, the result moved into place only when complete."""
+    from . import merge
+
+    scratch = renderer.cache.parent
+    for variant in (PRINT, SCREEN):
+        if variant.name not in targets:
+            continue
+        overlay = scratch / f"folios-{variant.name}.pdf"
+        folio_overlay(parts, book, project, variant, overlay)
+        files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
+        folios = [carries for result in book.results for carries in result.folios]
+        bookmarks = None
+        if variant.interactive:
+            bookmarks = [
+                [start - 1 + page, level, label, x, y]
+                for start, result in zip(book.starts, book.results, strict=True)
+                for page, level, label, x, y in result.bookmarks
+            ]
+        with atomic_file(targets[variant.name]) as temporary:
+            merge.merge(files, overlay, folios, temporary, bookmarks)
+
+
+def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
+    geometry = geometry_for(config, page_count)
+    report = Typesetting("print", book.total, geometry.inner / POINTS_PER_INCH, minimum_gutter_in(book.total), passes=1)
+    for start, result in zip(book.starts, book.results, strict=True):
+        report.passes = max(report.passes, result.passes)
+        for slug, total in result.footnotes.items():
+            report.footnotes_total[slug] = total
+        for slug, number, call, text in result.separated:
+            where = [number, start + call, start + text if text >= 0 else 0]
+            report.footnotes_separated.setdefault(slug, []).append(where)
+        report.short_pages += [start + page for page in result.short_pages]
+    return report
+
+
+def check_gutter(report: Typesetting, project: Project) -> None:
+    if report.gutter_in < report.minimum_gutter_in - 0.001:
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E042",
+                    f"the gutter does not reach the printer's minimum of {report.minimum_gutter_in} in "
+                    f"for {report.pages} pages",
+                    file=project.styles_dir / "print.css",
+                    hint="the page count changed with the gutter; widen the design's inner margin (DESIGN_MARGINS_IN)",
+                )
+            ]
+        )
+
+
+def render_pdfs(
+    resolved: ResolvedBook,
+    project: Project,
+    targets: dict[str, Path],
+    pool: Any,
+    progress: Any = None,
+    console: Console | None = None,
+) -> dict[str, Path]:
+    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book."""
+    progress = progress or (lambda done, total: None)
+    renderer = SegmentRenderer(resolved, project, pool, progress)
+    book, parts, page_count, settled = settle(resolved, project, renderer)
+    report = typesetting_report(book, project, page_count, resolved.book.config)
+    report.settled = settled
+    report.segments_laid_out = renderer.laid_out
+    check_gutter(report, project)
+    write_book(renderer, parts, book, project, targets)
+    whole = renderer.cache.parent / "book-print.html"
+    whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
+    segments.prune(renderer.cache, renderer.used)
+    report.variant = " and ".join(targets)
+    for target in targets.values():
+        with atomic_file(report_path(target)) as temporary:
+            temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    report_typesetting(report, resolved, console)
+    return targets

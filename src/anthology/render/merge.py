@@ -1,0 +1,132 @@
+"""Merge: the segments' PDFs joined into the book, with folios stamped on and (screen) links and bookmarks made
+whole again. pikepdf (QPDF) does the joining: it copies pages between files with their resources intact.
+
+The first segment's file gives the document its catalogue: PDF/X identification, output intent, XMP and document
+information are the same in every segment (one head, one configuration), so nothing is rewritten there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, OutlineItem, PageLocation, String
+
+from .segments import DEST_SCHEME
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    drop_last: bool  # the page that only marks the next recto
+
+
+PageMap = dict[tuple[int, tuple[int, int]], Any]  # (source, page object's number) -> the book's page
+
+
+def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
+    """One PDF of all the segments' pages, in order; returns it, the opened sources (kept open until saved) and
+    where each source page went."""
+    book = pikepdf.open(parts[0].path)
+    if parts[0].drop_last:
+        del book.pages[-1]
+    sources: list[pikepdf.Pdf] = []
+    where: PageMap = {}
+    for part in parts[1:]:
+        source = pikepdf.open(part.path)
+        sources.append(source)
+        pages = list(source.pages)
+        pages = pages[:-1] if part.drop_last else pages
+        offset = len(book.pages)
+        with warnings.catch_warnings():  # named destinations are carried over by named_destinations()
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            book.pages.extend(pages)
+        for number, page in enumerate(pages):
+            where[(len(sources), page.obj.objgen)] = book.pages[offset + number].obj
+    return book, sources, where
+
+
+def stamp_folios(book: pikepdf.Pdf, overlay: Path, folios: list[bool]) -> pikepdf.Pdf:
+    """Each page that carries a folio gets the overlay's page of the same number (the folio alone)."""
+    stamps = pikepdf.open(overlay)
+    if len(stamps.pages) != len(book.pages):
+        raise ValueError(f"folio overlay has {len(stamps.pages)} pages for {len(book.pages)}")
+    for index, carries in enumerate(folios):
+        if carries:
+            book.pages[index].add_overlay(stamps.pages[index])
+    return stamps
+
+
+def named_destinations(book: pikepdf.Pdf, sources: list[pikepdf.Pdf], where: PageMap) -> None:
+    """Every segment's named destinations in one name tree (sorted, as the PDF format requires)."""
+    found: dict[str, Any] = {}
+    for number, document in enumerate([book, *sources]):
+        names = document.Root.get("/Names")
+        dests = names.get("/Dests") if names is not None else None
+        if dests is None:
+            continue
+        flat = dests.get("/Names", [])
+        for index in range(0, len(flat), 2):
+            name = str(flat[index])
+            dest = flat[index + 1]
+            if name not in found and (number == 0 or (number, dest[0].objgen) in where):
+                page = dest[0] if number == 0 else where[(number, dest[0].objgen)]
+                found[name] = Array([page, *list(dest)[1:]])
+    if not found:
+        return
+    flat_array = Array()
+    for name in sorted(found, key=lambda n: n.encode("utf-8")):
+        flat_array.append(String(name))
+        flat_array.append(found[name])
+    if "/Names" not in book.Root:
+        book.Root.Names = Dictionary()
+    book.Root.Names.Dests = book.make_indirect(Dictionary(Names=flat_array))
+
+
+def relink(book: pikepdf.Pdf) -> None:
+    """Links that left their segment as `anthology-dest:` URIs point at the book's named destinations again."""
+    for page in book.pages:
+        for annotation in page.obj.get("/Annots", []):
+            action = annotation.get("/A")
+            if action is None or action.get("/S") != Name.URI:
+                continue
+            uri = str(action.URI)
+            if uri.startswith(DEST_SCHEME):
+                name = uri[len(DEST_SCHEME) :]
+                del annotation["/A"]
+                annotation.Dest = String(name)
+                if "/Contents" in annotation:
+                    annotation.Contents = String(name)
+
+
+def outline(book: pikepdf.Pdf, bookmarks: list[list[Any]]) -> None:
+    """The bookmarks of the whole book: [page, level, label, x, y], nested by level."""
+    if "/Outlines" in book.Root:
+        del book.Root["/Outlines"]
+    with book.open_outline() as tree:
+        stack: list[tuple[int, list[OutlineItem]]] = [(0, tree.root)]
+        for page, level, label, x, y in bookmarks:
+            item = OutlineItem(label, page, PageLocation.XYZ, left=x, top=y, zoom=0)
+            while stack[-1][0] >= level:
+                stack.pop()
+            stack[-1][1].append(item)
+            stack.append((level, item.children))
+
+
+def merge(
+    parts: list[Part], overlay: Path, folios: list[bool], target: Path, bookmarks: list[list[Any]] | None = None
+) -> None:
+    """Write the book's PDF: segments joined, folios stamped; with bookmarks (the screen PDF), links and named
+    destinations across segments too. The file identifier is derived from the content (reproducible)."""
+    book, sources, where = join(parts)
+    stamps = stamp_folios(book, overlay, folios)
+    if bookmarks is not None:
+        named_destinations(book, sources, where)
+        relink(book)
+        outline(book, bookmarks)
+    book.save(target, deterministic_id=True)
+    for document in [stamps, *sources, book]:
+        document.close()

@@ -1,0 +1,223 @@
+"""Print segments: the book's print HTML cut into texts that each start on a recto, laid out separately.
+
+Every text of the book (a part title, a chapter, an introduction, the index…) starts on a recto, so its pages do
+not depend on what comes before it except through the folio and through page numbers printed as text (contents,
+cross-references, bibliography, index). Folios are therefore stamped on at the merge (`merge.py`), and page
+numbers are given to each segment as text; a segment's layout then depends only on its own HTML. That makes three
+things possible: segments are laid out in parallel processes, a segment whose HTML has not changed is taken from a
+cache keyed by its content, and an edit to one chapter re-lays out that chapter alone.
+
+A worker lays a segment out once and writes both PDFs from that layout: the screen PDF (sRGB, links, bookmarks)
+and the printer's (CMYK black, nothing interactive). Footnotes that WeasyPrint separates from their calls are
+mended inside the segment by forced page breaks (`pdf.footnote_breaks`), starting from the breaks found for the
+segment's provisional form (see `pdf.py`), so the result depends only on the sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import html as lxml_html
+
+# Links to an anchor in another segment: WeasyPrint would drop them ("No anchor"), so they leave the segment as
+# URIs of this scheme and the merge turns them back into links to the book's named destinations.
+DEST_SCHEME = "anthology-dest:"
+# Added to each segment's style sheets: no folio (stamped at the merge, where the page number is known) but an
+# empty box where the folio goes, so the worker can tell which pages carry one; and a last page that only marks the
+# next recto (the merge drops it), so a segment that ends on a recto gets its blank verso as in the whole book.
+SEGMENT_CSS = """
+@page { @bottom-center { content: ""; } }
+.segment-end { page: end; break-before: right; height: 1pt; }
+"""
+FRONT_CLASSES = {"half-title", "title-page", "copyright-page"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One text's pages: its name (the section's id or class), its HTML document, the ids it holds."""
+
+    name: str
+    html: str
+    ids: frozenset[str]
+    last: bool
+
+
+def _head(root: Any) -> str:
+    head = root.find("head")
+    style = lxml_html.Element("style")
+    style.text = SEGMENT_CSS
+    head.append(style)
+    text = lxml_html.tostring(head, encoding="unicode")
+    head.remove(style)
+    return text
+
+
+def _classes(element: Any) -> set[str]:
+    return set((element.get("class") or "").split())
+
+
+def _groups(body: Any) -> list[list[Any]]:
+    """Top-level elements grouped by the page they must start on: the front pages go together (the copyright
+    page is a verso), the final blank page goes with the last text."""
+    groups: list[list[Any]] = []
+    for element in body:
+        if not isinstance(element.tag, str):
+            continue
+        classes = _classes(element)
+        joins_front = bool(classes & FRONT_CLASSES) and bool(groups) and bool(_classes(groups[-1][0]) & FRONT_CLASSES)
+        if ("final-blank" in classes and groups) or joins_front:
+            groups[-1].append(element)
+        else:
+            groups.append([element])
+    return groups
+
+
+def _name(group: list[Any], number: int) -> str:
+    first = group[0]
+    return first.get("id") or f"{number:02d}-{(first.get('class') or first.tag).split()[0]}"
+
+
+def _relink(group: list[Any], ids: set[str]) -> None:
+    for element in group:
+        for link in element.iter("a"):
+            href = link.get("href") or ""
+            if href.startswith("#") and href[1:] not in ids:
+                link.set("href", DEST_SCHEME + href[1:])
+
+
+def split(document: str) -> list[Segment]:
+    """Cut the whole book's print HTML into segments, each a complete HTML document with the same head."""
+    root = lxml_html.document_fromstring(document)
+    head = _head(root)
+    lang = root.get("lang") or ""
+    groups = _groups(root.find("body"))
+    segments = []
+    for number, group in enumerate(groups):
+        ids = {node.get("id") for element in group for node in element.iter() if node.get("id")}
+        _relink(group, ids)
+        last = number == len(groups) - 1
+        body = "".join(lxml_html.tostring(element, encoding="unicode") for element in group)
+        end = "" if last else '<div class="segment-end"></div>'
+        html = f'<!DOCTYPE html>\n<html lang="{lang}">{head}<body>{body}{end}</body></html>\n'
+        segments.append(Segment(_name(group, number), html, frozenset(ids), last))
+    return segments
+
+
+def whole_book(segments: list[Segment], bodies: list[str]) -> str:
+    """The book as one document again, from the segments as finally laid out (with their footnote breaks): what
+    the engine alone would render, and what a test compares the merged PDF with."""
+    root = lxml_html.document_fromstring(segments[0].html)
+    head = root.find("head")
+    head.remove(head.findall("style")[-1])
+    lang = root.get("lang") or ""
+    text = "".join(bodies)
+    text = text.replace(f'href="{DEST_SCHEME}', 'href="#')
+    head_text = lxml_html.tostring(head, encoding="unicode")
+    return f'<!DOCTYPE html>\n<html lang="{lang}">{head_text}<body>{text}</body></html>\n'
+
+
+# ---- Jobs and results --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs: the segment, where to write, and the breaks to start from."""
+
+    key: str
+    segment: Segment
+    folder: str  # the cache entry: print.pdf, screen.pdf, result.json
+    styles_dir: str
+    book_dir: str
+    variants: tuple[str, ...]
+    options: dict[str, dict[str, Any]]  # per variant: identifier and PDF flavour
+    hint: tuple[int, ...] = ()
+    pages_only: bool = False  # lay out to measure; write no PDF
+
+
+@dataclass
+class Result:
+    """What a segment's layout measured, kept as JSON beside its PDFs. Pages are counted without the last page
+    that only marks the next recto."""
+
+    name: str
+    pages: int
+    anchors: dict[str, int]  # id -> 0-based page within the segment
+    folios: list[bool]  # whether each page carries a folio
+    bookmarks: list[list[Any]]  # [page, level, label, x, y] in PDF points
+    breaks: list[int]  # elements (document order) that start a page to keep footnotes with their calls
+    separated: list[list[Any]]  # [slug, note number, call page, text page] (pages 0-based; text -1: lost)
+    footnotes: dict[str, int]  # notes per text
+    short_pages: list[int]
+    passes: int
+    body: str  # the segment's body as laid out (breaks applied), for the whole-book document
+    warnings: list[str] = field(default_factory=list)
+
+    def save(self, folder: Path) -> None:
+        (folder / "result.json").write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Result:
+        return cls(**json.loads((folder / "result.json").read_text(encoding="utf-8")))
+
+
+def job_key(segment: Segment, fingerprint: str, hint: tuple[int, ...]) -> str:
+    """A layout's cache key: what it depends on (the PDFs written are always both variants)."""
+    digest = hashlib.sha256()
+    for piece in (fingerprint, segment.html, json.dumps(hint)):
+        digest.update(piece.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
+    """A complete cache entry: its result and the PDF of every variant asked for."""
+    if not (folder / "result.json").exists() or any(not (folder / f"{v}.pdf").exists() for v in variants):
+        return None
+    try:
+        return Result.load(folder)
+    except (ValueError, TypeError):
+        return None
+
+
+def prune(cache: Path, keep: set[str]) -> None:
+    """Drop cache entries the last build did not use: the cache holds one book's segments, not its history."""
+    if not cache.exists():
+        return
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+# ---- The worker --------------------------------------------------------------------------------------------------
+
+FOOTNOTE_ID = re.compile(r"^(?P<slug>.+)--fncall-(?P<number>\d+)$")
+
+
+def measure(anchors: dict[str, int]) -> tuple[list[list[Any]], dict[str, int]]:
+    """Footnotes whose text is on another page than the call, and the number of notes per text."""
+    separated: list[list[Any]] = []
+    totals: dict[str, int] = {}
+    for anchor, page in anchors.items():
+        match = FOOTNOTE_ID.match(anchor)
+        if match is None:
+            continue
+        slug, number = match["slug"], int(match["number"])
+        totals[slug] = max(totals.get(slug, 0), number)
+        text = anchors.get(f"{slug}--fn-{number}", -1)
+        if text != page:
+            separated.append([slug, number, page, text])
+    separated.sort(key=lambda item: (item[2], item[1]))
+    return separated, totals
+
+
+def run(job: Job) -> Result:
+    """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder."""
+    from . import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
+
+    return pdf.render_segment(job)

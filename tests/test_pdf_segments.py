@@ -1,0 +1,72 @@
+"""The print edition is laid out in segments (one text each, in parallel processes, cached by content) and merged.
+These tests hold it to the promise that makes that acceptable: the merged book is the book WeasyPrint makes of the
+whole document at once, and an edit re-lays out only what it changes, giving the file a clean build gives."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+from weasyprint import HTML
+
+from anthology.render.pdf import PRINT, ConfinedFetcher, layout_css, report_path
+from conftest import MINIBOOK, ROOT, STYLES
+from outputs import letters
+
+
+def pages_text(path: Path) -> list[str]:
+    """Each page's text, letters and digits only (extraction order differs for a stamped folio)."""
+    return [letters(page.extract_text() or "") for page in pypdf.PdfReader(path).pages]
+
+
+def sorted_letters(text: str) -> str:
+    return "".join(sorted(text))
+
+
+def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path):
+    whole = built.project.build_dir / ".cache" / "book-print.html"
+    fetcher = ConfinedFetcher([STYLES, built.project.book_dir])
+    base = str(STYLES.resolve()) + "/"
+    stylesheet, profiles = layout_css(PRINT, base, fetcher)
+    reference = tmp_path / "whole.pdf"
+    HTML(filename=str(whole), base_url=base, url_fetcher=fetcher).write_pdf(
+        reference, stylesheets=[stylesheet], color_profiles=profiles
+    )
+    merged, alone = pages_text(built.pdf), pages_text(reference)
+    assert len(merged) == len(alone) > 150
+    # Same pages with the same text (folios included: the merge stamps them, the whole document prints them).
+    different = [
+        n for n, (a, b) in enumerate(zip(merged, alone, strict=True), 1) if sorted_letters(a) != sorted_letters(b)
+    ]
+    assert different == [], f"pages whose text differs: {different[:10]}"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_an_edit_lays_out_only_its_chapter_and_gives_the_clean_build(tmp_path):
+    book, out, clean = tmp_path / "book", tmp_path / "out", tmp_path / "clean"
+    shutil.copytree(MINIBOOK, book)
+    assert run("pdf", "--book", str(book), "--out", str(out)).returncode == 0
+    first = json.loads(report_path(out / "minibook.pdf").read_text())
+    unchanged = run("pdf", "--book", str(book), "--out", str(out))
+    assert "nothing to do" in unchanged.stderr, unchanged.stderr
+    text = (book / "texts" / "beta.md").read_text()
+    (book / "texts" / "beta.md").write_text(
+        text.replace("Closing sentence of beta.", "Closing sentence of beta, edited.")
+    )
+    edited = run("pdf", "--book", str(book), "--out", str(out))
+    assert edited.returncode == 0, edited.stderr
+    report = json.loads(report_path(out / "minibook.pdf").read_text())
+    # The chapter's segment: its provisional layout and its final one; nothing else is laid out again.
+    assert 0 < report["segments_laid_out"] <= 2 < first["segments_laid_out"]
+    assert run("pdf", "--book", str(book), "--out", str(clean)).returncode == 0
+    assert (out / "minibook.pdf").read_bytes() == (clean / "minibook.pdf").read_bytes()
+    assert "edited" in "".join(pages_text(out / "minibook.pdf"))
