@@ -24,8 +24,8 @@ def build(c, book=BOOK, out=None, debug=False, strict=False):
 
 @task(help=BOOK_HELP)
 def pdf(c, book=BOOK, out=None, debug=False):
-    """Build the print PDF only (build/<slug>.pdf)."""
-    cli.run_build(book, ROOT, ["pdf"], out=out, debug=debug)
+    """Build the print PDFs: build/<slug>.pdf for the printer, build/<slug>-screen.pdf for reading."""
+    cli.run_build(book, ROOT, ["pdf", "screen"], out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)

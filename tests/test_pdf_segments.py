@@ -70,3 +70,21 @@ def test_an_edit_lays_out_only_its_chapter_and_gives_the_clean_build(tmp_path):
     assert run("pdf", "--book", str(book), "--out", str(clean)).returncode == 0
     assert (out / "minibook.pdf").read_bytes() == (clean / "minibook.pdf").read_bytes()
     assert "edited" in "".join(pages_text(out / "minibook.pdf"))
+
+
+def test_no_two_font_subsets_share_a_name(built):
+    """Each segment brings its own subset of the book face; each must have its own tag (a clash is what preflight
+    tools of printers report when two different subsets carry one name)."""
+    import hashlib
+
+    import pikepdf
+
+    programs: dict[str, set[str]] = {}
+    with pikepdf.open(built.pdf) as document:
+        for obj in document.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor":
+                program = obj.get("/FontFile2") or obj.get("/FontFile3") or obj.get("/FontFile")
+                digest = hashlib.sha256(program.read_raw_bytes()).hexdigest()
+                programs.setdefault(str(obj.FontName), set()).add(digest)
+    assert len(programs) > 4
+    assert {name: len(found) for name, found in programs.items() if len(found) > 1} == {}

@@ -3,6 +3,7 @@ serialized markup."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,18 +27,33 @@ def walk(value: Any) -> Iterator[Node]:
     """Every AST element (a dict with 't') in document order, depth first.
 
     With an explicit stack: nested generators cost a step per level for every element, and the book's ASTs are
-    walked many times. An element's children are read after it is yielded, so a caller may still replace them."""
+    walked many times. An element's children (its 'c') are read after it is yielded, so a caller may still replace
+    them."""
     stack = [value]
-    containers = (dict, list)
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
+        if type(item) is dict:
             if "t" in item:
                 yield item
+                content = item.get("c")
+                if type(content) is list:
+                    stack.extend([child for child in reversed(content) if type(child) in CONTAINERS])
+                elif type(content) is dict:
+                    stack.append(content)
+                continue
             children = list(item.values())
         else:
             children = item
-        stack.extend(child for child in reversed(children) if isinstance(child, containers))
+        stack.extend([child for child in reversed(children) if type(child) in CONTAINERS])
+
+
+CONTAINERS = (dict, list)
+
+
+def clone(value: Any) -> Any:
+    """A private copy of an AST (pure JSON): a JSON round trip copies a book's trees in a fraction of the time
+    copy.deepcopy takes."""
+    return json.loads(json.dumps(value))
 
 
 def attr_of(node: Node) -> list[Any] | None:

@@ -94,6 +94,11 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     if targets and manifest.up_to_date(project.build_dir, key, targets):
         stage("nothing to do: the sources, styles and pipeline are those of the last build")
         return {name: path / "index.html" if name == "html" else path for name, path in targets.items()}
+    # The EPUB's page list is read from the print PDF: it must be the PDF of these sources.
+    stale_pdf = slug and not manifest.up_to_date(project.build_dir, key, {"pdf": output_path(project, slug, "pdf")})
+    if "epub" in wanted and "pdf" not in wanted and stale_pdf:
+        stage("the EPUB carries the print edition's page numbers: building the print PDF of these sources first")
+        wanted = [name for name in EDITIONS if name in {*wanted, "pdf"}]
     # The pipeline's stages, imported only when there is work (WeasyPrint takes seconds to import).
     from . import pandoc
     from .load import load_book

@@ -19,14 +19,13 @@ once, with the file and line where it is written.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ast import Node, attr_of, span, stringify, transform_lists, walk
+from .ast import Node, attr_of, clone, span, stringify, transform_lists, walk
 from .config import CrossrefWording
 from .diagnostics import Collector
 from .load import Chapter, Text
@@ -287,7 +286,7 @@ def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[di
     both layouts set text of the same length. The link loses its `xref` class, so the CSS adds no second number."""
 
     def with_pages(pages: dict[str, int]) -> list[Node]:
-        copied = copy.deepcopy(item.blocks)  # as finally resolved (with index markers)
+        copied = clone(item.blocks)  # as finally resolved (with index markers)
         for node in walk(copied):
             target = node["c"][2][0][1:] if is_xref(node) else None
             if target is not None and target in pages:

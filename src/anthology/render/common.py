@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import tempfile
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from ..ast import Node, span, transform_lists
+from ..ast import Node, clone, span, transform_lists
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedBook
@@ -128,7 +127,7 @@ def notes_to_footnote_spans(blocks: list[Node]) -> list[Node]:
             span(flatten_blocks(item["c"]), classes=["footnote"]) if item.get("t") == "Note" else item for item in items
         ]
 
-    return transform_lists(copy.deepcopy(blocks), convert)
+    return transform_lists(clone(blocks), convert)
 
 
 def shift_headings(blocks: list[Node], by: int) -> list[Node]:
@@ -140,4 +139,4 @@ def shift_headings(blocks: list[Node], by: int) -> list[Node]:
                 item["c"][0] = min(6, item["c"][0] + by)
         return items
 
-    return transform_lists(copy.deepcopy(blocks), shift)
+    return transform_lists(clone(blocks), shift)

@@ -7,7 +7,6 @@ everything else is written by the templates with autoescape on.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import pandoc
-from ..ast import Node, div, header, para, str_inlines, stringify, walk
+from ..ast import Node, clone, div, header, para, str_inlines, stringify, walk
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
 from ..resolve import ResolvedBook, ResolvedText, Section, book_id
@@ -83,7 +82,7 @@ def note_block(slug: str, number: int, body: list[Node]) -> Node:
             ["#" + note_ref_id(slug, number), ""],
         ],
     }
-    body = copy.deepcopy(body) or [para([])]
+    body = clone(body) or [para([])]
     last = body[-1]
     if last["t"] in ("Para", "Plain"):
         last["c"] = [*last["c"], {"t": "Space"}, backlink]

@@ -7,6 +7,8 @@ information are the same in every segment (one head, one configuration), so noth
 
 from __future__ import annotations
 
+import hashlib
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,24 @@ class Part:
     drop_last: bool  # the page that only marks the next recto
 
 
+SUBSET_TAG = re.compile(r"^/([A-Z]{6})\+(.+)$")
+
+
+def retag_subsets(document: pikepdf.Pdf, salt: str) -> None:
+    """Give each font subset of a segment its own tag: WeasyPrint derives the tag from the font, not the glyphs, so
+    every segment would bring a different subset under the same name, which preflight tools flag as a clash."""
+    for obj in document.objects:
+        if not isinstance(obj, pikepdf.Dictionary):
+            continue
+        for key in ("/BaseFont", "/FontName"):
+            value = obj.get(key)
+            match = SUBSET_TAG.match(str(value)) if isinstance(value, Name) else None
+            if match:
+                digest = hashlib.sha256(f"{match[1]}/{salt}".encode()).digest()
+                tag = "".join(chr(65 + byte % 26) for byte in digest[:6])
+                obj[key] = Name(f"/{tag}+{match[2]}")
+
+
 PageMap = dict[tuple[int, tuple[int, int]], Any]  # (source, page object's number) -> the book's page
 
 
@@ -38,6 +58,7 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
     for part in parts[1:]:
         source = pikepdf.open(part.path)
         sources.append(source)
+        retag_subsets(source, str(len(sources)))
         pages = list(source.pages)
         pages = pages[:-1] if part.drop_last else pages
         offset = len(book.pages)
@@ -52,6 +73,7 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
 def stamp_folios(book: pikepdf.Pdf, overlay: Path, folios: list[bool]) -> pikepdf.Pdf:
     """Each page that carries a folio gets the overlay's page of the same number (the folio alone)."""
     stamps = pikepdf.open(overlay)
+    retag_subsets(stamps, "folios")
     if len(stamps.pages) != len(book.pages):
         raise ValueError(f"folio overlay has {len(stamps.pages)} pages for {len(book.pages)}")
     for index, carries in enumerate(folios):

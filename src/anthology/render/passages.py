@@ -9,10 +9,9 @@ own markup and styles are untouched.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-from ..ast import Node, span, stringify
+from ..ast import Node, clone, span, stringify
 from ..resolve import book_id
 
 PASSAGE_CLASS = "passage"
@@ -86,7 +85,7 @@ def mark_passages(slug: str, blocks: list[Node], taken: set[str]) -> tuple[list[
     `taken` holds every id already used in the book; new ids are added to it. Notes are left alone: they become
     passages of their own under the note's id (see notes_to_links).
     """
-    marked = copy.deepcopy(blocks)
+    marked = clone(blocks)
     marker = _Marker(slug, taken)
     marker.blocks(marked)
     return marked, marker.passages

@@ -8,7 +8,6 @@ minimum for the final page count, and footnotes that land on another page than t
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.urls import URLFetcher
 
 from .. import pandoc
-from ..ast import Node, span, transform_lists
+from ..ast import Node, clone, span, transform_lists
 from ..config import POINTS_PER_INCH, BookConfig
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
@@ -206,7 +205,7 @@ def notes_to_print_footnotes(blocks: list[Node], slug: str) -> list[Node]:
                 result.append(item)
         return result
 
-    return transform_lists(copy.deepcopy(blocks), convert)
+    return transform_lists(clone(blocks), convert)
 
 
 def text_fragment(item: ResolvedText, blocks: list[Node] | None = None) -> str:
