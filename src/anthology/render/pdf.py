@@ -294,11 +294,38 @@ def layout_css(variant: Variant, base: str, fetcher: URLFetcher) -> tuple[CSS, d
     return CSS(string=variant.css, base_url=base, url_fetcher=fetcher, color_profiles=profiles), profiles
 
 
+# WeasyPrint 70, layout/block.py: when a paragraph's first line does not fit at the foot of a page and its orphans
+# would force the paragraph to the next page, WeasyPrint instead moves footnotes already called higher on the page to
+# the next page, to make room for the line. Those notes then print a page after their calls. The book wants the
+# other choice: the paragraph goes to the next page (the page runs a line or two short), every note stays with its
+# call. This switches that one decision off, in the pinned release, and fails loudly if the code is not the one it
+# was written for.
+REPORT_DECISION = "report = not context.in_column and can_break_now and not could_break_before"
+
+
+def keep_footnotes_with_calls() -> None:
+    import inspect
+    import textwrap
+
+    from weasyprint.layout import block
+
+    if getattr(block, "_anthology_patched", False):
+        return
+    source = textwrap.dedent(inspect.getsource(block._linebox_layout))
+    if source.count(REPORT_DECISION) != 1:
+        raise RuntimeError("WeasyPrint's _linebox_layout is not the one anthology patches: check the pinned version")
+    namespace: dict[str, Any] = {}
+    exec(compile(source.replace(REPORT_DECISION, "report = False"), block.__file__, "exec"), block.__dict__, namespace)
+    block._linebox_layout = namespace["_linebox_layout"]
+    block._anthology_patched = True
+
+
 def layout(
     html: str, project: Project, variant: Variant = PRINT, breaks: frozenset[int] = frozenset()
 ) -> tuple[Document, list[Any]]:
     """Lay out the HTML; `breaks` are elements (by document order) that must start a new page. Returns the
     document and the parsed elements in document order, which the layout's boxes point to."""
+    keep_footnotes_with_calls()
     fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
     base = str(project.styles_dir.resolve()) + "/"
     stylesheet, profiles = layout_css(variant, base, fetcher)
