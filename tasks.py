@@ -83,3 +83,36 @@ def cover(c, book=BOOK, pdf=None, out=None, debug=False):
     from anthology.cover import run_cover
 
     run_cover(book, ROOT, pdf=pdf, out=out, debug=debug)
+
+
+@task(
+    help={
+        "book": BOOK_HELP["book"],
+        "runs": "runs of each measure; times are medians (default: 3)",
+        "quick": "one run, no scaling (unless --scale)",
+        "scale": "also the scaling benchmark (the default unless --quick)",
+        "scale-only": "only the scaling benchmark",
+        "out-json": "also write every figure to this file as JSON",
+        "work": "make the temporary folder in this folder (default: /tmp)",
+        "keep": "keep the temporary folder (outputs, logs) afterwards",
+        "timeout": "stop a measured command after this many seconds (0: never)",
+    }
+)
+def bench(
+    c, book=BOOK, runs=3, quick=False, scale=False, scale_only=False, out_json=None, work=None, keep=False, timeout=0
+):
+    """Benchmark the build: cold, no-op and one-word-edit builds per edition, two baselines, scaling (README)."""
+    import sys
+
+    from invoke.exceptions import Exit
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench import main
+
+    flags = {"--quick": quick, "--scale": scale, "--scale-only": scale_only, "--keep": keep}
+    options = {"--book": book, "--runs": runs, "--out-json": out_json, "--work": work, "--timeout": timeout}
+    argv = [flag for flag, on in flags.items() if on]
+    argv += [item for option, value in options.items() if value is not None for item in (option, str(value))]
+    status = main(argv)
+    if status:
+        raise Exit(code=status)

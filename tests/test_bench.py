@@ -1,0 +1,38 @@
+"""The benchmark's synthetic anthology (benchmarks/bench.py): the scaling figures mean something only if the
+ten-times-larger book is a valid book. No timing here: timing belongs to the benchmark, not to noisy test machines."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from anthology.load import load_book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    """benchmarks/bench.py is a script, not part of the package: load it from its file."""
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_anthology_loads_with_fifty_unique_chapters(bench: ModuleType, tmp_path: Path) -> None:
+    book = load_book(bench.make_synthetic_book(ROOT / "book", tmp_path / "book"))
+    original = load_book(ROOT / "book")
+    slugs = [chapter.slug for chapter in book.chapters]
+    assert len(slugs) == 50
+    assert len(set(slugs)) == 50
+    assert [chapter.number for chapter in book.chapters] == list(range(1, 51))
+    # Each copy is its original's text, with its headnote: the same five essays, ten times over.
+    assert [chapter.body for chapter in book.chapters] == [chapter.body for chapter in original.chapters] * 10
+    assert all(chapter.headnote is not None for chapter in book.chapters)
