@@ -308,62 +308,19 @@ def make_synthetic_book(source: Path, target: Path, repeats: int = REPEATS) -> P
 FLOOR_CODE = (
     "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1], base_url=sys.argv[2]).write_pdf(sys.argv[3])"
 )
-FALLBACK_CODE = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import bench; bench.write_print_html_fallback(*sys.argv[2:])"
-)
-
-
-def write_print_html_fallback(book: str, styles: str, target: str) -> None:
-    """Stand-in for the build's `O/.cache/book-print.html` while the renderer does not leave it: the current
-    renderer's print HTML, with the page numbers of one layout pass as text (its footnote page breaks, applied to
-    the parsed tree rather than the HTML, are not in it). Runs in a subprocess with this checkout's sources."""
-    from anthology.load import load_book
-    from anthology.render.common import Project
-    from anthology.render.pdf import print_html
-    from anthology.resolve import resolve_book
-
-    project = Project(book_dir=Path(book), styles_dir=Path(styles), build_dir=Path(target).parent)
-    resolved = resolve_book(load_book(project.book_dir), project.styles_dir)
-    html = print_html(resolved, project)
-    try:
-        from anthology.render.pdf import anchor_pages, layout
-    except ImportError:  # the renderer changed: keep the first-pass HTML (page numbers by CSS target-counter)
-        pass
-    else:
-        document, _ = layout(html, project)
-        html = print_html(resolved, project, anchor_pages(document), len(document.pages))
-    Path(target).write_text(html, encoding="utf-8")
 
 
 def print_html_for(bench: Bench, built: Path, book: Path) -> Path | None:
-    """The final print HTML for the engine floor: the build's own copy if it left one, else the fallback (made
-    once). Records which in `bench.facts`; None if neither could be had."""
+    """The final print HTML for the engine floor: the whole book as one document, with its final page numbers as
+    text, which every print build leaves in `O/.cache/book-print.html`. None (and a fact saying why) if missing."""
     cached = built / PRINT_HTML_CACHE
     if cached.is_file():
         bench.facts["print_html"] = f"the build's {PRINT_HTML_CACHE}"
         kept = bench.work / "book-print.html"
         shutil.copyfile(cached, kept)
         return kept
-    fallback = bench.work / "book-print-fallback.html"
-    if not fallback.is_file() and "print_html" not in bench.facts:
-        log = bench.work / "logs" / "print-html-fallback.log"
-        command = [
-            sys.executable,
-            "-c",
-            FALLBACK_CODE,
-            str(Path(__file__).parent),
-            str(book),
-            str(STYLES),
-            str(fallback),
-        ]
-        sample = measure(command, log, bench.env)
-        bench.facts["print_html"] = (
-            f"fallback: no {PRINT_HTML_CACHE} after the build, so print_html() of the current renderer, page "
-            f"numbers from one layout pass ({sample.seconds:.0f} s to make, not timed)"
-            if sample.error is None
-            else f"unavailable: no {PRINT_HTML_CACHE} and the fallback failed ({sample.error})"
-        )
-    return fallback if fallback.is_file() else None
+    bench.facts["print_html"] = f"unavailable: the build left no {PRINT_HTML_CACHE}"
+    return None
 
 
 def naive_env() -> dict[str, str]:
@@ -387,7 +344,7 @@ LABELS = {
     "cold_all": ("cold build, all editions (invoke build)", "fresh, empty O"),
     "cold_pdf": ("cold print PDF (invoke pdf)", "fresh, empty O"),
     "cold_html": ("cold HTML site (invoke html)", "fresh, empty O"),
-    "cold_epub": ("cold EPUB (invoke epub)", "fresh O holding only the print PDF (the EPUB reads its pages)"),
+    "cold_epub": ("cold EPUB (invoke epub)", "a copy of the O `invoke pdf` built (the EPUB reads the PDF's pages)"),
     "noop": ("no-op rebuild (invoke build)", "same O, nothing changed"),
     "edit_pdf": ("one-word edit: invoke pdf", "O holds the previous full build"),
     "edit_epub": ("one-word edit: invoke epub", "O holds the previous full build"),
@@ -404,9 +361,10 @@ def cold_editions(bench: Bench, book: Path, run_dir: Path, slug: str) -> None:
     bench.run("cold_pdf", invoke("pdf", book, pdf.parent), run_dir / "logs" / "cold_pdf.log", pdf)
     bench.run("cold_html", invoke("html", book, run_dir / "out-html"), run_dir / "logs" / "cold_html.log")
     epub_out = run_dir / "out-epub"
-    epub_out.mkdir()
-    if pdf.is_file():
-        shutil.copy2(pdf, epub_out / pdf.name)
+    if pdf.parent.is_dir():  # the EPUB reads the print PDF of the same sources: the folder `invoke pdf` built
+        shutil.copytree(pdf.parent, epub_out)
+    else:
+        epub_out.mkdir()
     bench.run("cold_epub", invoke("epub", book, epub_out), run_dir / "logs" / "cold_epub.log")
 
 
