@@ -308,6 +308,13 @@ def make_synthetic_book(source: Path, target: Path, repeats: int = REPEATS) -> P
 FLOOR_CODE = (
     "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1], base_url=sys.argv[2]).write_pdf(sys.argv[3])"
 )
+# The same render with WeasyPrint's fontTools fallback for font subsetting, as on a machine without Debian's
+# libharfbuzz-subset0 (issue 11: does installing it speed the build up?).
+FONTTOOLS_CODE = (
+    "import logging, sys, weasyprint; import weasyprint.pdf.fonts as fonts; fonts.harfbuzz_subset = None; "
+    "logging.getLogger('weasyprint').setLevel(logging.ERROR); "
+    "weasyprint.HTML(filename=sys.argv[1], base_url=sys.argv[2]).write_pdf(sys.argv[3])"
+)
 
 
 def print_html_for(bench: Bench, built: Path, book: Path) -> Path | None:
@@ -352,6 +359,10 @@ LABELS = {
     "edit_all": ("one-word edit: invoke build", "O holds the previous full build"),
     "floor": ("baseline: engine floor (WeasyPrint alone)", "final print HTML → PDF, one subprocess"),
     "naive": ("baseline: naive pandoc --pdf-engine=weasyprint", "book/texts/*.md concatenated"),
+    "floor_fonttools": (
+        "engine floor, fonts subset by fontTools",
+        "as the engine floor, with HarfBuzz-Subset switched off (as without libharfbuzz-subset0)",
+    ),
 }
 
 
@@ -377,6 +388,9 @@ def baselines(bench: Bench, book: Path, run_dir: Path, built: Path) -> None:
     else:
         command = [sys.executable, "-c", FLOOR_CODE, str(html), str(STYLES) + "/", str(floor_pdf)]
         bench.run("floor", command, run_dir / "logs" / "floor.log", floor_pdf)
+        fonttools_pdf = run_dir / "floor-fonttools.pdf"
+        command = [sys.executable, "-c", FONTTOOLS_CODE, str(html), str(STYLES) + "/", str(fonttools_pdf)]
+        bench.run("floor_fonttools", command, run_dir / "logs" / "floor-fonttools.log", fonttools_pdf)
     naive_pdf = run_dir / "naive.pdf"
     bench.run("naive", naive_pandoc(book, naive_pdf), run_dir / "logs" / "naive.log", naive_pdf, run_dir, naive_env())
 
@@ -481,6 +495,7 @@ def build_checks(rows: dict[str, Row]) -> list[Check]:
         judged("cold build, all editions ÷ engine floor", ratio(rows, "cold_all", "floor"), TARGET_COLD_PER_FLOOR),
         Check("cold print PDF ÷ engine floor", ratio(rows, "cold_pdf", "floor")),
         Check("cold build, all editions ÷ naive pandoc", ratio(rows, "cold_all", "naive")),
+        Check("engine floor: fontTools ÷ HarfBuzz-Subset subsetting", ratio(rows, "floor_fonttools", "floor")),
         judged("one-word edit, PDF ÷ cold PDF", ratio(rows, "edit_pdf", "cold_pdf"), TARGET_EDIT_PDF_RATIO),
         judged("no-op rebuild", rows["noop"].median, TARGET_NOOP_S, " s", strict=True),
         judged("one-word edit, HTML", rows["edit_html"].median, TARGET_EDIT_SCREEN_S, " s", strict=True),

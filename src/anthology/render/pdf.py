@@ -1,9 +1,11 @@
-"""Print edition: one HTML document for the whole book, laid out by WeasyPrint into two PDFs.
+"""Print edition: the book's print HTML, laid out by WeasyPrint into two PDFs with the same pages.
 
 `build/<slug>.pdf` is for the printer (PDF/X with a CMYK output intent, black text, no links, annotations or
-bookmarks); `build/<slug>-screen.pdf` is for reading (sRGB, live links, bookmarks, metadata). Both come from the
-same HTML, so they have the same pages. The layout is measured as it is made: the gutter must meet the printer's
-minimum for the final page count, and footnotes that land on another page than their call are counted.
+bookmarks); `build/<slug>-screen.pdf` is for reading (sRGB, live links, bookmarks, metadata). The document is cut
+into segments, one per text (`segments.py`), laid out in parallel worker processes, each once for both PDFs, and
+joined with the folios stamped on (`merge.py`). Page numbers printed as text (contents, cross-references,
+bibliography, index) are settled in rounds. The layout is measured as it is made: the gutter must meet the
+printer's minimum for the final page count, and footnotes that land on another page than their call are counted.
 """
 
 from __future__ import annotations
