@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,12 @@ def letters(text: str) -> str:
 
 def pdf_pages_text(path: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def pdf_pages_text_fast(path: Path) -> list[str]:
+    """Each page's text read by poppler's pdftotext: a tenth of pypdf's time, for PDFs of hundreds of pages."""
+    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True)
+    return done.stdout.split("\f")[:-1]  # every page ends with a form feed
 
 
 def pdf_body_text(path: Path, min_size: float = 9.5) -> str:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
+from PIL import ImageCms
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from anthology.preflight import minimum_gutter_in, pdfx_version
-from anthology.render.pdf import RunningHeads, geometry_for, report_path, sentence
+from anthology.render.pdf import ICC_PROFILE, RunningHeads, geometry_for, report_path, sentence
 from outputs import letters
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"
@@ -75,12 +76,23 @@ def starts(built) -> dict[str, int]:
     return destinations(screen_path(built))
 
 
+def assert_bundled_cmyk_intent(intent) -> None:
+    """The output intent embeds the bundled profile unchanged, a CMYK output (printer) profile, and is named by
+    its description."""
+    profile = intent["/DestOutputProfile"].get_object().get_data()
+    bundled = (STYLES / ICC_PROFILE).read_bytes()
+    assert profile == bundled
+    assert profile[12:20] == b"prtrCMYK"  # ICC header: device class, colour space
+    description = ImageCms.ImageCmsProfile(io.BytesIO(bundled)).profile.profile_description
+    assert str(intent["/OutputConditionIdentifier"]) == description
+
+
 def test_print_pdf_is_pdfx_with_an_output_intent_even_and_six_by_nine(built):
     reader = PdfReader(built.pdf)
     assert pdfx_version(reader) == "PDF/X-4"
     intents = reader.trailer["/Root"]["/OutputIntents"]
     assert intents[0].get_object()["/S"] == "/GTS_PDFX"
-    assert "CMYK" in str(intents[0].get_object()["/OutputConditionIdentifier"])
+    assert_bundled_cmyk_intent(intents[0].get_object())
     assert len(reader.pages) % 2 == 0
     assert {(float(p.trimbox.width), float(p.trimbox.height)) for p in reader.pages} == {(432.0, 648.0)}
 

@@ -144,6 +144,16 @@ def pandoc_diagnostic(message: str, source: Path | None, line_offset: int) -> Di
     )
 
 
+ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal_markdown(text: str) -> str:
+    """Plain text as Markdown that reads back as exactly that text: pandoc reads the strings of a metadata file as
+    Markdown, so a title's `<script>`, `*` or `--` would become markup or typography. Every ASCII punctuation mark
+    is backslash-escaped (pandoc's `all_symbols_escapable`)."""
+    return ASCII_PUNCTUATION.sub(r"\\\1", text)
+
+
 def markdown_to_ast(text: str, source: Path | None = None, line_offset: int = 0) -> dict[str, Any]:
     """Parse Markdown; `line_offset` is the number of lines before the body in its file (the front matter)."""
     return json.loads(run(["--from", MARKDOWN, "--to", "json"], text, source=source, line_offset=line_offset))

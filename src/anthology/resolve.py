@@ -17,7 +17,7 @@ from .bibliography import CitationIndex, process_citations
 from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
 from .load import Book, Chapter, Text
-from .safety import check_text
+from .safety import check_source, check_text
 
 if TYPE_CHECKING:
     from .indexing import BookIndex
@@ -137,6 +137,7 @@ def relocate_duplicate_ids(error: BuildError, text: Text) -> BuildError:
 
 
 def resolve_text(text: Text, book_dir: Path) -> ResolvedText:
+    check_source(text).raise_if_errors()
     try:
         ast = pandoc.markdown_to_ast(text.body, source=text.path, line_offset=text.body_line - 1)
     except BuildError as error:

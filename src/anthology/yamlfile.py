@@ -43,6 +43,15 @@ def _index_lines(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) ->
             _index_lines(item, (*prefix, index), lines)
 
 
+def opened_on(exc: yaml.YAMLError, line: int | None, line_offset: int) -> str:
+    """Where the construct the parser was in started, when that is another line than where it stopped: an
+    unclosed `[` or quote is found only on a later line."""
+    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if not context or mark is None or mark.line + 1 + line_offset == line:
+        return ""
+    return f" ({context} that starts on line {mark.line + 1 + line_offset})"
+
+
 def parse_yaml(text: str, path: Path, line_offset: int = 0) -> YamlDocument:
     """Parse YAML text; a syntax error becomes a diagnostic with the file and line."""
     try:
@@ -51,7 +60,7 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> YamlDocument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 + line_offset if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = (getattr(exc, "problem", None) or str(exc)) + opened_on(exc, line, line_offset)
         raise BuildError(
             [
                 Diagnostic(

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..citations import WorksTable, load_references, load_works
+from ..render.common import atomic_file
 from ..yamlfile import read_text
 from .emend import EmendationError
 from .fidelity import split_markdown, words
@@ -80,8 +81,8 @@ def load_citation_table(recipe: Recipe, recipe_path: Path) -> WorksTable | None:
         raise IngestError(f"{works}: {exc}") from exc
 
 
-def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
-    """Clean one source; write its text (or, with `check`, compare it with the committed one)."""
+def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport, str]:
+    """Clean one source; its report and text (with `check`, the report compares it with the committed one)."""
     slug = source.stem
     recipe_path = source.with_suffix(".yaml")
     if not recipe_path.exists():
@@ -97,13 +98,11 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
         current = target.read_text(encoding="utf-8") if target.exists() else None
         status = "ok" if current == result.markdown else "differs"
     else:
-        texts_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.markdown, encoding="utf-8")
         status = "written"
     doc = result.doc
     fid = fidelity(raw, result, recipe)
     unemended = fidelity(raw, result, recipe, emended=False)
-    return EssayReport(
+    essay = EssayReport(
         slug=slug,
         words_in=len(words(raw)),
         words_out=sum(len(words(CITATION_KEY.sub(" ", part))) for part in split_markdown(result.markdown)),
@@ -122,20 +121,34 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> EssayReport:
         problems=result.problems + [f"fidelity: {d}" for d in fid.differences],
         status=status,
     )
+    return essay, result.markdown
+
+
+def write_texts(texts: dict[Path, str]) -> None:
+    """Each text replaces its file only when complete (a temporary file moved into place)."""
+    for target, markdown in texts.items():
+        with atomic_file(target) as temporary:
+            temporary.write_text(markdown, encoding="utf-8")
 
 
 def run_ingest(book_dir: Path, check: bool = False) -> IngestReport:
-    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic)."""
+    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic). Texts are
+    written only once every source is cleaned: a source that fails leaves all the texts as they were."""
     sources_dir = Path(book_dir) / "sources"
+    texts_dir = Path(book_dir) / "texts"
     sources = sorted(sources_dir.glob("*.txt"))
     if not sources:
         raise IngestError(f"{sources_dir}: no source texts (*.txt) found")
     report = IngestReport()
+    texts: dict[Path, str] = {}
     for source in sources:
-        essay = ingest_one(source, Path(book_dir) / "texts", check)
+        essay, markdown = ingest_one(source, texts_dir, check)
+        texts[texts_dir / f"{source.stem}.md"] = markdown
         report.essays.append(essay)
         if essay.status == "differs":
-            report.differs.append(Path(book_dir) / "texts" / f"{source.stem}.md")
+            report.differs.append(texts_dir / f"{source.stem}.md")
+    if not check:
+        write_texts(texts)
     return report
 
 

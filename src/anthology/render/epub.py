@@ -280,6 +280,19 @@ def metadata(resolved: ResolvedBook, cover: Path) -> dict[str, Any]:
     return data
 
 
+VERBATIM_METADATA = {"cover-image"}  # a path, not text
+
+
+def literal(value: Any) -> Any:
+    """The metadata's text as written: pandoc would read each string as Markdown (a title's `</title><script>`
+    vanished from the package's dc:title, `it's` became curly)."""
+    if isinstance(value, dict):
+        return {key: item if key in VERBATIM_METADATA else literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [literal(item) for item in value]
+    return pandoc.literal_markdown(value) if isinstance(value, str) else value
+
+
 def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     """The print edition the page numbers come from: built before the EPUB (build order pdf, epub, html)."""
     pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
@@ -335,7 +348,7 @@ def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
         subtitle = config.subtitle
         cover.write_bytes(cover_png(CoverText(config.title, subtitle, editors_line(resolved)), project.fonts_dir))
         meta_file = Path(scratch) / "metadata.yaml"
-        meta_file.write_text(yaml.safe_dump(metadata(resolved, cover), allow_unicode=True, sort_keys=True))
+        meta_file.write_text(yaml.safe_dump(literal(metadata(resolved, cover)), allow_unicode=True, sort_keys=True))
         written = Path(scratch) / "pandoc.epub"
         args = [
             "--from",

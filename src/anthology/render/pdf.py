@@ -43,7 +43,7 @@ from .common import Project, atomic_file, flatten_blocks, jinja_environment, sou
 
 # The page design's margins in inches; the gutter grows to the printer's minimum when the page count needs it.
 DESIGN_MARGINS_IN = {"top": 0.8, "bottom": 0.8, "inner": 0.75, "outer": 0.6}
-ICC_PROFILE = "icc/default_cmyk.icc"
+ICC_PROFILE = "icc/GRACoL_TR006_coated.icc"
 FOOTNOTE_CALL = "fncall"
 FOOTNOTE_TEXT = "fn"
 # Layouts of one segment to keep its footnotes with their calls (each pass mends the first separation of each text).
