@@ -78,8 +78,18 @@ def stamp_folios(book: pikepdf.Pdf, overlay: Path, folios: list[bool]) -> pikepd
         raise ValueError(f"folio overlay has {len(stamps.pages)} pages for {len(book.pages)}")
     for index, carries in enumerate(folios):
         if carries:
-            book.pages[index].add_overlay(stamps.pages[index])
+            stamp(book, book.pages[index], stamps.pages[index], Name(f"/AnthologyFolio{index + 1}"))
     return stamps
+
+
+def stamp(book: pikepdf.Pdf, page: pikepdf.Page, folio: pikepdf.Page, name: Name) -> None:
+    """Draw the folio page over the page, as a form XObject under a resource name of its own page (pikepdf's
+    add_overlay picks a random one, and the book would differ from build to build; a segment's pages share one
+    resource dictionary, so the name must differ from page to page). Both pages have the same size and origin."""
+    form = book.copy_foreign(folio.as_form_xobject())
+    page.add_resource(form, Name.XObject, name)
+    page.contents_add(pikepdf.Stream(book, b"q\n"), prepend=True)
+    page.contents_add(pikepdf.Stream(book, b"\nQ\nq " + name.unparse() + b" Do Q\n"), prepend=False)
 
 
 def named_destinations(book: pikepdf.Pdf, sources: list[pikepdf.Pdf], where: PageMap) -> None:
