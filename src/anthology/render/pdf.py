@@ -627,8 +627,9 @@ def segment_body(elements: list[Any]) -> str:
 
 
 def lay_out_segment(job: segments.Job, project: Project) -> tuple[Document, list[Any], frozenset[int], int]:
-    """Lay the segment out until its footnotes stay with their calls (or MAX_PASSES)."""
-    breaks = frozenset(job.hint)
+    """Lay the segment out until its footnotes stay with their calls (or MAX_PASSES); the breaks depend only on the
+    segment's HTML, so a cached layout is the one a clean build would make."""
+    breaks: frozenset[int] = frozenset()
     passes = 0
     while True:
         passes += 1
@@ -744,7 +745,7 @@ def compose(results: list[segments.Result]) -> Layout:
 
 class SegmentRenderer:
     """Lays segments out in worker processes, each once: a segment whose job was done before (same HTML, same
-    starting breaks, same style and code) is read from the cache."""
+    style and code) is read from the cache."""
 
     def __init__(self, resolved: ResolvedBook, project: Project, pool: Any, progress: Any):
         config = resolved.book.config
@@ -758,9 +759,9 @@ class SegmentRenderer:
         self.folder_of: dict[str, Path] = {}
         self.laid_out = 0
 
-    def job(self, segment: segments.Segment, hint: tuple[int, ...], pages_only: bool) -> segments.Job:
+    def job(self, segment: segments.Segment, pages_only: bool = False) -> segments.Job:
         variants = () if pages_only else self.variants
-        key = segments.job_key(segment, self.fingerprint, hint)
+        key = segments.job_key(segment, self.fingerprint)
         return segments.Job(
             key,
             segment,
@@ -769,7 +770,6 @@ class SegmentRenderer:
             str(self.project.book_dir.resolve()),
             variants,
             self.options,
-            hint,
             pages_only,
         )
 
@@ -803,43 +803,67 @@ class SegmentRenderer:
         return ordered
 
 
+@dataclass
+class Pages:
+    """Where every anchor fell (1-based pages), the book's page count, and the count the gutter was set for."""
+
+    anchors: dict[str, int]
+    total: int
+    page_count: int = 0
+
+
+def state_path(renderer: SegmentRenderer) -> Path:
+    return renderer.cache.parent / "pages.json"
+
+
+def previous_pages(renderer: SegmentRenderer) -> Pages | None:
+    """The page numbers the last build of this folder settled on: the starting point of the next build, so that
+    a segment whose text did not change has the HTML it had, and is not laid out again."""
+    try:
+        data = json.loads(state_path(renderer).read_text(encoding="utf-8"))
+        return Pages(data["anchors"], data["total"], data["page_count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def trial_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> Pages:
+    """A first layout for a book never built here: every page number printed as 100 (the right length for most).
+    A segment that prints no page number is laid out for good; the others only to measure them."""
+    first = segments.split(print_html(resolved, project, provisional_pages(resolved, project)))
+    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, PROVISIONAL_PAGE + 11)))
+    dependent = [a.html != b.html for a, b in zip(first, other, strict=True)]
+    trial = compose(renderer.run([renderer.job(seg, pages_only=d) for seg, d in zip(first, dependent, strict=True)]))
+    return Pages(trial.pages, trial.total)
+
+
 def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> tuple[Layout, list, int, bool]:
     """Lay the book out until the page numbers it prints are those it has, and the gutter fits the page count.
 
-    First every segment in its provisional form (every page number 100, the right length for most), which finds
-    its footnote breaks and page count; then the real form, starting from those breaks. A segment whose page
-    numbers do not change keeps its first layout."""
-    provisional = provisional_pages(resolved, project)
-    first = segments.split(print_html(resolved, project, provisional))
-    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, PROVISIONAL_PAGE + 11)))
-    page_dependent = [a.html != b.html for a, b in zip(first, other, strict=True)]
-    trial = renderer.run(
-        [renderer.job(seg, (), pages_only=dependent) for seg, dependent in zip(first, page_dependent, strict=True)]
-    )
-    hints = {seg.name: (seg.html, tuple(result.breaks)) for seg, result in zip(first, trial, strict=True)}
-
-    def job(seg: segments.Segment) -> segments.Job:
-        """A segment as the trial laid it out is that job again; one whose page numbers changed starts from the
-        trial's footnote breaks."""
-        trial_html, breaks = hints.get(seg.name, ("", ()))
-        return renderer.job(seg, () if seg.html == trial_html else breaks, pages_only=False)
-
-    layout = compose(trial)
-    page_count = 0
+    It starts from the page numbers of the last build in this folder (or, for the first, from a trial layout) and
+    lays out again only the segments whose HTML changed, until the book's HTML no longer does."""
+    start = previous_pages(renderer)
+    if start is None:
+        start = trial_pages(resolved, project, renderer)
+    else:  # an anchor new since the last build gets a page number of the right length until it is measured
+        start.anchors = provisional_pages(resolved, project) | start.anchors
+    pages, total, page_count = start.anchors, start.total, start.page_count
     html = None
     settled = False
     for _round in range(MAX_ROUNDS):
-        needed = minimum_gutter_in(layout.total)
+        needed = minimum_gutter_in(total)
         if geometry_for(resolved.book.config, page_count).inner < needed * POINTS_PER_INCH - 0.01:
-            page_count = layout.total
-        new_html = print_html(resolved, project, layout.pages, page_count)
+            page_count = total
+        new_html = print_html(resolved, project, pages, page_count)
         if new_html == html:
             settled = True
             break
         html = new_html
         parts = segments.split(html)
-        results = renderer.run([job(seg) for seg in parts])
-        layout = compose(results)
+        layout = compose(renderer.run([renderer.job(seg) for seg in parts]))
+        pages, total = layout.pages, layout.total
+    if settled:
+        state = {"anchors": pages, "total": total, "page_count": page_count}
+        state_path(renderer).write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
     return layout, parts, page_count, settled
 
 
@@ -860,6 +884,28 @@ def folio_overlay(
     document.write_pdf(target)
 
 
+def cached_overlay(
+    parts: list[segments.Segment], book: Layout, project: Project, variant: Variant, scratch: Path
+) -> Path:
+    """The folio document, laid out again only when the pages that carry folios (or the page design) change."""
+    flags = "".join("1" if carries else "0" for result in book.results for carries in result.folios)
+    key = hashlib.sha256(f"{renderer_fingerprint(parts)}/{variant.name}/{flags}".encode()).hexdigest()[:16]
+    overlay = scratch / f"folios-{variant.name}-{key}.pdf"
+    if not overlay.exists():
+        for old in scratch.glob(f"folios-{variant.name}-*.pdf"):
+            old.unlink()
+        with atomic_file(overlay) as temporary:
+            folio_overlay(parts, book, project, variant, temporary)
+    return overlay
+
+
+def renderer_fingerprint(parts: list[segments.Segment]) -> str:
+    """The page design the folios depend on: the head every segment shares (page size, margins, style sheets), and
+    this code."""
+    head = parts[0].html.split("<body>")[0]
+    return hashlib.sha256((head + Path(__file__).read_text(encoding="utf-8")).encode()).hexdigest()
+
+
 def write_book(
     renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, targets: dict[str, Path]
 ) -> None:
@@ -870,8 +916,7 @@ def write_book(
     for variant in (PRINT, SCREEN):
         if variant.name not in targets:
             continue
-        overlay = scratch / f"folios-{variant.name}.pdf"
-        folio_overlay(parts, book, project, variant, overlay)
+        overlay = cached_overlay(parts, book, project, variant, scratch)
         files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
         folios = [carries for result in book.results for carries in result.folios]
         bookmarks = None

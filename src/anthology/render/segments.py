@@ -9,8 +9,7 @@ cache keyed by its content, and an edit to one chapter re-lays out that chapter 
 
 A worker lays a segment out once and writes both PDFs from that layout: the screen PDF (sRGB, links, bookmarks)
 and the printer's (CMYK black, nothing interactive). Footnotes that WeasyPrint separates from their calls are
-mended inside the segment by forced page breaks (`pdf.footnote_breaks`), starting from the breaks found for the
-segment's provisional form (see `pdf.py`), so the result depends only on the sources.
+mended inside the segment by forced page breaks (`pdf.footnote_breaks`); they depend only on the segment's HTML.
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ def whole_book(segments: list[Segment], bodies: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs: the segment, where to write, and the breaks to start from."""
+    """What a worker needs: the segment, where to write, and whether to write the PDFs at all."""
 
     key: str
     segment: Segment
@@ -136,7 +135,6 @@ class Job:
     book_dir: str
     variants: tuple[str, ...]
     options: dict[str, dict[str, Any]]  # per variant: identifier and PDF flavour
-    hint: tuple[int, ...] = ()
     pages_only: bool = False  # lay out to measure; write no PDF
 
 
@@ -166,10 +164,10 @@ class Result:
         return cls(**json.loads((folder / "result.json").read_text(encoding="utf-8")))
 
 
-def job_key(segment: Segment, fingerprint: str, hint: tuple[int, ...]) -> str:
+def job_key(segment: Segment, fingerprint: str) -> str:
     """A layout's cache key: what it depends on (the PDFs written are always both variants)."""
     digest = hashlib.sha256()
-    for piece in (fingerprint, segment.html, json.dumps(hint)):
+    for piece in (fingerprint, segment.html):
         digest.update(piece.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
