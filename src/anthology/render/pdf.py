@@ -835,11 +835,15 @@ def previous_pages(renderer: SegmentRenderer) -> Pages | None:
 def trial_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> Pages:
     """A first layout for a book never built here, with estimated page numbers. A segment that prints no page
     number is laid out for good; the others only to measure them (a second estimate tells which print one)."""
-    first = segments.split(print_html(resolved, project, provisional_pages(resolved, project)))
-    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, 11)))
+    estimate = provisional_pages(resolved, project)
+    # The gutter depends on the page count: set it from the estimate, so that a long book is not laid out with
+    # the narrow gutter first and then all over again.
+    page_count = max(estimate.values(), default=0)
+    first = segments.split(print_html(resolved, project, estimate, page_count))
+    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, 11), page_count))
     dependent = [a.html != b.html for a, b in zip(first, other, strict=True)]
     trial = compose(renderer.run([renderer.job(seg, pages_only=d) for seg, d in zip(first, dependent, strict=True)]))
-    return Pages(trial.pages, trial.total)
+    return Pages(trial.pages, trial.total, page_count)
 
 
 def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> tuple[Layout, list, int, bool]:
