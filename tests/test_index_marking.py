@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anthology import pandoc
-from anthology.ast import walk
+from anthology.ast import stringify, walk
 from anthology.diagnostics import BuildError, Collector
 from anthology.indexing import (
     Entry,
@@ -42,7 +42,6 @@ def mark(markdown: str, spec: IndexSpec) -> tuple[list[dict], Marks, Collector]:
 
 
 def marked_words(blocks: list[dict]) -> list[str]:
-    from anthology.ast import stringify
 
     return [
         stringify(node["c"][1]) for node in walk(blocks) if node["t"] == "Span" and "index-marker" in node["c"][0][1]
@@ -124,7 +123,7 @@ def test_print_locators_link_each_page_once_to_its_first_occurrence():
     occurrences = [Occurrence("t", f"m{n}", "essay", 1, "", "t") for n in range(5)]
     pages = {"m0": 10, "m1": 10, "m2": 11, "m3": 12, "m4": 20}
     links = [node for node in print_locators(occurrences, pages) if node["t"] == "Link"]
-    assert [(node["c"][1][0]["c"], node["c"][2][0]) for node in links] == [("10–12", "#m0"), ("20", "#m4")]
+    assert [(stringify(node["c"][1]), node["c"][2][0]) for node in links] == [("10–12", "#m0"), ("20", "#m4")]
 
 
 def write_index(book: Path, text: str) -> None:
@@ -161,6 +160,6 @@ def test_minibook_index_is_generated_with_linked_locators(book_copy):
     assert {o.entry for o in occurrences} == {"alpha", "paragraph"}
     printed = resolved.print_overrides["index"]({o.marker: 7 for o in occurrences})
     labels = [
-        node["c"][1][0]["c"] for node in walk(printed) if node["t"] == "Link" and "index-locator" in node["c"][0][1]
+        stringify(node["c"][1]) for node in walk(printed) if node["t"] == "Link" and "index-locator" in node["c"][0][1]
     ]
     assert labels == ["7", "7"]  # one page each, printed once

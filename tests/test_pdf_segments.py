@@ -5,6 +5,7 @@ whole document at once, and an edit re-lays out only what it changes, giving the
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pypdf
 from weasyprint import HTML
 
-from anthology.render.pdf import PRINT, ConfinedFetcher, layout_css, report_path
+from anthology.render.pdf import PRINT, ConfinedFetcher, keep_footnotes_with_calls, layout_css, report_path
 from conftest import MINIBOOK, ROOT, STYLES
 from outputs import letters
 
@@ -27,12 +28,42 @@ def sorted_letters(text: str) -> str:
     return "".join(sorted(text))
 
 
+def page_lines(path: Path) -> list[dict[int, list[tuple[int, str]]]]:
+    """Each page's lines (by baseline, in points) as (x, word) pairs, from pdftotext's word boxes."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        lines: dict[int, list[tuple[int, str]]] = {}
+        for x, y, word in re.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', page):
+            lines.setdefault(round(float(y)), []).append((round(float(x)), word))
+        pages.append({y: sorted(words) for y, words in lines.items()})
+    return pages
+
+
+def misplaced(merged: dict[int, list[tuple[int, str]]], alone: dict[int, list[tuple[int, str]]]) -> list[str]:
+    """Lines whose words differ, or whose words do not start where the whole document starts them. A printed page
+    number is drawn on its own, so the merged PDF may split a word there ("110" and ")."): its lines are compared
+    without spaces, and each word of the whole document must start where one of the merged line's words does."""
+    problems = []
+    for y in sorted(set(merged) | set(alone)):
+        ours, theirs = merged.get(y, []), alone.get(y, [])
+        if "".join(w for _, w in ours) != "".join(w for _, w in theirs):
+            problems.append(f"line at {y} pt: {' '.join(w for _, w in ours)!r} != {' '.join(w for _, w in theirs)!r}")
+            continue
+        starts = [x for x, _ in ours]
+        for x, word in theirs:
+            if not any(abs(x - start) <= 1 for start in starts):
+                problems.append(f"line at {y} pt: {word!r} at x {x} pt is not where the merged PDF starts a word")
+    return problems
+
+
 def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path):
     whole = built.project.build_dir / ".cache" / "book-print.html"
     fetcher = ConfinedFetcher([STYLES, built.project.book_dir])
     base = str(STYLES.resolve()) + "/"
     stylesheet, profiles = layout_css(PRINT, base, fetcher)
     reference = tmp_path / "whole.pdf"
+    keep_footnotes_with_calls()  # the one rule of WeasyPrint's the build switches off, in its workers as here
     HTML(filename=str(whole), base_url=base, url_fetcher=fetcher).write_pdf(
         reference, stylesheets=[stylesheet], color_profiles=profiles
     )
@@ -43,6 +74,13 @@ def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path
         n for n, (a, b) in enumerate(zip(merged, alone, strict=True), 1) if sorted_letters(a) != sorted_letters(b)
     ]
     assert different == [], f"pages whose text differs: {different[:10]}"
+    # And every word where the whole document puts it: the page numbers printed at the merge included.
+    wrong = {
+        n: problems[:2]
+        for n, (ours, theirs) in enumerate(zip(page_lines(built.pdf), page_lines(reference), strict=True), 1)
+        if (problems := misplaced(ours, theirs))
+    }
+    assert wrong == {}, f"{len(wrong)} pages with words out of place: {dict(list(wrong.items())[:3])}"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -119,6 +119,28 @@ def span(inlines: list[Node], ident: str = "", classes: list[str] | None = None)
     return {"t": "Span", "c": [[ident, classes or [], []], inlines]}
 
 
+# Where a page number goes in a label built as text; page_numbers() puts the numbers in.
+PAGE_SLOT = "\x00"
+PAGE_NUMBER_CLASS = "pnum"
+
+
+def page_numbers(inlines: list[Node], numbers: list[int]) -> list[Node]:
+    """The inlines with each PAGE_SLOT replaced, in order, by a page number in its own span (class pnum): the print
+    layout keeps a page number's place and prints it after every page is known (render/pdf.py)."""
+    queue = list(numbers)
+    out: list[Node] = []
+    for node in inlines:
+        if node["t"] != "Str" or PAGE_SLOT not in node["c"]:
+            out.append(node)
+            continue
+        for index, piece in enumerate(node["c"].split(PAGE_SLOT)):
+            if index:
+                out.append(span([{"t": "Str", "c": str(queue.pop(0))}], classes=[PAGE_NUMBER_CLASS]))
+            if piece:
+                out.append({"t": "Str", "c": piece})
+    return out
+
+
 def div(blocks: list[Node], ident: str = "", classes: list[str] | None = None) -> Node:
     return {"t": "Div", "c": [[ident, classes or [], []], blocks]}
 

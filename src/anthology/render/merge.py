@@ -71,7 +71,7 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
 
 
 def stamp_folios(book: pikepdf.Pdf, overlay: Path, folios: list[bool]) -> pikepdf.Pdf:
-    """Each page that carries a folio gets the overlay's page of the same number (the folio alone)."""
+    """Each page that carries a folio or a page number gets the overlay's page of the same number (those alone)."""
     stamps = pikepdf.open(overlay)
     retag_subsets(stamps, "folios")
     if len(stamps.pages) != len(book.pages):

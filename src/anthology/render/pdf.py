@@ -52,7 +52,7 @@ MAX_PASSES = 6
 MAX_ROUNDS = 5
 # Bytes of print HTML per page of this design (measured: 927 kB for the 190 pages of the anthology), to estimate
 # the page of every anchor before the first layout.
-PROVISIONAL_BYTES_PER_PAGE = 4900
+CHARACTERS_PER_PAGE = 2300  # of text, at this design's measure and size (the essays: 2,170 to 2,550)
 
 
 class ConfinedFetcher(URLFetcher):
@@ -237,7 +237,7 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     config = resolved.book.config
     fragments = dict(base_fragments(resolved))
     for slug, override in resolved.print_overrides.items():
-        fragments[slug] = text_fragment(resolved.texts[slug], override(pages))
+        fragments[slug] = overridden_fragment(resolved, slug, override(pages))
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
@@ -255,7 +255,7 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     )
 
 
-_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str]]] = {}
+_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str], dict[tuple[str, str], str]]] = {}
 
 
 def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
@@ -265,19 +265,56 @@ def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
     if entry is None or entry[0] is not resolved:
         _FRAGMENTS.clear()
         fragments = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
-        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments)
+        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments, {})
     return entry[1]
 
 
-def provisional_pages(resolved: ResolvedBook, project: Project, offset: int = 0) -> dict[str, int]:
-    """A page for every anchor before any layout has measured one: estimated from where the anchor stands in the
-    print HTML (PROVISIONAL_BYTES_PER_PAGE), so that a page number printed from it has the right number of digits
-    and the first layout's page counts are close to the final ones."""
-    html = print_html(resolved, project, {})
-    pages: dict[str, int] = {}
-    for match in re.finditer(r'\bid="([^"]+)"', html):
-        pages.setdefault(match[1], 1 + match.start() // PROVISIONAL_BYTES_PER_PAGE + offset)
-    return pages
+def overridden_fragment(resolved: ResolvedBook, slug: str, blocks: list[Node]) -> str:
+    """A text's print HTML with its page numbers, made once for each distinct form: settling the page numbers asks
+    for the book's HTML several times, and most texts' numbers do not change between two of those."""
+    base_fragments(resolved)  # clears this cache when the book is another
+    key = (slug, hashlib.sha256(json.dumps(blocks, separators=(",", ":")).encode()).hexdigest())
+    cache = _FRAGMENTS[id(resolved)][2]
+    if key not in cache:
+        cache[key] = text_fragment(resolved.texts[slug], blocks)
+    return cache[key]
+
+
+@dataclass
+class Guess:
+    """A segment's pages before it is laid out: its page count and the (0-based) page of each anchor in it."""
+
+    pages: int
+    anchors: dict[str, int]
+
+
+def guess_segments(parts: list[segments.Segment]) -> list[Guess]:
+    """Each segment's pages estimated from its text: CHARACTERS_PER_PAGE, each top-level element starting a page,
+    and every segment (but the last) an even number of pages, since the next starts on a recto. It need only get
+    a page number's digits right and the first layout's page counts close."""
+    from lxml import html as lxml_html
+
+    guesses = []
+    for part in parts:
+        body = lxml_html.document_fromstring(part.html).find("body")
+        anchors: dict[str, int] = {}
+        page = 0
+        for block in body:
+            characters = 0
+            for element in block.iter():
+                if element.get("id"):
+                    anchors.setdefault(element.get("id"), page + characters // CHARACTERS_PER_PAGE)
+                characters += len(element.text or "") + len(element.tail or "")
+            page += max(1, -(-characters // CHARACTERS_PER_PAGE))
+        pages = page if part.last else page + page % 2
+        guesses.append(Guess(pages, anchors))
+    return guesses
+
+
+def numbers_shape(part: segments.Segment) -> str:
+    """A segment's HTML with its page numbers' digits left out: what differs only when the numbers change more than
+    the numbers themselves (an index range, a count of pages)."""
+    return segments.MASKED_NUMBER.sub(lambda match: match[1], part.html)
 
 
 # ---- Layout ------------------------------------------------------------------------------------------------------
@@ -603,6 +640,67 @@ def recolour_for_screen(document: Document, links: set[int]) -> None:
         walk(page._page_box, False)
 
 
+def descendants(box: Any) -> Iterator[Any]:
+    stack = [box]
+    while stack:
+        box = stack.pop()
+        yield box
+        stack.extend(reversed(getattr(box, "children", [])))
+
+
+def number_stamps(document: Document, elements: list[Any], count: int, links: set[int]) -> list[list[Any]]:
+    """Where each masked page number fell (segments.Result.stamps): the merge prints the real number there, in the
+    same type, so the page is the one the whole book laid out at once would have."""
+    parents = {id(child): parent for parent in elements for child in parent}
+    stamps = []
+    for number, page in enumerate(document.pages[:count]):
+        x, y = page._page_box.content_box_x(), page._page_box.content_box_y()
+        for box in descendants(page._page_box):
+            index = box.element.get("data-n") if isinstance(box, boxes.TextBox) and box.element_tag == "span" else None
+            if index is not None:
+                where = [round(box.position_x - x, 4), round(box.position_y - y, 4), round(box.width, 4)]
+                stamps.append([int(index), number, *where, stamp_css(box.style), linked(box.element, parents, links)])
+    return stamps
+
+
+def linked(element: Any, parents: dict[int, Any], links: set[int]) -> bool:
+    while element is not None:
+        if id(element) in links:
+            return True
+        element = parents.get(id(element))
+    return False
+
+
+def css_length(value: Any) -> str:
+    """A computed length (WeasyPrint's Dimension, 'normal', or a factor) as CSS."""
+    if hasattr(value, "unit"):
+        return f"{value.value}{value.unit}"
+    return str(value)
+
+
+def stamp_css(style: Any) -> str:
+    """The type a page number was laid out in, as CSS for the folio document."""
+    family = ", ".join(f"'{name}'" for name in style["font_family"])
+    numeric = style["font_variant_numeric"]
+    features = style["font_feature_settings"]
+    declarations = {
+        "font-family": family,
+        "font-size": f"{style['font_size']}px",
+        "font-style": style["font_style"],
+        "font-weight": str(style["font_weight"]),
+        "font-stretch": style["font_stretch"],
+        "font-variant-caps": style["font_variant_caps"],
+        "font-variant-numeric": numeric if isinstance(numeric, str) else " ".join(numeric),
+        "font-feature-settings": (
+            features if isinstance(features, str) else ", ".join(f"'{tag}' {value}" for tag, value in features)
+        ),
+        "font-kerning": style["font_kerning"],
+        "letter-spacing": css_length(style["letter_spacing"]),
+        "line-height": css_length(style["line_height"]),
+    }
+    return "; ".join(f"{key}: {value}" for key, value in declarations.items())
+
+
 def has_folio(page: Any) -> bool:
     """Whether the page has a box where the folio goes (SEGMENT_CSS): openers, blank and front pages have none."""
     return any(
@@ -674,14 +772,15 @@ def render_segment(job: segments.Job) -> segments.Result:
             passes=passes,
             body=segment_body(elements),
         )
-        if not job.pages_only:
-            write_segment(document, elements, job, folder)
+        links = screen_links(elements)
+        result.stamps = number_stamps(document, elements, count, links)
+        write_segment(document, elements, job, folder, links)
         result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
     result.save(folder)
     return result
 
 
-def write_segment(document: Document, elements: list[Any], job: segments.Job, folder: Path) -> None:
+def write_segment(document: Document, elements: list[Any], job: segments.Job, folder: Path, links: set[int]) -> None:
     """The printer's PDF first (nothing interactive), then the reader's from the same pages."""
     saved = [(list(page.links), list(page.bookmarks), dict(page.anchors)) for page in document.pages]
     if "print" in job.variants:
@@ -692,7 +791,7 @@ def write_segment(document: Document, elements: list[Any], job: segments.Job, fo
             page.links[:], page.bookmarks[:] = links, bookmarks
             page.anchors.update(anchors)
     if "screen" in job.variants:
-        recolour_for_screen(document, screen_links(elements))
+        recolour_for_screen(document, links)
         # No CMYK is left: the printer's profile goes, and sRGB is the output intent (WeasyPrint would otherwise
         # take the CMYK profile for it).
         document.color_profiles.pop("device-cmyk", None)
@@ -706,9 +805,12 @@ def write_segment(document: Document, elements: list[Any], job: segments.Job, fo
 
 FOLIO_CSS = """
 @page { @bottom-center { content: counter(page); } }
+html, body { margin: 0; padding: 0; }
 .folio-page { break-before: page; height: 1pt; }
 .folio-page:first-child { break-before: auto; }
 .no-folio { page: no-folio; }
+.folio-page { position: relative; }
+.folio-page span { white-space: pre; margin: 0; padding: 0; text-indent: 0; }
 @page no-folio { @bottom-center { content: none; } }
 """
 CODE_FILES = ("pdf.py", "segments.py", "merge.py")
@@ -739,7 +841,8 @@ class Layout:
     total: int
 
 
-def compose(results: list[segments.Result]) -> Layout:
+def compose(results: list[Any]) -> Layout:
+    """The book's pages from its segments' (results as laid out, or guesses)."""
     starts, pages, page = [], {}, 1
     for result in results:
         starts.append(page)
@@ -765,8 +868,7 @@ class SegmentRenderer:
         self.folder_of: dict[str, Path] = {}
         self.laid_out = 0
 
-    def job(self, segment: segments.Segment, pages_only: bool = False) -> segments.Job:
-        variants = () if pages_only else self.variants
+    def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
         return segments.Job(
             key,
@@ -774,9 +876,8 @@ class SegmentRenderer:
             str(self.cache / key),
             str(self.project.styles_dir.resolve()),
             str(self.project.book_dir.resolve()),
-            variants,
+            self.variants,
             self.options,
-            pages_only,
         )
 
     def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
@@ -832,30 +933,42 @@ def previous_pages(renderer: SegmentRenderer) -> Pages | None:
         return None
 
 
-def trial_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> Pages:
-    """A first layout for a book never built here, with estimated page numbers. A segment that prints no page
-    number is laid out for good; the others only to measure them (a second estimate tells which print one)."""
-    estimate = provisional_pages(resolved, project)
-    # The gutter depends on the page count: set it from the estimate, so that a long book is not laid out with
-    # the narrow gutter first and then all over again.
-    page_count = max(estimate.values(), default=0)
-    first = segments.split(print_html(resolved, project, estimate, page_count))
-    other = segments.split(print_html(resolved, project, provisional_pages(resolved, project, 11), page_count))
-    dependent = [a.html != b.html for a, b in zip(first, other, strict=True)]
-    trial = compose(renderer.run([renderer.job(seg, pages_only=d) for seg, d in zip(first, dependent, strict=True)]))
-    return Pages(trial.pages, trial.total, page_count)
+def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> Pages:
+    """The page numbers a book never built here starts from: every segment's pages guessed, then every segment
+    laid out whose HTML does not depend on the numbers beyond their length, and their pages measured. The others
+    (the index, whose ranges depend on the exact pages; the bibliography's page lists) wait for the measured pages,
+    so that they are laid out once."""
+    parts = segments.split(print_html(resolved, project, {}))
+    guesses = guess_segments(parts)
+    guessed = compose(guesses)
+    page_count = guessed.total
+
+    def shapes(pages: dict[str, int]) -> list[str]:
+        return [numbers_shape(part) for part in segments.split(print_html(resolved, project, pages, page_count))]
+
+    parts = segments.split(print_html(resolved, project, guessed.pages, page_count))
+    first = [numbers_shape(part) for part in parts]
+    doubled = shapes({anchor: 2 * page for anchor, page in guessed.pages.items()})
+    halved = shapes({anchor: 1 + page // 2 for anchor, page in guessed.pages.items()})
+    waits = [a != b or a != c for a, b, c in zip(first, doubled, halved, strict=True)]
+    ready = iter(renderer.run([renderer.job(part) for part, wait in zip(parts, waits, strict=True) if not wait]))
+    measured = compose([guess if wait else next(ready) for guess, wait in zip(guesses, waits, strict=True)])
+    return Pages(measured.pages, measured.total, page_count)
 
 
 def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> tuple[Layout, list, int, bool]:
     """Lay the book out until the page numbers it prints are those it has, and the gutter fits the page count.
 
-    It starts from the page numbers of the last build in this folder (or, for the first, from a trial layout) and
-    lays out again only the segments whose HTML changed, until the book's HTML no longer does."""
+    It starts from the page numbers of the last build in this folder (or, for the first, from first_pages) and
+    lays out again only the segments whose masked HTML changed (a number with more or fewer digits, an index
+    range), until the book's HTML no longer changes. A segment whose numbers changed but kept their length is not
+    laid out again: its numbers are printed at the merge."""
     start = previous_pages(renderer)
     if start is None:
-        start = trial_pages(resolved, project, renderer)
+        start = first_pages(resolved, project, renderer)
     else:  # an anchor new since the last build gets a page number of the right length until it is measured
-        start.anchors = provisional_pages(resolved, project) | start.anchors
+        parts = segments.split(print_html(resolved, project, {}))
+        start.anchors = compose(guess_segments(parts)).pages | start.anchors
     pages, total, page_count = start.anchors, start.total, start.page_count
     html = None
     settled = False
@@ -877,58 +990,90 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
     return layout, parts, page_count, settled
 
 
-def folio_overlay(
-    parts: list[segments.Segment], book: Layout, project: Project, variant: Variant, target: Path
-) -> None:
-    """A document of the book's page count with nothing but the folios, where the full book prints them: the
-    same page rule, font and margins (mirrored on versos), the page counter counting from the first page."""
+def page_rules(project: Project, sheet: str) -> str:
+    """Only the style sheet's pages and fonts: the folio document has no text of the book to style, and matching
+    every rule against each of its thousands of numbers made it as slow to lay out as a chapter."""
+    import tinycss2
+
+    rules = tinycss2.parse_stylesheet((project.styles_dir / sheet).read_text(encoding="utf-8"))
+    kept = [r for r in rules if r.type == "at-rule" and r.lower_at_keyword in ("font-face", "page", "color-profile")]
+    return tinycss2.serialize(kept)
+
+
+def overlay_html(parts: list[segments.Segment], book: Layout, variant: Variant, project: Project) -> str:
+    """A document of the book's page count with nothing but the folios and the page numbers the segments left room
+    for (segments.py): the same page rules, font and margins (mirrored on versos), the page counter counting from
+    the first page, each number where its segment's layout put it, in the type it was laid out in."""
     head = parts[0].html.split("<body>")[0].replace("</head>", f"<style>{FOLIO_CSS}</style></head>")
-    divs = "".join(
-        f'<div class="folio-page{"" if carries else " no-folio"}"></div>'
-        for result in book.results
-        for carries in result.folios
+    head = re.sub(
+        r'<link rel="stylesheet" href="([^"]+)">', lambda m: f"<style>{page_rules(project, m[1])}</style>", head
     )
-    document, _ = layout(f"{head}<body>{divs}</body></html>", project, variant)
+    flags = [carries for result in book.results for carries in result.folios]
+    stamps: list[list[str]] = [[] for _ in flags]
+    types: dict[str, str] = {}  # a class per distinct type: a few rules, not a style sheet per number
+    for part, start, result in zip(parts, book.starts, book.results, strict=True):
+        for index, page, x, y, width, css, link in result.stamps:
+            colour = f"; color: {LINK_BLUE}" if link and variant.interactive else ""
+            name = types.setdefault(css + colour, f"t{len(types)}")
+            where = f"left: {x}px; top: {y}px; width: {width}px"
+            stamps[start - 1 + page].append(f'<span class="{name}" style="{where}">{part.numbers[index]}</span>')
+    rules = "".join(f".{name} {{ position: absolute; {css} }}\n" for css, name in types.items())
+    head = head.replace("</head>", f"<style>{rules}</style></head>")
+    divs = "".join(
+        f'<div class="folio-page{"" if carries else " no-folio"}">{"".join(numbers)}</div>'
+        for carries, numbers in zip(flags, stamps, strict=True)
+    )
+    return f"{head}<body>{divs}</body></html>"
+
+
+def folio_overlay(html: str, project: Project, variant: Variant, target: Path) -> None:
+    document, _ = layout(html, project, variant)
     if variant.interactive:
         add_srgb_profile(document)
     document.write_pdf(target)
 
 
+def overlay_job(html: str, project: Project, variant: str, target: str) -> None:
+    """A worker's job: lay out one folio document and write it."""
+    with atomic_file(Path(target)) as temporary:
+        folio_overlay(html, project, PRINT if variant == PRINT.name else SCREEN, temporary)
+
+
 def cached_overlay(
-    parts: list[segments.Segment], book: Layout, project: Project, variant: Variant, scratch: Path
-) -> Path:
-    """The folio document, laid out again only when the pages that carry folios (or the page design) change."""
-    flags = "".join("1" if carries else "0" for result in book.results for carries in result.folios)
-    key = hashlib.sha256(f"{renderer_fingerprint(parts)}/{variant.name}/{flags}".encode()).hexdigest()[:16]
+    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, variant: Variant
+) -> tuple[Path, Any]:
+    """The folio document, and the worker's job laying it out (None when it is cached: laid out again only when
+    what it prints, the page design or this code change)."""
+    scratch = renderer.cache.parent
+    html = overlay_html(parts, book, variant, project)
+    code = Path(__file__).read_text(encoding="utf-8")
+    key = hashlib.sha256(f"{html}/{variant.name}/{code}".encode()).hexdigest()[:16]
     overlay = scratch / f"folios-{variant.name}-{key}.pdf"
-    if not overlay.exists():
-        for old in scratch.glob(f"folios-{variant.name}-*.pdf"):
-            old.unlink()
-        with atomic_file(overlay) as temporary:
-            folio_overlay(parts, book, project, variant, temporary)
-    return overlay
-
-
-def renderer_fingerprint(parts: list[segments.Segment]) -> str:
-    """The page design the folios depend on: the head every segment shares (page size, margins, style sheets), and
-    this code."""
-    head = parts[0].html.split("<body>")[0]
-    return hashlib.sha256((head + Path(__file__).read_text(encoding="utf-8")).encode()).hexdigest()
+    if overlay.exists():
+        return overlay, None
+    for old in scratch.glob(f"folios-{variant.name}-*.pdf"):
+        old.unlink()
+    return overlay, renderer.pool.submit(overlay_job, html, project, variant.name, str(overlay))
 
 
 def write_book(
     renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, targets: dict[str, Path]
 ) -> None:
-    """Each variant: folios laid out, segments merged, the result moved into place only when complete."""
+    """Each variant: folios laid out (both variants' at once, in the workers), segments merged, the result moved
+    into place only when complete."""
     from . import merge
 
-    scratch = renderer.cache.parent
-    for variant in (PRINT, SCREEN):
-        if variant.name not in targets:
-            continue
-        overlay = cached_overlay(parts, book, project, variant, scratch)
+    variants = [variant for variant in (PRINT, SCREEN) if variant.name in targets]
+    overlays = {variant.name: cached_overlay(renderer, parts, book, project, variant) for variant in variants}
+    for variant in variants:
+        overlay, job = overlays[variant.name]
+        if job is not None:
+            job.result()
         files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
-        folios = [carries for result in book.results for carries in result.folios]
+        drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
+        for start, result in zip(book.starts, book.results, strict=True):
+            for stamp in result.stamps:
+                drawn[start - 1 + stamp[1]] = True
         bookmarks = None
         if variant.interactive:
             bookmarks = [
@@ -937,7 +1082,7 @@ def write_book(
                 for page, level, label, x, y in result.bookmarks
             ]
         with atomic_file(targets[variant.name]) as temporary:
-            merge.merge(files, overlay, folios, temporary, bookmarks)
+            merge.merge(files, overlay, drawn, temporary, bookmarks)
 
 
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:

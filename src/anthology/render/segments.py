@@ -7,6 +7,12 @@ numbers are given to each segment as text; a segment's layout then depends only 
 things possible: segments are laid out in parallel processes, a segment whose HTML has not changed is taken from a
 cache keyed by its content, and an edit to one chapter re-lays out that chapter alone.
 
+Page numbers printed as text would make a segment depend on every text before it. So a segment is laid out with
+each page number masked (every digit a zero, the span hidden; the figures are tabular, so any number of that many
+digits takes the same room): the worker records where each number falls, and the merge prints the real numbers
+there, with the folios. A segment is laid out again only when a number gains or loses a digit, or when the numbers
+change what is printed around them (an index range, "p." becoming "pp.").
+
 A worker lays a segment out once and writes both PDFs from that layout: the screen PDF (sRGB, links, bookmarks)
 and the printer's (CMYK black, nothing interactive). Footnotes that WeasyPrint separates from their calls are
 mended inside the segment by forced page breaks (`pdf.footnote_breaks`); they depend only on the segment's HTML.
@@ -33,7 +39,12 @@ DEST_SCHEME = "anthology-dest:"
 SEGMENT_CSS = """
 @page { @bottom-center { content: ""; } }
 .segment-end { page: end; break-before: right; height: 1pt; }
+.pnum { visibility: hidden; }
+.pnum::before { visibility: visible; }
 """
+# A page number as print_html writes it (ast.page_numbers, the contents' template), and as masked in a segment.
+PAGE_NUMBER = re.compile(r'<span class="pnum">(\d*)</span>')
+MASKED_NUMBER = re.compile(r'<span class="pnum" data-n="(\d+)">\d*</span>')
 FRONT_CLASSES = {"half-title", "title-page", "copyright-page"}
 
 
@@ -42,9 +53,25 @@ class Segment:
     """One text's pages: its name (the section's id or class), its HTML document, the ids it holds."""
 
     name: str
-    html: str
+    html: str  # page numbers masked (mask_numbers)
     ids: frozenset[str]
     last: bool
+    numbers: tuple[str, ...] = ()  # the page numbers masked, in document order
+
+
+def mask_numbers(html: str) -> tuple[str, tuple[str, ...]]:
+    """Each page number's digits as zeros, the span numbered (data-n) so the layout can say where it fell."""
+    numbers: list[str] = []
+
+    def mask(match: re.Match[str]) -> str:
+        numbers.append(match[1])
+        return f'<span class="pnum" data-n="{len(numbers) - 1}">{"0" * len(match[1])}</span>'
+
+    return PAGE_NUMBER.sub(mask, html), tuple(numbers)
+
+
+def unmask_numbers(html: str, numbers: tuple[str, ...]) -> str:
+    return MASKED_NUMBER.sub(lambda match: f'<span class="pnum">{numbers[int(match[1])]}</span>', html)
 
 
 def _head(root: Any) -> str:
@@ -104,7 +131,8 @@ def split(document: str) -> list[Segment]:
         body = "".join(lxml_html.tostring(element, encoding="unicode") for element in group)
         end = "" if last else '<div class="segment-end"></div>'
         html = f'<!DOCTYPE html>\n<html lang="{lang}">{head}<body>{body}{end}</body></html>\n'
-        segments.append(Segment(_name(group, number), html, frozenset(ids), last))
+        masked, numbers = mask_numbers(html)
+        segments.append(Segment(_name(group, number), masked, frozenset(ids), last, numbers))
     return segments
 
 
@@ -115,7 +143,7 @@ def whole_book(segments: list[Segment], bodies: list[str]) -> str:
     head = root.find("head")
     head.remove(head.findall("style")[-1])
     lang = root.get("lang") or ""
-    text = "".join(bodies)
+    text = "".join(unmask_numbers(body, segment.numbers) for segment, body in zip(segments, bodies, strict=True))
     text = text.replace(f'href="{DEST_SCHEME}', 'href="#')
     head_text = lxml_html.tostring(head, encoding="unicode")
     return f'<!DOCTYPE html>\n<html lang="{lang}">{head_text}<body>{text}</body></html>\n'
@@ -126,7 +154,7 @@ def whole_book(segments: list[Segment], bodies: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs: the segment, where to write, and whether to write the PDFs at all."""
+    """What a worker needs: the segment, where to write, and which PDFs."""
 
     key: str
     segment: Segment
@@ -135,7 +163,6 @@ class Job:
     book_dir: str
     variants: tuple[str, ...]
     options: dict[str, dict[str, Any]]  # per variant: identifier and PDF flavour
-    pages_only: bool = False  # lay out to measure; write no PDF
 
 
 @dataclass
@@ -154,6 +181,9 @@ class Result:
     short_pages: list[int]
     passes: int
     body: str  # the segment's body as laid out (breaks applied), for the whole-book document
+    # Where each masked page number fell: [data-n, page (0-based), x, y (CSS px from the page's content box), width,
+    # CSS of its type, whether the screen PDF colours it as a link]
+    stamps: list[list[Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
