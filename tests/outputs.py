@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import zipfile
 from pathlib import Path
 
 from lxml import html as lxml_html
-from pypdf import PdfReader
 
 
 def letters(text: str) -> str:
@@ -17,7 +17,9 @@ def letters(text: str) -> str:
 
 
 def pdf_pages_text(path: Path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
+    """Each page's text in reading order (poppler's pdftotext: by position, not by the order the PDF draws it in;
+    the folios and the page numbers printed at the merge are drawn after the rest of the page)."""
+    return pdf_pages_text_fast(path)
 
 
 def pdf_pages_text_fast(path: Path) -> list[str]:
@@ -28,18 +30,15 @@ def pdf_pages_text_fast(path: Path) -> list[str]:
 
 def pdf_body_text(path: Path, min_size: float = 9.5) -> str:
     """Text set at body size or larger: leaves out footnotes, folios and running heads, which interrupt sentences
-    at page breaks."""
-    chunks: list[str] = []
-    for page in PdfReader(path).pages:
-
-        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
-            scale = abs(tm[3] * cm[3]) if tm and cm else 1.0
-            if size * scale >= min_size:
-                chunks.append(text)
-
-        page.extract_text(visitor_text=visit)
-        chunks.append("\n")
-    return "".join(chunks)
+    at page breaks. Read by poppler in reading order (the page numbers printed at the merge are drawn after the
+    rest of the page), a word's size being the height of its box."""
+    done = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True)
+    chunks = []
+    for page in done.stdout.split("</page>"):
+        found = re.findall(r'xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', page)
+        sized = [html.unescape(word) for top, bottom, word in found if float(bottom) - float(top) >= min_size - 0.01]
+        chunks.append(" ".join(sized))
+    return "\n".join(chunks)
 
 
 def epub_text(path: Path) -> str:

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from lxml import html as lxml_html
-from pypdf import PdfReader
 
 from anthology.indexing import page_ranges
-from outputs import letters
+from outputs import letters, pdf_pages_text
 from test_crossref_book import anchor_pages
 
 SAMPLE = 30
@@ -60,9 +59,9 @@ def normalised(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).replace("\u2010", "-").split())
 
 
-def pdf_index(reader: PdfReader, start: int) -> str:
+def pdf_index(pages: list[str], start: int) -> str:
     """The printed index's text, from its first page (1-based) to the end."""
-    return normalised(" ".join(page.extract_text() or "" for page in reader.pages[start - 1 :]))
+    return normalised(" ".join(pages[start - 1 :]))
 
 
 def printed_locators(index_text: str, term: str) -> list[tuple[int, int]]:
@@ -78,9 +77,8 @@ def printed_locators(index_text: str, term: str) -> list[tuple[int, int]]:
 
 
 def test_printed_locators_are_sorted_ranges_and_their_pages_contain_the_term(resolved_real_book, built):
-    reader = PdfReader(built.pdf)
-    index_text = pdf_index(reader, anchor_pages(built)["index"])
-    raw = [(page.extract_text() or "").strip() for page in reader.pages]
+    raw = [text.strip() for text in pdf_pages_text(built.pdf)]  # in reading order: numbers are drawn at the merge
+    index_text = pdf_index(raw, anchor_pages(built)["index"])
     page_text = [letters(text) for text in raw]
     folios = [text.splitlines()[-1].strip() if text else "" for text in raw]
     index = resolved_real_book.index

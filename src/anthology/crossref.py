@@ -295,4 +295,7 @@ def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[di
                 node["c"][1] = [*node["c"][1], *page]
         return copied
 
+    # The numbers change nothing but themselves: the print build may render this once with placeholders
+    # (render/pdf.py, positional_fragment).
+    with_pages.positional = True  # type: ignore[attr-defined]
     return with_pages

@@ -237,7 +237,8 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     config = resolved.book.config
     fragments = dict(base_fragments(resolved))
     for slug, override in resolved.print_overrides.items():
-        fragments[slug] = overridden_fragment(resolved, slug, override(pages))
+        fragment = positional_fragment(resolved, slug, override, pages)
+        fragments[slug] = fragment if fragment is not None else overridden_fragment(resolved, slug, override(pages))
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
@@ -255,7 +256,7 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     )
 
 
-_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str], dict[tuple[str, str], str]]] = {}
+_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str], dict[tuple[str, str], str], dict[str, Any]]] = {}
 
 
 def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
@@ -265,8 +266,48 @@ def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
     if entry is None or entry[0] is not resolved:
         _FRAGMENTS.clear()
         fragments = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
-        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments, {})
+        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments, {}, {})
     return entry[1]
+
+
+class Placeholders(dict):
+    """A page map that has every anchor: each anchor asked for gets a number of its own (PLACEHOLDER + n), which
+    positional_fragment replaces by the anchor's page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[str] = []
+
+    def __contains__(self, anchor: object) -> bool:
+        return True
+
+    def __missing__(self, anchor: str) -> int:
+        self.anchors.append(anchor)
+        self[anchor] = PLACEHOLDER + len(self.anchors) - 1
+        return self[anchor]
+
+
+PLACEHOLDER = 10_000_000
+PLACEHOLDER_NUMBER = re.compile(r'<span class="pnum">(1\d{7})</span>')
+
+
+def positional_fragment(resolved: ResolvedBook, slug: str, override: Any, pages: dict[str, int]) -> str | None:
+    """The print HTML of a text whose page numbers change nothing but themselves (a cross-reference's ", p. 151"):
+    made once with placeholder numbers, then given the numbers, instead of converted again for every page map.
+    None for the others (the index's ranges), and when an anchor it refers to has no page yet."""
+    if not getattr(override, "positional", False):
+        return None
+    base_fragments(resolved)  # clears this cache when the book is another
+    cache = _FRAGMENTS[id(resolved)][3]
+    if slug not in cache:
+        placeholders = Placeholders()
+        cache[slug] = (text_fragment(resolved.texts[slug], override(placeholders)), placeholders.anchors)
+    html, anchors = cache[slug]
+    if any(anchor not in pages for anchor in anchors):
+        return None
+    return PLACEHOLDER_NUMBER.sub(
+        lambda match: f'<span class="pnum">{pages[anchors[int(match[1]) - PLACEHOLDER]]}</span>', html
+    )
 
 
 def overridden_fragment(resolved: ResolvedBook, slug: str, blocks: list[Node]) -> str:
