@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import pandoc
-from .ast import PAGE_SLOT, Node, page_numbers, para, str_inlines, walk
+from .ast import Node, para, str_inlines, walk
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
 from .load import Book, Chapter, Text
@@ -243,13 +243,12 @@ def cited_in(book: Book, places: list[tuple[str, str]], pages: dict[str, int] | 
     inlines: list[Node] = str_inlines("Cited in")
     for number, (label, idents) in enumerate(groups.items()):
         inlines += [{"t": "Str", "c": "," if number else ""}, {"t": "Space"}] if number else [{"t": "Space"}]
-        text, numbers = label, []
-        if pages is not None:
+        text = label
+        if pages is not None:  # plain text, not held open (ast.page_numbers): their count changes the wording
             numbers = sorted({pages[i] for i in idents if i in pages})
             if numbers:
-                text += f" ({'p' if len(numbers) == 1 else 'pp'}. {', '.join(PAGE_SLOT for _ in numbers)})"
-        words = page_numbers(str_inlines(text), numbers)
-        inlines.append({"t": "Link", "c": [["", ["cited-in"], []], words, [f"#{idents[0]}", ""]]})
+                text += f" ({'p' if len(numbers) == 1 else 'pp'}. {', '.join(map(str, numbers))})"
+        inlines.append({"t": "Link", "c": [["", ["cited-in"], []], str_inlines(text), [f"#{idents[0]}", ""]]})
     inlines.append({"t": "Str", "c": "."})
     return [para(inlines)]
 

@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .ast import PAGE_SLOT, Node, page_numbers, str_inlines, stringify, walk
+from .ast import Node, str_inlines, stringify, walk
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
 from .load import Chapter, Text
@@ -469,12 +469,12 @@ def print_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list
             first_on.setdefault(pages[occurrence.marker], occurrence.marker)
     out: list[Node] = []
     for start, end in page_ranges(list(first_on)):
-        slots = PAGE_SLOT if start == end else f"{PAGE_SLOT}–{PAGE_SLOT}"
-        label = page_numbers([{"t": "Str", "c": slots}], [start, end])
+        # Plain text, not held open (ast.page_numbers): the numbers decide the ranges.
+        label = str(start) if start == end else f"{start}–{end}"
         out += [
             {"t": "Str", "c": ","},
             {"t": "Space"},
-            link(label, first_on[start], ["index-locator"]),
+            link([{"t": "Str", "c": label}], first_on[start], ["index-locator"]),
         ]
     return out
 

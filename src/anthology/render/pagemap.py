@@ -9,12 +9,15 @@ hyphenation, note calls, list numbers and folios do not disturb it.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 
 from lxml import etree
@@ -60,6 +63,37 @@ def _edge_distance(y: float, height: float) -> float:
     return min(y, height - y)
 
 
+def page_count(pdf: Path) -> int:
+    import pikepdf
+
+    try:
+        with pikepdf.open(pdf) as document:
+            return len(document.pages)
+    except pikepdf.PdfError as error:
+        raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {error}", file=pdf)]) from None
+
+
+def pdftotext_in_parallel(tool: str, pdf: Path) -> list[bytes]:
+    """pdftotext's word boxes of the whole PDF, read in one range of pages per core at once (it takes seconds on a
+    book, and the EPUB waits for it)."""
+    count = page_count(pdf)
+    share = max(1, -(-count // max(1, os.cpu_count() or 1)))
+    ranges = [(first, min(count, first + share - 1)) for first in range(1, count + 1, share)]
+    with tempfile.TemporaryDirectory() as scratch:
+        # Into files, not pipes: a pipe left unread while another run is read would stall its run.
+        targets = [Path(scratch) / f"{first}.html" for first, _ in ranges]
+        runs = [
+            subprocess.Popen([tool, "-bbox-layout", "-f", str(a), "-l", str(b), str(pdf), str(target)], stderr=PIPE)
+            for (a, b), target in zip(ranges, targets, strict=True)
+        ]
+        for run in runs:
+            _, err = run.communicate()
+            if run.returncode != 0:
+                message = err.decode("utf-8", "replace").strip()
+                raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {message}", file=pdf)])
+        return [target.read_bytes() for target in targets]
+
+
 def read_print_pages(pdf: Path) -> list[PrintPage]:
     """Every page of the PDF with its folio and lines of text, read by poppler's pdftotext (pypdf takes ten times
     as long on a book)."""
@@ -75,14 +109,11 @@ def read_print_pages(pdf: Path) -> list[PrintPage]:
                 )
             ]
         )
-    done = subprocess.run([tool, "-bbox-layout", str(pdf), "-"], capture_output=True, check=False)
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip()
-        raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {message}", file=pdf)])
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
-    root = etree.fromstring(done.stdout, parser)
     pages: list[PrintPage] = []
-    for index, page in enumerate(root.iter(f"{{{XHTML}}}page")):
+    outputs = pdftotext_in_parallel(tool, pdf)
+    read = (page for output in outputs for page in etree.fromstring(output, parser).iter(f"{{{XHTML}}}page"))
+    for index, page in enumerate(read):
         height = float(page.get("height", "0"))
         lines = [
             (" ".join(word.text or "" for word in line), (float(line.get("yMin", 0)) + float(line.get("yMax", 0))) / 2)

@@ -32,7 +32,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.urls import URLFetcher
 
 from .. import pandoc
-from ..ast import Node, clone, span, transform_lists
+from ..ast import Node, span, transform_lists
 from ..config import POINTS_PER_INCH, BookConfig
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
@@ -52,7 +52,7 @@ MAX_PASSES = 6
 MAX_ROUNDS = 5
 # Bytes of print HTML per page of this design (measured: 927 kB for the 190 pages of the anthology), to estimate
 # the page of every anchor before the first layout.
-CHARACTERS_PER_PAGE = 2300  # of text, at this design's measure and size (the essays: 2,170 to 2,550)
+CHARACTERS_PER_PAGE = 2500  # of text (notes and markup's spaces included), as measured on this design
 
 
 class ConfinedFetcher(URLFetcher):
@@ -208,7 +208,7 @@ def notes_to_print_footnotes(blocks: list[Node], slug: str) -> list[Node]:
                 result.append(item)
         return result
 
-    return transform_lists(clone(blocks), convert)
+    return transform_lists(blocks, convert)  # rebuilds every list and dict: the blocks given are left as they were
 
 
 def text_fragment(item: ResolvedText, blocks: list[Node] | None = None) -> str:
@@ -924,7 +924,8 @@ class SegmentRenderer:
     def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
         results: dict[int, segments.Result] = {}
         pending = {}
-        for index, job in enumerate(jobs):
+        # Longest first: the workers then finish together, not one waiting while the other lays out a long chapter.
+        for index, job in sorted(enumerate(jobs), key=lambda item: -len(item[1].segment.html)):
             self.used.add(job.key)
             self.folder_of[job.segment.name] = Path(job.folder)
             found = segments.cached(Path(job.folder), job.variants)
@@ -1098,7 +1099,12 @@ def cached_overlay(
 
 
 def write_book(
-    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, targets: dict[str, Path]
+    renderer: SegmentRenderer,
+    parts: list[segments.Segment],
+    book: Layout,
+    project: Project,
+    targets: dict[str, Path],
+    printed: Any = None,
 ) -> None:
     """Each variant: folios laid out (both variants' at once, in the workers), segments merged, the result moved
     into place only when complete."""
@@ -1124,6 +1130,8 @@ def write_book(
             ]
         with atomic_file(targets[variant.name]) as temporary:
             merge.merge(files, overlay, drawn, temporary, bookmarks)
+        if variant is PRINT and printed is not None:
+            printed()
 
 
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
@@ -1162,8 +1170,10 @@ def render_pdfs(
     pool: Any,
     progress: Any = None,
     console: Console | None = None,
+    printed: Any = None,
 ) -> dict[str, Path]:
-    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book."""
+    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book;
+    `printed()` is called once the print PDF is in place (the EPUB reads its pages while the screen PDF is made)."""
     progress = progress or (lambda done, total: None)
     renderer = SegmentRenderer(resolved, project, pool, progress)
     book, parts, page_count, settled = settle(resolved, project, renderer)
@@ -1171,7 +1181,7 @@ def render_pdfs(
     report.settled = settled
     report.segments_laid_out = renderer.laid_out
     check_gutter(report, project)
-    write_book(renderer, parts, book, project, targets)
+    write_book(renderer, parts, book, project, targets, printed)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
     segments.prune(renderer.cache, renderer.used)

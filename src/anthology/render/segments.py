@@ -10,8 +10,9 @@ cache keyed by its content, and an edit to one chapter re-lays out that chapter 
 Page numbers printed as text would make a segment depend on every text before it. So a segment is laid out with
 each page number masked (every digit a zero, the span hidden; the figures are tabular, so any number of that many
 digits takes the same room): the worker records where each number falls, and the merge prints the real numbers
-there, with the folios. A segment is laid out again only when a number gains or loses a digit, or when the numbers
-change what is printed around them (an index range, "p." becoming "pp.").
+there, with the folios. A segment is laid out again only when a number gains or loses a digit. The index and the
+bibliography print their page numbers as plain text, since the numbers decide what is printed around them (an index
+range, "p." or "pp."): they are laid out again when their numbers change.
 
 A worker lays a segment out once and writes both PDFs from that layout: the screen PDF (sRGB, links, bookmarks)
 and the printer's (CMYK black, nothing interactive). Footnotes that WeasyPrint separates from their calls are
