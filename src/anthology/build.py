@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
 import multiprocessing
 import os
 import threading
@@ -107,14 +108,16 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
 
     pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
     pandoc.USED_KEYS.clear()
-    stage(f"load {project.book_dir}")
-    book = load_book(project.book_dir)
-    stage(f"resolve {len(book.chapters)} chapters")
-    resolved = resolve_book(book, project.styles_dir)
-    slug = book.config.slug
-    outputs: dict[str, Path] = {}
-    pdfs = {VARIANT_OF[name]: output_path(project, slug, name) for name in wanted if name in VARIANT_OF}
     with worker_pool() as pool:
+        if any(name in VARIANT_OF for name in wanted):
+            pool.warm_up()  # WeasyPrint is imported by the workers and here while the book is read
+        stage(f"load {project.book_dir}")
+        book = load_book(project.book_dir)
+        stage(f"resolve {len(book.chapters)} chapters")
+        resolved = resolve_book(book, project.styles_dir)
+        slug = book.config.slug
+        outputs: dict[str, Path] = {}
+        pdfs = {VARIANT_OF[name]: output_path(project, slug, name) for name in wanted if name in VARIANT_OF}
         pending = None
         if pdfs:
             from .render.pdf import render_pdfs
@@ -199,6 +202,15 @@ class WorkerPool:
         self.workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
         self.processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         self.threads = ThreadPoolExecutor(1)
+
+    def warm_up(self) -> None:
+        """Start the workers and import the PDF renderer in each, and in a thread here: seconds that would
+        otherwise come after reading the book, before the first segment."""
+        from .render import segments
+
+        for _ in range(self.workers):
+            self.processes.submit(segments.warm_up)
+        self.threads.submit(importlib.import_module, "anthology.render.pdf")
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         return self.processes.submit(function, *args)

@@ -1009,8 +1009,9 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
     if start is None:
         start = first_pages(resolved, project, renderer)
     else:  # an anchor new since the last build gets a page number of the right length until it is measured
-        parts = segments.split(print_html(resolved, project, {}))
-        start.anchors = compose(guess_segments(parts)).pages | start.anchors
+        parts = segments.split(print_html(resolved, project, start.anchors, start.page_count))
+        if any(anchor not in start.anchors for part in parts for anchor in part.ids):
+            start.anchors = compose(guess_segments(parts)).pages | start.anchors
     pages, total, page_count = start.anchors, start.total, start.page_count
     html = None
     settled = False

@@ -245,6 +245,13 @@ def measure(anchors: dict[str, int]) -> tuple[list[list[Any]], dict[str, int]]:
     return separated, totals
 
 
+def warm_up() -> None:
+    """A worker's first job: import WeasyPrint (seconds) while the main process reads the book."""
+    from . import pdf
+
+    pdf.keep_footnotes_with_calls()
+
+
 def run(job: Job) -> Result:
     """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder."""
     from . import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
