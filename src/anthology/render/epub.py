@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,10 +310,10 @@ def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     return pdf
 
 
-def paginate(blocks: list[Node], pdf: Path, stream: pagemap.WordStream | None = None) -> list[str]:
+def paginate(blocks: list[Node], pdf: Path) -> list[str]:
     """Put a marker where each print page of the body begins; returns the markers' ids in page order."""
     pages = pagemap.read_print_pages(pdf)
-    stream = stream or pagemap.WordStream.of(blocks)
+    stream = pagemap.WordStream.of(blocks)
     first = pagemap.first_body_page(stream.text, pages)
     if first is None:
         raise BuildError(
@@ -338,17 +337,10 @@ def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
     return {"pandoc-api-version": first["pandoc-api-version"], "meta": {}, "blocks": blocks}
 
 
-def render_epub(
-    resolved: ResolvedBook, project: Project, target: Path, pdf_ready: Callable[[], Any] | None = None
-) -> Path:
-    """The EPUB; `pdf_ready` waits for the print PDF (built at the same time), whose pages the EPUB lists: what does
-    not depend on them is done first."""
+def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
     body = body_blocks(resolved)
-    stream = pagemap.WordStream.of(body)
-    if pdf_ready is not None:
-        pdf_ready()
     pdf = print_pdf(resolved, project)
-    page_ids = paginate(body, pdf, stream)
+    page_ids = paginate(body, pdf)
     epoch = source_date_epoch(resolved)
     config = resolved.book.config
     with tempfile.TemporaryDirectory() as scratch:

@@ -1105,7 +1105,6 @@ def write_book(
     book: Layout,
     project: Project,
     targets: dict[str, Path],
-    printed: Any = None,
 ) -> None:
     """Each variant: folios laid out (both variants' at once, in the workers), segments merged, the result moved
     into place only when complete."""
@@ -1131,8 +1130,6 @@ def write_book(
             ]
         with atomic_file(targets[variant.name]) as temporary:
             merge.merge(files, overlay, drawn, temporary, bookmarks)
-        if variant is PRINT and printed is not None:
-            printed()
 
 
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
@@ -1171,10 +1168,8 @@ def render_pdfs(
     pool: Any,
     progress: Any = None,
     console: Console | None = None,
-    printed: Any = None,
 ) -> dict[str, Path]:
-    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book;
-    `printed()` is called once the print PDF is in place (the EPUB reads its pages while the screen PDF is made)."""
+    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book."""
     progress = progress or (lambda done, total: None)
     renderer = SegmentRenderer(resolved, project, pool, progress)
     book, parts, page_count, settled = settle(resolved, project, renderer)
@@ -1182,7 +1177,7 @@ def render_pdfs(
     report.settled = settled
     report.segments_laid_out = renderer.laid_out
     check_gutter(report, project)
-    write_book(renderer, parts, book, project, targets, printed)
+    write_book(renderer, parts, book, project, targets)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
     segments.prune(renderer.cache, renderer.used)
