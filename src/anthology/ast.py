@@ -119,25 +119,23 @@ def span(inlines: list[Node], ident: str = "", classes: list[str] | None = None)
     return {"t": "Span", "c": [[ident, classes or [], []], inlines]}
 
 
-# Where a page number goes in a label built as text; page_numbers() puts the numbers in.
+# Where a page number goes in a label built as text; page_number() puts the number in.
 PAGE_SLOT = "\x00"
 PAGE_NUMBER_CLASS = "pnum"
 
 
-def page_numbers(inlines: list[Node], numbers: list[int]) -> list[Node]:
-    """The inlines with each PAGE_SLOT replaced, in order, by a page number in its own span (class pnum): the print
-    layout keeps a page number's place and prints it after every page is known (render/pdf.py)."""
-    queue = list(numbers)
+def page_number(inlines: list[Node], page: int) -> list[Node]:
+    """The inlines with PAGE_SLOT replaced by the page number in its own span (class pnum): the print layout keeps
+    the number's place and prints it once every page is known (render/pdf.py)."""
     out: list[Node] = []
     for node in inlines:
         if node["t"] != "Str" or PAGE_SLOT not in node["c"]:
             out.append(node)
             continue
-        for index, piece in enumerate(node["c"].split(PAGE_SLOT)):
-            if index:
-                out.append(span([{"t": "Str", "c": str(queue.pop(0))}], classes=[PAGE_NUMBER_CLASS]))
-            if piece:
-                out.append({"t": "Str", "c": piece})
+        before, after = node["c"].split(PAGE_SLOT, 1)
+        out += [{"t": "Str", "c": before}] if before else []
+        out.append(span([{"t": "Str", "c": str(page)}], classes=[PAGE_NUMBER_CLASS]))
+        out += [{"t": "Str", "c": after}] if after else []
     return out
 
 

@@ -244,7 +244,7 @@ def cited_in(book: Book, places: list[tuple[str, str]], pages: dict[str, int] | 
     for number, (label, idents) in enumerate(groups.items()):
         inlines += [{"t": "Str", "c": "," if number else ""}, {"t": "Space"}] if number else [{"t": "Space"}]
         text = label
-        if pages is not None:  # plain text, not held open (ast.page_numbers): their count changes the wording
+        if pages is not None:  # plain text, not held open (ast.page_number): their count changes the wording
             numbers = sorted({pages[i] for i in idents if i in pages})
             if numbers:
                 text += f" ({'p' if len(numbers) == 1 else 'pp'}. {', '.join(map(str, numbers))})"

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ast import PAGE_SLOT, Node, attr_of, clone, page_numbers, span, stringify, transform_lists, walk
+from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, span, stringify, transform_lists, walk
 from .config import CrossrefWording
 from .diagnostics import Collector
 from .load import Chapter, Text
@@ -291,7 +291,7 @@ def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[di
             target = node["c"][2][0][1:] if is_xref(node) else None
             if target is not None and target in pages:
                 node["c"][0][1] = ["xref-print", *node["c"][0][1][1:]]
-                page = page_numbers(label_inlines(wording.page.format(page=PAGE_SLOT)), [pages[target]])
+                page = page_number(label_inlines(wording.page.format(page=PAGE_SLOT)), pages[target])
                 node["c"][1] = [*node["c"][1], *page]
         return copied
 

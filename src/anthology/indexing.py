@@ -469,7 +469,7 @@ def print_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list
             first_on.setdefault(pages[occurrence.marker], occurrence.marker)
     out: list[Node] = []
     for start, end in page_ranges(list(first_on)):
-        # Plain text, not held open (ast.page_numbers): the numbers decide the ranges.
+        # Plain text, not held open (ast.page_number): the numbers decide the ranges.
         label = str(start) if start == end else f"{start}–{end}"
         out += [
             {"t": "Str", "c": ","},

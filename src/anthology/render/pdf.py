@@ -256,18 +256,32 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     )
 
 
-_FRAGMENTS: dict[int, tuple[ResolvedBook, dict[str, str], dict[tuple[str, str], str], dict[str, Any]]] = {}
+@dataclass
+class Fragments:
+    """One resolved book's print HTML, kept between the calls of print_html (pandoc is slow, and settling the page
+    numbers asks for the book's HTML several times)."""
+
+    book: ResolvedBook
+    plain: dict[str, str]  # texts that print no page numbers
+    overridden: dict[tuple[str, str], str] = field(default_factory=dict)  # (slug, hash of its blocks) -> HTML
+    positional: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # slug -> (HTML, placeholder anchors)
+
+
+_FRAGMENTS: dict[int, Fragments] = {}
+
+
+def fragments_of(resolved: ResolvedBook) -> Fragments:
+    entry = _FRAGMENTS.get(id(resolved))
+    if entry is None or entry.book is not resolved:
+        _FRAGMENTS.clear()
+        plain = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
+        entry = _FRAGMENTS[id(resolved)] = Fragments(resolved, plain)
+    return entry
 
 
 def base_fragments(resolved: ResolvedBook) -> dict[str, str]:
-    """Every text's print HTML that does not depend on page numbers, made once per resolved book (pandoc is
-    slow, and the layout asks for the book's HTML several times)."""
-    entry = _FRAGMENTS.get(id(resolved))
-    if entry is None or entry[0] is not resolved:
-        _FRAGMENTS.clear()
-        fragments = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
-        entry = _FRAGMENTS[id(resolved)] = (resolved, fragments, {}, {})
-    return entry[1]
+    """Every text's print HTML that does not depend on page numbers, made once per resolved book."""
+    return fragments_of(resolved).plain
 
 
 class Placeholders(dict):
@@ -297,8 +311,7 @@ def positional_fragment(resolved: ResolvedBook, slug: str, override: Any, pages:
     None for the others (the index's ranges), and when an anchor it refers to has no page yet."""
     if not getattr(override, "positional", False):
         return None
-    base_fragments(resolved)  # clears this cache when the book is another
-    cache = _FRAGMENTS[id(resolved)][3]
+    cache = fragments_of(resolved).positional
     if slug not in cache:
         placeholders = Placeholders()
         cache[slug] = (text_fragment(resolved.texts[slug], override(placeholders)), placeholders.anchors)
@@ -313,9 +326,8 @@ def positional_fragment(resolved: ResolvedBook, slug: str, override: Any, pages:
 def overridden_fragment(resolved: ResolvedBook, slug: str, blocks: list[Node]) -> str:
     """A text's print HTML with its page numbers, made once for each distinct form: settling the page numbers asks
     for the book's HTML several times, and most texts' numbers do not change between two of those."""
-    base_fragments(resolved)  # clears this cache when the book is another
     key = (slug, hashlib.sha256(json.dumps(blocks, separators=(",", ":")).encode()).hexdigest())
-    cache = _FRAGMENTS[id(resolved)][2]
+    cache = fragments_of(resolved).overridden
     if key not in cache:
         cache[key] = text_fragment(resolved.texts[slug], blocks)
     return cache[key]

@@ -43,7 +43,7 @@ SEGMENT_CSS = """
 .pnum { visibility: hidden; }
 .pnum::before { visibility: visible; }
 """
-# A page number as print_html writes it (ast.page_numbers, the contents' template), and as masked in a segment.
+# A page number as print_html writes it (ast.page_number, the contents' template), and as masked in a segment.
 PAGE_NUMBER = re.compile(r'<span class="pnum">(\d*)</span>')
 MASKED_NUMBER = re.compile(r'<span class="pnum" data-n="(\d+)">\d*</span>')
 FRONT_CLASSES = {"half-title", "title-page", "copyright-page"}
