@@ -16,9 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import pandoc
+from . import pandoc, yamlfile
 from .ast import Node, para, str_inlines, walk
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
@@ -179,7 +177,7 @@ def wrap_first_paragraph(blocks: list[Node], ident: str, target: str) -> None:
 
 @cache
 def load_entries(path: Path) -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     return {item["id"]: item for item in data.get("references", [])}
 
 

@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamlfile
 from .ast import Node, header, para, str_inlines
 from .generated import Generated, register
 from .load import Book, Chapter
@@ -35,7 +34,7 @@ def recipe_of(chapter: Chapter, book: Book) -> tuple[Path, dict[str, Any]] | Non
     path = book.root / "sources" / f"{Path(source).stem}.yaml"
     if not path.is_file():
         return None
-    return path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return path, yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def sentence(text: str) -> str:
