@@ -14,7 +14,8 @@ from pathlib import Path
 import pypdf
 from weasyprint import HTML
 
-from anthology.render.pdf import PRINT, ConfinedFetcher, keep_footnotes_with_calls, layout_css, report_path
+from anthology.render.engine import ConfinedFetcher
+from anthology.render.pdf import PRINT, keep_footnotes_with_calls, layout_css, report_path
 from conftest import MINIBOOK, ROOT, STYLES
 from outputs import letters
 

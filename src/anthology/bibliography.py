@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -208,9 +209,11 @@ def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styl
             ]
         )
     csl = csl_path(book, styles_dir)
-    for text, ast in cited:
+    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # citeproc runs at once; their results in order
+        runs = [pool.submit(run_citeproc, ast, text, bibliography, csl, book.config.lang) for text, ast in cited]
+    for (text, ast), run in zip(cited, runs, strict=True):
         try:
-            rendered = run_citeproc(ast, text, bibliography, csl, book.config.lang)
+            rendered = run.result()
         except BuildError as error:
             collector.items.extend(error.diagnostics)
             continue

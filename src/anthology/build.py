@@ -197,12 +197,22 @@ class WorkerPool:
         self.threads = ThreadPoolExecutor(1)
 
     def warm_up(self) -> None:
-        """Start the workers and import the PDF renderer in each, and in a thread here: seconds that would
-        otherwise come after reading the book, before the first segment."""
+        """Start the workers and import WeasyPrint in each while the book is read: seconds that would otherwise
+        come before the first segment. One worker after the other (the pool starts a process when a job finds none
+        idle), so that reading the book shares the cores with one import at a time, not with all of them; an edit
+        needs one worker, a cold build needs the others only after its page guess."""
         from .render import segments
 
-        for _ in range(self.workers):
-            self.processes.submit(segments.warm_up)
+        def next_worker(started: Future, remaining: int) -> None:
+            if not remaining or started.cancelled():
+                return
+            try:
+                following = self.processes.submit(segments.warm_up)
+            except RuntimeError:  # the build ended first (an error): the pool is shut down
+                return
+            following.add_done_callback(lambda f: next_worker(f, remaining - 1))
+
+        self.processes.submit(segments.warm_up).add_done_callback(lambda f: next_worker(f, self.workers - 1))
         self.threads.submit(importlib.import_module, "anthology.render.pdf")
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:

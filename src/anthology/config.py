@@ -17,6 +17,17 @@ POINTS_PER_MM = 72.0 / 25.4
 NAMED_TRIMS = {"A5": (148 * POINTS_PER_MM, 210 * POINTS_PER_MM)}
 TRIM_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(in|mm)\s*$")
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# KDP's minimum inside margin (gutter) by page count, in inches: (up to this many pages, gutter).
+KDP_GUTTER_IN = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
+
+
+def minimum_gutter_in(page_count: int) -> float:
+    """KDP's minimum gutter for a book of this many pages (the largest figure beyond its table): the page design
+    (render/pdf.py) widens its inner margin to it, and preflight checks it."""
+    for pages, gutter in KDP_GUTTER_IN:
+        if page_count <= pages:
+            return gutter
+    return KDP_GUTTER_IN[-1][1]
 
 
 class Strict(BaseModel):

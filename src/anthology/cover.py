@@ -18,7 +18,8 @@ from .config import POINTS_PER_INCH, BookConfig
 from .diagnostics import BuildError, Diagnostic
 from .load import Book, load_book
 from .render.common import Project, atomic_file, jinja_environment
-from .render.pdf import PRINT, ConfinedFetcher, layout_css, weasyprint_warnings
+from .render.engine import ConfinedFetcher, weasyprint_warnings
+from .render.pdf import PRINT, layout_css
 
 SPINE_IN_PER_PAGE = {"white": 0.002252, "cream": 0.0025}
 BLEED_IN = 0.125

@@ -21,6 +21,9 @@ import pypandoc
 from .diagnostics import BuildError, Diagnostic
 
 MARKDOWN = "markdown-smart"
+# pandoc processes run at once by a stage that has many texts to convert (threads waiting on subprocesses: the
+# conversions use every core while Python waits).
+PROCESSES = 4
 API_VERSION = [1, 23, 1, 1]  # the AST version of the pinned pandoc 3.9, for documents we build ourselves
 
 

@@ -17,9 +17,9 @@ from pdfminer.layout import LTChar, LTContainer, LTImage, LTItem
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject
 
+from .config import minimum_gutter_in
+
 POINTS_PER_INCH = 72.0
-# KDP's minimum inside margin (gutter) by page count, in inches: (up to this many pages, gutter).
-KDP_GUTTER_IN = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
 MINIMUM_OUTSIDE_IN = 0.25  # KDP, no bleed: outside, top and bottom margins
 MINIMUM_TEXT_PT = 7.0
 MAXIMUM_BLANK_RUN = 2
@@ -27,14 +27,6 @@ MINIMUM_IMAGE_PPI = 300.0
 TRIM_TOLERANCE_PT = 0.5
 RGB_OPERATORS = {b"rg", b"RG"}
 FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
-
-
-def minimum_gutter_in(page_count: int) -> float:
-    """KDP's minimum gutter for a book of this many pages (the largest figure beyond its table)."""
-    for pages, gutter in KDP_GUTTER_IN:
-        if page_count <= pages:
-            return gutter
-    return KDP_GUTTER_IN[-1][1]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from .passages import Passage, mark_passages
 from .search import INDEX_FILE, SearchIndex, SearchText
 
 SCRIPTS = ("site.js", "search.js", "live-reload.js")
-PANDOC_WORKERS = 4
 # A part without an introduction, a chapter without a headnote: the template sees None.
 NO_TEXTS: dict[str, str | None] = {"body": None, "headnote": None}
 
@@ -262,7 +261,7 @@ def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None
     def convert(fragment: Fragment) -> str:
         return pandoc.ast_to_html(fragment.ast, source=fragment.item.text.path)
 
-    with ThreadPoolExecutor(max_workers=PANDOC_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
         for fragment, html in zip(todo, pool.map(convert, todo), strict=True):
             cache[fragment.key] = html
     for fragment in fragments:

@@ -2,44 +2,43 @@
 
 `build/<slug>.pdf` is for the printer (PDF/X with a CMYK output intent, black text, no links, annotations or
 bookmarks); `build/<slug>-screen.pdf` is for reading (sRGB, live links, bookmarks, metadata). The document is cut
-into segments, one per text (`segments.py`), laid out in parallel worker processes, each once for both PDFs, and
-joined with the folios stamped on (`merge.py`). Page numbers printed as text (contents, cross-references,
-bibliography, index) are settled in rounds. The layout is measured as it is made: the gutter must meet the
-printer's minimum for the final page count, and footnotes that land on another page than their call are counted.
+into segments, one per text (`segments.py`), laid out in parallel worker processes, each once: the worker writes
+the printer's PDF and derives the reader's from it (`screen.py`); the segments are joined with the folios stamped
+on (`merge.py`). WeasyPrint is imported by the workers only (`engine.py`). Page numbers printed as text (contents,
+cross-references, bibliography, index) are settled in rounds. The layout is measured as it is made: the gutter must
+meet the printer's minimum for the final page count, and footnotes that land on another page than their call are
+counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
+from importlib import metadata
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from weasyprint import CSS, HTML
-from weasyprint.css import ColorProfile
-from weasyprint.document import Document
-from weasyprint.formatting_structure import boxes
-from weasyprint.urls import URLFetcher
 
 from .. import pandoc
 from ..ast import Node, span, transform_lists
-from ..config import POINTS_PER_INCH, BookConfig
+from ..config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
-from ..preflight import minimum_gutter_in
 from ..resolve import ResolvedBook, ResolvedText, book_id
-from . import segments
+from . import screen, segments
 from .common import Project, atomic_file, flatten_blocks, jinja_environment, source_date_epoch
+
+if TYPE_CHECKING:  # WeasyPrint is imported by the workers alone: a second of every build's main process otherwise
+    from weasyprint import CSS
+    from weasyprint.document import Document
+    from weasyprint.urls import URLFetcher
 
 # The page design's margins in inches; the gutter grows to the printer's minimum when the page count needs it.
 DESIGN_MARGINS_IN = {"top": 0.8, "bottom": 0.8, "inner": 0.75, "outer": 0.6}
@@ -53,45 +52,6 @@ MAX_ROUNDS = 5
 # Bytes of print HTML per page of this design (measured: 927 kB for the 190 pages of the anthology), to estimate
 # the page of every anchor before the first layout.
 CHARACTERS_PER_PAGE = 2500  # of text (notes and markup's spaces included), as measured on this design
-
-
-class ConfinedFetcher(URLFetcher):
-    """WeasyPrint may read only files inside the allowed folders and data: URLs; the network is never reached."""
-
-    def __init__(self, allowed: list[Path]):
-        super().__init__(allowed_protocols={"file", "data"})
-        self.allowed = [folder.resolve() for folder in allowed]
-
-    def fetch(self, url: str, headers: dict | None = None):  # type: ignore[no-untyped-def]
-        parsed = urlparse(url)
-        if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
-            if not any(path.is_relative_to(folder) for folder in self.allowed):
-                raise ValueError(f"reading {path} is not allowed: only files in the book and styles folders")
-        elif parsed.scheme != "data":
-            raise ValueError(f"fetching {url} is not allowed: the build never uses the network")
-        return super().fetch(url, headers)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def weasyprint_warnings() -> Iterator[list[str]]:
-    """Collect WeasyPrint's warnings (a missing font or a refused URL must not pass silently)."""
-    logger = logging.getLogger("weasyprint")
-    handler = _Collect()
-    logger.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        logger.removeHandler(handler)
 
 
 # ---- Variants ---------------------------------------------------------------------------------------------------
@@ -112,12 +72,7 @@ PRINT = Variant(
     "html, a, a:link, a:visited { color: device-cmyk(0 0 0 1); }\n",
     interactive=False,
 )
-SCREEN = Variant(
-    "screen",
-    "html { color: #000000; }\n"
-    "a.xref, .matter-body a[href], .chapter-body a[href^='#'] { color: #1f3a6e !important; }\n",
-    interactive=True,
-)
+SCREEN = Variant("screen", "", interactive=True)  # derived from the printer's PDF (screen.py), never laid out
 
 
 def pdf_variant(config: BookConfig) -> str:
@@ -236,9 +191,14 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
     print form."""
     config = resolved.book.config
     fragments = dict(base_fragments(resolved))
-    for slug, override in resolved.print_overrides.items():
+
+    def converted(slug: str) -> str:
+        override = resolved.print_overrides[slug]
         fragment = positional_fragment(resolved, slug, override, pages)
-        fragments[slug] = fragment if fragment is not None else overridden_fragment(resolved, slug, override(pages))
+        return fragment if fragment is not None else overridden_fragment(resolved, slug, override(pages))
+
+    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # each a pandoc run, the first time
+        fragments.update(zip(resolved.print_overrides, pool.map(converted, resolved.print_overrides), strict=True))
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
@@ -274,7 +234,9 @@ def fragments_of(resolved: ResolvedBook) -> Fragments:
     entry = _FRAGMENTS.get(id(resolved))
     if entry is None or entry.book is not resolved:
         _FRAGMENTS.clear()
-        plain = {s: text_fragment(i) for s, i in resolved.texts.items() if s not in resolved.print_overrides}
+        items = {s: i for s, i in resolved.texts.items() if s not in resolved.print_overrides}
+        with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # pandoc converts several texts at once
+            plain = dict(zip(items, pool.map(text_fragment, items.values()), strict=True))
         entry = _FRAGMENTS[id(resolved)] = Fragments(resolved, plain)
     return entry
 
@@ -388,6 +350,8 @@ IGNORED_WARNINGS = ("Ignored `text-align-last",)
 
 def layout_css(variant: Variant, base: str, fetcher: URLFetcher) -> tuple[CSS, dict[str, Any]]:
     """The variant's style sheet and the colour profiles it declares (which the document must be given)."""
+    from weasyprint import CSS
+
     profiles: dict[str, Any] = {}
     return CSS(string=variant.css, base_url=base, url_fetcher=fetcher, color_profiles=profiles), profiles
 
@@ -423,6 +387,10 @@ def layout(
 ) -> tuple[Document, list[Any]]:
     """Lay out the HTML; `breaks` are elements (by document order) that must start a new page. Returns the
     document and the parsed elements in document order, which the layout's boxes point to."""
+    from weasyprint import HTML
+
+    from .engine import ConfinedFetcher
+
     keep_footnotes_with_calls()
     fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
     base = str(project.styles_dir.resolve()) + "/"
@@ -462,6 +430,7 @@ class Typesetting:
 
 def flow_lines(page: Any) -> Iterator[Any]:
     """The line boxes of a page's main flow (not its footnote area or margin boxes), in order."""
+    from weasyprint.formatting_structure import boxes
 
     def walk(box: Any) -> Iterator[Any]:
         if isinstance(box, boxes.LineBox):
@@ -569,25 +538,21 @@ def strip_interactive(document: Document) -> None:
 
 
 def variant_options(config: BookConfig, variant: Variant) -> dict[str, Any]:
-    """What a worker needs to write a variant: a fixed file identifier and XMP DocumentID (reproducible output),
-    and the PDF/X flavour for the printer."""
+    """What a worker needs to write a variant: a fixed XMP DocumentID (reproducible output) and the PDF/X flavour
+    for the printer."""
     return {
-        "identifier": hashlib.sha256(f"{config.identifier}/{variant.name}".encode()).hexdigest()[:32],
         "document_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{config.identifier}/{variant.name}")),
         "pdf_variant": None if variant.interactive else pdf_variant(config),
     }
 
 
 def write_options(options: dict[str, Any]) -> dict[str, Any]:
-    written: dict[str, Any] = {"pdf_identifier": options["identifier"].encode()}
-    if options["pdf_variant"]:
-        written["pdf_variant"] = options["pdf_variant"]
-    else:
-        written["output_intent"] = SCREEN_INTENT
-    return written
+    """No file identifier in a segment's PDF: the merge gives the book one derived from its content (merge.py).
+    With one, WeasyPrint 70 (pydyf 0.13) compresses every stream a second time to hash the file: a fifth of the
+    time a segment takes."""
+    return {"pdf_identifier": False, "pdf_variant": options["pdf_variant"]}
 
 
-SCREEN_INTENT = "screen-srgb"
 RANDOM_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
 
 
@@ -601,18 +566,6 @@ def fix_document_id(document: Document, stable: str) -> None:
         return RANDOM_DOCUMENT_ID.sub(f"xmp.did:{stable}".encode(), generate(*args))
 
     document.metadata.generate_rdf_metadata = generate_fixed
-
-
-def add_srgb_profile(document: Document) -> None:
-    """The screen PDF's sRGB output intent, from WeasyPrint's own sRGB profile.
-
-    Registered under our own name with the file closed after reading: WeasyPrint's `output_intent="srgb"` opens
-    the same profile and never closes it (a ResourceWarning at every build).
-    """
-    with (resources.files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as handle:
-        document.color_profiles[SCREEN_INTENT] = ColorProfile(
-            handle, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"])
-        )
 
 
 def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Console | None = None) -> None:
@@ -640,17 +593,10 @@ def report_path(target: Path) -> Path:
 
 # ---- A segment, laid out in a worker ---------------------------------------------------------------------------
 
-LINK_BLUE = "#1f3a6e"
-
-
-def _colour(text: str) -> Any:
-    from tinycss2.color4 import parse_color
-
-    return parse_color(text)
-
 
 def screen_links(elements: list[Any]) -> set[int]:
-    """The links the screen PDF shows in colour (the screen variant's CSS, applied after layout)."""
+    """The links the screen PDF shows in colour (screen.py): cross-references, every link in editorial matter,
+    and a chapter's links within the book."""
     parents = {id(child): parent for parent in elements for child in parent}
     chosen: set[int] = set()
     for element in elements:
@@ -669,30 +615,6 @@ def screen_links(elements: list[Any]) -> set[int]:
     return chosen
 
 
-def recolour_for_screen(document: Document, links: set[int]) -> None:
-    """Turn the printer's CMYK black into sRGB black and colour the links: the screen PDF is written from the
-    same layout as the printer's (colour does not change where anything falls)."""
-    black, blue = _colour("#000000"), _colour(LINK_BLUE)
-    done: set[int] = set()
-
-    def walk(box: Any, in_link: bool) -> None:
-        in_link = in_link or (box.element is not None and id(box.element) in links and box.element_tag == "a")
-        style = box.style
-        if id(style) not in done:
-            done.add(id(style))
-            for key in [key for key in style if key == "color" or key.endswith("_color")]:
-                value = style[key]
-                if getattr(value, "space", None) == "device-cmyk":
-                    style[key] = black
-        if in_link:
-            style["color"] = blue
-        for child in getattr(box, "children", []):
-            walk(child, in_link)
-
-    for page in document.pages:
-        walk(page._page_box, False)
-
-
 def descendants(box: Any) -> Iterator[Any]:
     stack = [box]
     while stack:
@@ -704,6 +626,8 @@ def descendants(box: Any) -> Iterator[Any]:
 def number_stamps(document: Document, elements: list[Any], count: int, links: set[int]) -> list[list[Any]]:
     """Where each masked page number fell (segments.Result.stamps): the merge prints the real number there, in the
     same type, so the page is the one the whole book laid out at once would have."""
+    from weasyprint.formatting_structure import boxes
+
     parents = {id(child): parent for parent in elements for child in parent}
     stamps = []
     for number, page in enumerate(document.pages[:count]):
@@ -756,6 +680,8 @@ def stamp_css(style: Any) -> str:
 
 def has_folio(page: Any) -> bool:
     """Whether the page has a box where the folio goes (SEGMENT_CSS): openers, blank and front pages have none."""
+    from weasyprint.formatting_structure import boxes
+
     return any(
         isinstance(box, boxes.MarginBox) and box.at_keyword == "@bottom-center" for box in page._page_box.children
     )
@@ -807,6 +733,8 @@ def render_segment(job: segments.Job) -> segments.Result:
     project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
+    from .engine import weasyprint_warnings
+
     with weasyprint_warnings() as warnings:
         document, elements, breaks, passes = lay_out_segment(job, project)
         count = len(document.pages) - (0 if job.segment.last else 1)
@@ -834,24 +762,15 @@ def render_segment(job: segments.Job) -> segments.Result:
 
 
 def write_segment(document: Document, elements: list[Any], job: segments.Job, folder: Path, links: set[int]) -> None:
-    """The printer's PDF first (nothing interactive), then the reader's from the same pages."""
-    saved = [(list(page.links), list(page.bookmarks), dict(page.anchors)) for page in document.pages]
-    if "print" in job.variants:
-        strip_interactive(document)
-        fix_document_id(document, job.options["print"]["document_id"])
+    """The printer's PDF (nothing interactive, the links' text marked), then the reader's derived from it
+    (screen.py): WeasyPrint writes one PDF per layout."""
+    interactive = screen.interactive_parts(document)
+    strip_interactive(document)
+    fix_document_id(document, job.options["print"]["document_id"])
+    with screen.marking_links(screen.link_text_boxes(document, links)):
         document.write_pdf(folder / "print.pdf", **write_options(job.options["print"]))
-        for page, (links, bookmarks, anchors) in zip(document.pages, saved, strict=True):
-            page.links[:], page.bookmarks[:] = links, bookmarks
-            page.anchors.update(anchors)
     if "screen" in job.variants:
-        recolour_for_screen(document, links)
-        # No CMYK is left: the printer's profile goes, and sRGB is the output intent (WeasyPrint would otherwise
-        # take the CMYK profile for it).
-        document.color_profiles.pop("device-cmyk", None)
-        add_srgb_profile(document)
-        document.output_intent = SCREEN_INTENT
-        fix_document_id(document, job.options["screen"]["document_id"])
-        document.write_pdf(folder / "screen.pdf", **write_options(job.options["screen"]))
+        screen.derive(folder / "print.pdf", folder / "screen.pdf", interactive)
 
 
 # ---- The book: segments laid out in parallel, page numbers settled, PDFs merged ---------------------------------
@@ -866,15 +785,13 @@ html, body { margin: 0; padding: 0; }
 .folio-page span { white-space: pre; margin: 0; padding: 0; text-indent: 0; }
 @page no-folio { @bottom-center { content: none; } }
 """
-CODE_FILES = ("pdf.py", "segments.py", "merge.py")
+CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py")
 
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:
     """What a segment's layout depends on besides its HTML: the style files (CSS, fonts, ICC profile), the book's
     files that are not text (images), WeasyPrint's version and this code."""
-    import weasyprint
-
-    digest = hashlib.sha256(weasyprint.__version__.encode())
+    digest = hashlib.sha256(metadata.version("weasyprint").encode())
     files = sorted(p for p in project.styles_dir.rglob("*") if p.is_file() and "templates" not in p.parts)
     files += sorted(p for p in project.book_dir.rglob("*") if p.is_file() and p.suffix not in (".md", ".yaml", ".txt"))
     files += [Path(__file__).with_name(name) for name in CODE_FILES]
@@ -1005,6 +922,7 @@ def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRende
     doubled = shapes({anchor: 2 * page for anchor, page in guessed.pages.items()})
     halved = shapes({anchor: 1 + page // 2 for anchor, page in guessed.pages.items()})
     waits = [a != b or a != c for a, b, c in zip(first, doubled, halved, strict=True)]
+
     ready = iter(renderer.run([renderer.job(part) for part, wait in zip(parts, waits, strict=True) if not wait]))
     measured = compose([guess if wait else next(ready) for guess, wait in zip(guesses, waits, strict=True)])
     return Pages(measured.pages, measured.total, page_count)
@@ -1036,6 +954,7 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
             settled = True
             break
         html = new_html
+
         parts = segments.split(html)
         layout = compose(renderer.run([renderer.job(seg) for seg in parts]))
         pages, total = layout.pages, layout.total
@@ -1055,10 +974,11 @@ def page_rules(project: Project, sheet: str) -> str:
     return tinycss2.serialize(kept)
 
 
-def overlay_html(parts: list[segments.Segment], book: Layout, variant: Variant, project: Project) -> str:
+def overlay_html(parts: list[segments.Segment], book: Layout, project: Project) -> str:
     """A document of the book's page count with nothing but the folios and the page numbers the segments left room
     for (segments.py): the same page rules, font and margins (mirrored on versos), the page counter counting from
-    the first page, each number where its segment's layout put it, in the type it was laid out in."""
+    the first page, each number where its segment's layout put it, in the type it was laid out in; the numbers
+    that are links are marked `data-link` (blue in the screen PDF)."""
     head = parts[0].html.split("<body>")[0].replace("</head>", f"<style>{FOLIO_CSS}</style></head>")
     head = re.sub(
         r'<link rel="stylesheet" href="([^"]+)">', lambda m: f"<style>{page_rules(project, m[1])}</style>", head
@@ -1068,10 +988,11 @@ def overlay_html(parts: list[segments.Segment], book: Layout, variant: Variant, 
     types: dict[str, str] = {}  # a class per distinct type: a few rules, not a style sheet per number
     for part, start, result in zip(parts, book.starts, book.results, strict=True):
         for index, page, x, y, width, css, link in result.stamps:
-            colour = f"; color: {LINK_BLUE}" if link and variant.interactive else ""
-            name = types.setdefault(css + colour, f"t{len(types)}")
+            name = types.setdefault(css, f"t{len(types)}")
             where = f"left: {x}px; top: {y}px; width: {width}px"
-            stamps[start - 1 + page].append(f'<span class="{name}" style="{where}">{part.numbers[index]}</span>')
+            marked = ' data-link=""' if link else ""
+            number = part.numbers[index]
+            stamps[start - 1 + page].append(f'<span class="{name}"{marked} style="{where}">{number}</span>')
     rules = "".join(f".{name} {{ position: absolute; {css} }}\n" for css, name in types.items())
     head = head.replace("</head>", f"<style>{rules}</style></head>")
     divs = "".join(
@@ -1081,34 +1002,33 @@ def overlay_html(parts: list[segments.Segment], book: Layout, variant: Variant, 
     return f"{head}<body>{divs}</body></html>"
 
 
-def folio_overlay(html: str, project: Project, variant: Variant, target: Path) -> None:
-    document, _ = layout(html, project, variant)
-    if variant.interactive:
-        add_srgb_profile(document)
-    document.write_pdf(target)
-
-
-def overlay_job(html: str, project: Project, variant: str, target: str) -> None:
-    """A worker's job: lay out one folio document and write it."""
-    with atomic_file(Path(target)) as temporary:
-        folio_overlay(html, project, PRINT if variant == PRINT.name else SCREEN, temporary)
+def overlay_job(html: str, project: Project, targets: dict[str, str]) -> None:
+    """A worker's job: lay out the folio document, write it for the printer and derive the reader's copy."""
+    document, elements = layout(html, project, PRINT)
+    links = {id(element) for element in elements if element.get("data-link") is not None}
+    marked = screen.marking_links(screen.link_text_boxes(document, links))
+    with atomic_file(Path(targets[PRINT.name])) as temporary, marked:
+        document.write_pdf(temporary)
+    with atomic_file(Path(targets[SCREEN.name])) as temporary:
+        screen.derive(Path(targets[PRINT.name]), temporary)
 
 
 def cached_overlay(
-    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project, variant: Variant
-) -> tuple[Path, Any]:
-    """The folio document, and the worker's job laying it out (None when it is cached: laid out again only when
-    what it prints, the page design or this code change)."""
+    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project
+) -> tuple[dict[str, Path], Any]:
+    """The folio documents by variant, and the worker's job laying them out (None when they are cached: laid out
+    again only when what they print, the page design or this code change)."""
     scratch = renderer.cache.parent
-    html = overlay_html(parts, book, variant, project)
-    code = Path(__file__).read_text(encoding="utf-8")
-    key = hashlib.sha256(f"{html}/{variant.name}/{code}".encode()).hexdigest()[:16]
-    overlay = scratch / f"folios-{variant.name}-{key}.pdf"
-    if overlay.exists():
-        return overlay, None
-    for old in scratch.glob(f"folios-{variant.name}-*.pdf"):
+    html = overlay_html(parts, book, project)
+    code = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("pdf.py", "screen.py"))
+    key = hashlib.sha256(f"{html}/{code}".encode()).hexdigest()[:16]
+    overlays = {variant: scratch / f"folios-{variant}-{key}.pdf" for variant in (PRINT.name, SCREEN.name)}
+    if all(path.exists() for path in overlays.values()):
+        return overlays, None
+    for old in scratch.glob("folios-*.pdf"):
         old.unlink()
-    return overlay, renderer.pool.submit(overlay_job, html, project, variant.name, str(overlay))
+    targets = {variant: str(path) for variant, path in overlays.items()}
+    return overlays, renderer.pool.submit(overlay_job, html, project, targets)
 
 
 def write_book(
@@ -1118,21 +1038,20 @@ def write_book(
     project: Project,
     targets: dict[str, Path],
 ) -> None:
-    """Each variant: folios laid out (both variants' at once, in the workers), segments merged, the result moved
-    into place only when complete."""
+    """The folios laid out (in a worker), then each variant's segments merged in a worker of its own (the two
+    merges at once), each result moved into place only when complete."""
     from . import merge
 
-    variants = [variant for variant in (PRINT, SCREEN) if variant.name in targets]
-    overlays = {variant.name: cached_overlay(renderer, parts, book, project, variant) for variant in variants}
-    for variant in variants:
-        overlay, job = overlays[variant.name]
-        if job is not None:
-            job.result()
+    overlays, job = cached_overlay(renderer, parts, book, project)
+    if job is not None:
+        job.result()
+    drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
+    for start, result in zip(book.starts, book.results, strict=True):
+        for stamp in result.stamps:
+            drawn[start - 1 + stamp[1]] = True
+    merges = []
+    for variant in [variant for variant in (PRINT, SCREEN) if variant.name in targets]:
         files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
-        drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
-        for start, result in zip(book.starts, book.results, strict=True):
-            for stamp in result.stamps:
-                drawn[start - 1 + stamp[1]] = True
         bookmarks = None
         if variant.interactive:
             bookmarks = [
@@ -1140,8 +1059,19 @@ def write_book(
                 for start, result in zip(book.starts, book.results, strict=True)
                 for page, level, label, x, y in result.bookmarks
             ]
-        with atomic_file(targets[variant.name]) as temporary:
-            merge.merge(files, overlay, drawn, temporary, bookmarks)
+        merges.append(
+            renderer.pool.submit(merge_job, files, overlays[variant.name], drawn, targets[variant.name], bookmarks)
+        )
+    for pending in merges:
+        pending.result()
+
+
+def merge_job(files: list[Any], overlay: Path, drawn: list[bool], target: Path, bookmarks: list | None) -> None:
+    """A worker's job: one variant's PDF merged and moved into place."""
+    from . import merge
+
+    with atomic_file(target) as temporary:
+        merge.merge(files, overlay, drawn, temporary, bookmarks)
 
 
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
@@ -1184,6 +1114,7 @@ def render_pdfs(
     """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book."""
     progress = progress or (lambda done, total: None)
     renderer = SegmentRenderer(resolved, project, pool, progress)
+
     book, parts, page_count, settled = settle(resolved, project, renderer)
     report = typesetting_report(book, project, page_count, resolved.book.config)
     report.settled = settled

@@ -14,8 +14,8 @@ there, with the folios. A segment is laid out again only when a number gains or 
 bibliography print their page numbers as plain text, since the numbers decide what is printed around them (an index
 range, "p." or "pp."): they are laid out again when their numbers change.
 
-A worker lays a segment out once and writes both PDFs from that layout: the screen PDF (sRGB, links, bookmarks)
-and the printer's (CMYK black, nothing interactive). Footnotes that WeasyPrint separates from their calls are
+A worker lays a segment out once, writes the printer's PDF (CMYK black, nothing interactive) and derives the
+screen PDF (sRGB, links, destinations) from it (screen.py). Footnotes that WeasyPrint separates from their calls are
 mended inside the segment by forced page breaks (`pdf.footnote_breaks`); they depend only on the segment's HTML.
 """
 
