@@ -159,3 +159,36 @@ def test_every_cross_reference_prints_its_targets_true_page(resolved_real_book, 
         if not re.search(re.escape(printed) + r"(?!\d)", text):  # p. 11 must not pass for p. 114
             missing.append((slug, label, page))
     assert missing == []
+
+
+LINK_BLUE = (0.121569, 0.227451, 0.431373)  # the site's #1f3a6e, as the screen PDF writes it
+
+
+def coloured_text(path: Path) -> tuple[str, str]:
+    """(letters drawn in the link colour, all letters) of a PDF, in reading order of its content streams."""
+    blue: list[str] = []
+    every: list[str] = []
+    for page in PdfReader(path).pages:
+        state = {"fill": None}
+
+        def before(operator: bytes, args: list, cm: list, tm: list, state=state) -> None:
+            if operator == b"rg":
+                state["fill"] = tuple(round(float(a), 6) for a in args)
+            elif operator in (b"k", b"g", b"sc", b"scn", b"cs"):
+                state["fill"] = None
+
+        def text(value: str, cm: list, tm: list, font: object, size: float, state=state) -> None:
+            every.append(value)
+            if state["fill"] == LINK_BLUE:
+                blue.append(value)
+
+        page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return letters("".join(blue)), letters("".join(every))
+
+
+def test_the_screen_pdf_prints_links_in_the_link_colour_and_the_printers_pdf_in_black(resolved_real_book, built):
+    blue, every = coloured_text(built.pdf.with_name(f"{built.pdf.stem}-screen.pdf"))
+    missing = [label for _, label, _ in book_xrefs(resolved_real_book) if letters(label) not in blue]
+    assert missing == []
+    assert 0 < len(blue) < len(every) / 10  # links, not running text
+    assert coloured_text(built.pdf)[0] == ""

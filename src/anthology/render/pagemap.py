@@ -333,13 +333,17 @@ def insert_markers(blocks: list[Node], stream: WordStream, breaks: list[PageBrea
         ids.append(ident)
         assert item.at is not None
         pending.setdefault(item.at, []).append(marker(item.label, ident))
-    for at in sorted(pending, reverse=True):
+    # Markers go before the word holding the letter. Each container (a list of inlines) is rebuilt once with all
+    # its markers: finding each word by a scan of its container took seconds on a paragraph of a megabyte.
+    # id(container) -> (container, id(word) -> markers)
+    before: dict[int, tuple[list[Node], dict[int, list[Node]]]] = {}
+    for at in sorted(pending):
         word = stream.word_at(at)
         if word is None:
             blocks.append({"t": "Plain", "c": pending[at]})
             continue
         container, node = word
-        # Markers go before the word holding the letter; several words may share a container, so find it by identity.
-        position = next(i for i, item in enumerate(container) if item is node)
-        container[position:position] = pending[at]
+        before.setdefault(id(container), (container, {}))[1].setdefault(id(node), []).extend(pending[at])
+    for container, markers in before.values():
+        container[:] = [new for item in container for new in (*markers.get(id(item), ()), item)]
     return ids

@@ -1038,8 +1038,9 @@ def write_book(
     project: Project,
     targets: dict[str, Path],
 ) -> None:
-    """The folios laid out (in a worker), then each variant's segments merged in a worker of its own (the two
-    merges at once), each result moved into place only when complete."""
+    """The folios laid out (in a worker), then each variant's segments merged, the result moved into place only
+    when complete. The merges run here, one after the other: in the workers, beside what WeasyPrint leaves in them,
+    two merges at once took a 50-chapter book's build past 3 GB."""
     from . import merge
 
     overlays, job = cached_overlay(renderer, parts, book, project)
@@ -1049,7 +1050,6 @@ def write_book(
     for start, result in zip(book.starts, book.results, strict=True):
         for stamp in result.stamps:
             drawn[start - 1 + stamp[1]] = True
-    merges = []
     for variant in [variant for variant in (PRINT, SCREEN) if variant.name in targets]:
         files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
         bookmarks = None
@@ -1059,19 +1059,8 @@ def write_book(
                 for start, result in zip(book.starts, book.results, strict=True)
                 for page, level, label, x, y in result.bookmarks
             ]
-        merges.append(
-            renderer.pool.submit(merge_job, files, overlays[variant.name], drawn, targets[variant.name], bookmarks)
-        )
-    for pending in merges:
-        pending.result()
-
-
-def merge_job(files: list[Any], overlay: Path, drawn: list[bool], target: Path, bookmarks: list | None) -> None:
-    """A worker's job: one variant's PDF merged and moved into place."""
-    from . import merge
-
-    with atomic_file(target) as temporary:
-        merge.merge(files, overlay, drawn, temporary, bookmarks)
+        with atomic_file(targets[variant.name]) as temporary:
+            merge.merge(files, overlays[variant.name], drawn, temporary, bookmarks)
 
 
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
