@@ -75,6 +75,21 @@ def transform_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
     return value
 
 
+def rewrite_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> None:
+    """transform_lists in place, for a tree its caller owns: copying every list and dict of a book's trees took
+    a large part of the resolve stage."""
+    if type(value) is dict:
+        for child in value.values():
+            if type(child) is dict or type(child) is list:
+                rewrite_lists(child, fn)
+    elif type(value) is list:
+        for child in value:
+            if type(child) is dict or type(child) is list:
+                rewrite_lists(child, fn)
+        if value and all(type(item) is dict and "t" in item for item in value):
+            value[:] = fn(value)
+
+
 def stringify(value: Any) -> str:
     """Plain text of inlines or blocks, as pandoc's stringify would give it."""
     parts: list[str] = []

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, span, stringify, transform_lists, walk
+from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk
 from .config import CrossrefWording
 from .diagnostics import Collector
 from .load import Chapter, Text
@@ -201,7 +201,8 @@ class XrefResolver:
                 out.extend(replacement if replacement is not None else [item])
             return out
 
-        return transform_lists(blocks, convert)
+        rewrite_lists(blocks, convert)
+        return blocks
 
 
 def label_inlines(label: str) -> list[Node]:
@@ -230,7 +231,8 @@ def anchor_notes(blocks: list[Node], slug: str, numbers: set[int]) -> list[Node]
             out.append(item)
         return out
 
-    return transform_lists(blocks, convert)
+    rewrite_lists(blocks, convert)
+    return blocks
 
 
 def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:

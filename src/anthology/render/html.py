@@ -106,7 +106,9 @@ def note_call(slug: str, number: int) -> Node:
 
 
 def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[SiteNote]]:
-    """Replace notes by numbered calls and return the notes, each with a back-link to its call.
+    """Replace notes by numbered calls and return the notes, each with a back-link to its call. The blocks are
+    changed in place: they are the private copy mark_passages made (copying the book's trees again took half a
+    second of every site build).
 
     Notes are numbered in document order (a pre-order walk, as the cross-references count them), so a note that
     citeproc makes inside a citation gets its number where the citation stands, and a note inside a note after
@@ -114,21 +116,31 @@ def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Site
     """
     notes: list[SiteNote | None] = []
 
-    def visit(value: Any) -> Any:
-        if isinstance(value, list):
-            return [visit(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if value.get("t") != "Note":
-            return {key: visit(child) for key, child in value.items()}
-        number = len(notes) + 1
-        notes.append(None)  # the number is taken before the notes inside this one are numbered
-        body = visit(value["c"])
-        notes[number - 1] = SiteNote(note_block(slug, number, body), note_id(slug, number), stringify(value["c"]))
-        return note_call(slug, number)
+    def visit(items: list[Any]) -> None:
+        for index, child in enumerate(items):
+            if type(child) is list:
+                visit(child)
+            elif type(child) is not dict:
+                continue
+            elif child.get("t") == "Note":
+                number = len(notes) + 1
+                notes.append(None)  # the number is taken before the notes inside this one are numbered
+                visit(child["c"])
+                notes[number - 1] = SiteNote(
+                    note_block(slug, number, child["c"]), note_id(slug, number), stringify(child["c"])
+                )
+                items[index] = note_call(slug, number)
+            elif "t" in child:
+                content = child.get("c")
+                if type(content) is list:  # a Str's content is text: most elements end here
+                    visit(content)
+            else:  # not an element (pandoc's JSON has none in blocks): its values, in order
+                values = list(child.values())
+                visit(values)
+                child.update(zip(child, values, strict=True))
 
-    converted = visit(blocks)
-    return converted, [note for note in notes if note is not None]
+    visit(blocks)
+    return blocks, [note for note in notes if note is not None]
 
 
 def notes_section(slug: str, notes: list[SiteNote], heading: str) -> Node:
@@ -254,16 +266,20 @@ def prepare(item: ResolvedText, links: dict[str, str], taken: set[str], notes_he
 
 
 def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None:
-    """HTML for every fragment, pandoc runs in parallel; unchanged texts come from the cache (live preview)."""
-    cache = cache if cache is not None else {}
-    todo = [fragment for fragment in fragments if fragment.key not in cache]
+    """HTML for every fragment, pandoc runs in parallel; unchanged texts come from the cache (live preview). A
+    build without one hashes nothing here: pandoc's own cache (pandoc.run) keeps conversions between builds."""
+    todo = fragments if cache is None else [fragment for fragment in fragments if fragment.key not in cache]
 
     def convert(fragment: Fragment) -> str:
         return pandoc.ast_to_html(fragment.ast, source=fragment.item.text.path)
 
     with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
         for fragment, html in zip(todo, pool.map(convert, todo), strict=True):
-            cache[fragment.key] = html
+            fragment.html = html
+    if cache is None:
+        return
+    for fragment in todo:
+        cache[fragment.key] = fragment.html
     for fragment in fragments:
         fragment.html = cache[fragment.key]
     for stale in cache.keys() - {fragment.key for fragment in fragments}:  # texts since edited
