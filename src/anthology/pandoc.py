@@ -22,8 +22,9 @@ from .diagnostics import BuildError, Diagnostic
 
 MARKDOWN = "markdown-smart"
 # pandoc processes run at once by a stage that has many texts to convert (threads waiting on subprocesses: the
-# conversions use every core while Python waits).
-PROCESSES = 4
+# conversions use the cores while Python waits). One per core, at most four: each holds a text's whole tree, and four
+# at once on a 50-chapter book took its build past 3 GB.
+PROCESSES = min(4, max(2, os.cpu_count() or 2))
 API_VERSION = [1, 23, 1, 1]  # the AST version of the pinned pandoc 3.9, for documents we build ourselves
 
 
