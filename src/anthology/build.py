@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import importlib
 import multiprocessing
 import os
 import threading
@@ -213,7 +212,6 @@ class WorkerPool:
             following.add_done_callback(lambda f: next_worker(f, remaining - 1))
 
         self.processes.submit(segments.warm_up).add_done_callback(lambda f: next_worker(f, self.workers - 1))
-        self.threads.submit(importlib.import_module, "anthology.render.pdf")
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         return self.processes.submit(function, *args)

@@ -828,12 +828,12 @@ class SegmentRenderer:
 
     def __init__(self, resolved: ResolvedBook, project: Project, pool: Any, progress: Any):
         config = resolved.book.config
-        # Both PDFs are written from every final layout, whichever the build asked for: the cache then serves
-        # `invoke pdf` and `invoke build` alike (the second write costs a fraction of the layout).
+        # Both PDFs are made from every final layout, whichever the build asked for: the cache then serves
+        # `invoke pdf` and `invoke build` alike (the screen PDF is derived from the printer's, in a moment).
         self.project, self.variants, self.pool, self.progress = project, ("print", "screen"), pool, progress
         self.cache = project.build_dir / ".cache" / "segments"
         self.fingerprint = fingerprint(resolved, project)
-        self.options = {v.name: variant_options(config, v) for v in (PRINT, SCREEN)}
+        self.options = {PRINT.name: variant_options(config, PRINT)}  # the screen PDF is derived, not written
         self.used: set[str] = set()
         self.folder_of: dict[str, Path] = {}
         self.laid_out = 0

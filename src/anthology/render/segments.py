@@ -163,7 +163,7 @@ class Job:
     styles_dir: str
     book_dir: str
     variants: tuple[str, ...]
-    options: dict[str, dict[str, Any]]  # per variant: identifier and PDF flavour
+    options: dict[str, dict[str, Any]]  # the printer's PDF: its XMP DocumentID and PDF/X flavour
 
 
 @dataclass
