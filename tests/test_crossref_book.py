@@ -161,7 +161,7 @@ def test_every_cross_reference_prints_its_targets_true_page(resolved_real_book, 
     assert missing == []
 
 
-LINK_BLUE = (0.121569, 0.227451, 0.431373)  # the site's #1f3a6e, as the screen PDF writes it
+LINK_BLUE = (0.121569, 0.227451, 0.431373)  # #1f3a6e, as the screen PDF writes it
 
 
 def coloured_text(path: Path) -> tuple[str, str]:
