@@ -32,6 +32,7 @@ from anthology.citations import (  # noqa: E402
     load_references,
     load_works,
 )
+from anthology.pandoc import pandoc_binary  # noqa: E402
 
 REFERENCES = ROOT / "book" / "references.yaml"
 SOURCES = ROOT / "book" / "sources"
@@ -546,12 +547,11 @@ def test_every_entry_is_cited_or_marked_uncited(refs: dict[str, dict[str, object
 
 
 def test_citeproc_renders_every_key_without_warning(tmp_path: Path) -> None:
-    pypandoc = pytest.importorskip("pypandoc")
     keys = list(load_references(REFERENCES))
     doc = tmp_path / "all.md"
     doc.write_text("\n\n".join(f"Cited [@{k}, 1]." for k in keys) + "\n", encoding="utf-8")
     proc = subprocess.run(
-        [pypandoc.get_pandoc_path(), "--citeproc", "--bibliography", str(REFERENCES), "-t", "plain", str(doc)],
+        [pandoc_binary(), "--citeproc", "--bibliography", str(REFERENCES), "-t", "plain", str(doc)],
         capture_output=True,
         text=True,
         check=True,
@@ -564,7 +564,6 @@ def test_citeproc_renders_every_key_without_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize("slug", SLUGS.values())
 def test_converted_sources_parse_as_pandoc_citations(slug: str, refs: dict[str, dict[str, object]]) -> None:
     """Every key the converter writes into the raw text is one pandoc ``Cite`` that citeproc resolves silently."""
-    pypandoc = pytest.importorskip("pypandoc")
     import json
 
     t = load_works(SOURCES / f"{slug}.works.yaml", refs)
@@ -576,7 +575,7 @@ def test_converted_sources_parse_as_pandoc_citations(slug: str, refs: dict[str, 
         if r.conversions:
             texts.append(" ".join(r.text.split()))
     proc = subprocess.run(
-        [pypandoc.get_pandoc_path(), "--citeproc", "--bibliography", str(REFERENCES), "-f", "markdown", "-t", "json"],
+        [pandoc_binary(), "--citeproc", "--bibliography", str(REFERENCES), "-f", "markdown", "-t", "json"],
         input="\n\n".join(texts),
         capture_output=True,
         text=True,

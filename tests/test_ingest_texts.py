@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pypandoc
 import pytest
 import yaml
 
@@ -15,6 +14,7 @@ from anthology.citations import load_references
 from anthology.ingest import main, run_ingest
 from anthology.ingest.fidelity import CITATION, EDITORIAL_INSERTION, citation_items
 from anthology.ingest.typography import CITATION_KEY
+from anthology.pandoc import pandoc_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -110,7 +110,7 @@ def test_body_typography(path: Path) -> None:
 @pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.stem)
 def test_pandoc_reads_the_text_without_warnings(path: Path) -> None:
     result = subprocess.run(
-        [pypandoc.get_pandoc_path(), "-f", "markdown-smart", "-t", "html", str(path)],
+        [pandoc_binary(), "-f", "markdown-smart", "-t", "html", str(path)],
         capture_output=True,
         text=True,
         check=True,

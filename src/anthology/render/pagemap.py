@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE
@@ -73,9 +74,10 @@ def page_count(pdf: Path) -> int:
         raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {error}", file=pdf)]) from None
 
 
-def pdftotext_in_parallel(tool: str, pdf: Path) -> list[bytes]:
-    """pdftotext's word boxes of the whole PDF, read in one range of pages per core at once (it takes seconds on a
-    book, and the EPUB waits for it)."""
+@contextmanager
+def pdftotext_in_parallel(tool: str, pdf: Path) -> Iterator[list[Path]]:
+    """pdftotext's word boxes of the whole PDF, one file per range of pages, read one range per core at once (it
+    takes seconds on a book, and the EPUB waits for it). The files are kept until the pages are read from them."""
     count = page_count(pdf)
     share = max(1, -(-count // max(1, os.cpu_count() or 1)))
     ranges = [(first, min(count, first + share - 1)) for first in range(1, count + 1, share)]
@@ -91,7 +93,42 @@ def pdftotext_in_parallel(tool: str, pdf: Path) -> list[bytes]:
             if run.returncode != 0:
                 message = err.decode("utf-8", "replace").strip()
                 raise BuildError([Diagnostic("E155", f"pdftotext could not read the PDF: {message}", file=pdf)])
-        return [target.read_bytes() for target in targets]
+        yield targets
+
+
+def page_elements(output: Path) -> Iterator[Any]:
+    """pdftotext's pages one at a time, each freed once read: a whole range's word boxes as one tree took a
+    gigabyte on a 50-chapter book."""
+    for _, page in etree.iterparse(
+        str(output),
+        events=("end",),
+        tag=f"{{{XHTML}}}page",
+        resolve_entities=False,
+        no_network=True,
+        recover=True,
+        huge_tree=True,
+    ):
+        yield page
+        page.clear()
+        while page.getprevious() is not None:
+            del page.getparent()[0]
+
+
+def print_page(index: int, page: Any) -> PrintPage:
+    """One page's folio and its lines of text, the folio left out."""
+    height = float(page.get("height", "0"))
+    lines = [
+        (" ".join(word.text or "" for word in line), (float(line.get("yMin", 0)) + float(line.get("yMax", 0))) / 2)
+        for line in page.iter(f"{{{XHTML}}}line")
+    ]
+    lines = [(text, y) for text, y in lines if text.strip()]
+    folio = _folio_of(lines, height)
+    chunks = [
+        text
+        for text, y in lines
+        if not (folio and text.strip() == folio and _edge_distance(y, height) < FOLIO_BAND * height)
+    ]
+    return PrintPage(index, folio, tuple(chunks))
 
 
 def read_print_pages(pdf: Path) -> list[PrintPage]:
@@ -109,25 +146,9 @@ def read_print_pages(pdf: Path) -> list[PrintPage]:
                 )
             ]
         )
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
-    pages: list[PrintPage] = []
-    outputs = pdftotext_in_parallel(tool, pdf)
-    read = (page for output in outputs for page in etree.fromstring(output, parser).iter(f"{{{XHTML}}}page"))
-    for index, page in enumerate(read):
-        height = float(page.get("height", "0"))
-        lines = [
-            (" ".join(word.text or "" for word in line), (float(line.get("yMin", 0)) + float(line.get("yMax", 0))) / 2)
-            for line in page.iter(f"{{{XHTML}}}line")
-        ]
-        lines = [(text, y) for text, y in lines if text.strip()]
-        folio = _folio_of(lines, height)
-        chunks = [
-            text
-            for text, y in lines
-            if not (folio and text.strip() == folio and _edge_distance(y, height) < FOLIO_BAND * height)
-        ]
-        pages.append(PrintPage(index, folio, tuple(chunks)))
-    return pages
+    with pdftotext_in_parallel(tool, pdf) as outputs:
+        read = (page for output in outputs for page in page_elements(output))
+        return [print_page(index, page) for index, page in enumerate(read)]
 
 
 def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
