@@ -7,12 +7,33 @@ importing WeasyPrint takes a second that would slow reading the book.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pydyf
 from weasyprint.urls import URLFetcher
+
+# pydyf 0.13 compresses every stream at zlib's level 9. Level 6, zlib's default and qpdf's (the merge), took a fifth
+# of the time on this book's segments (0.9 s against 4.3 s) for streams 0.6 % larger (5.01 MB against 4.98 MB).
+FLATE_LEVEL = 6
+
+
+class _FlateForPydyf:
+    """The zlib pydyf calls (`compress` for inline images, `compressobj` for streams), at FLATE_LEVEL."""
+
+    @staticmethod
+    def compress(data: bytes, level: int = FLATE_LEVEL) -> bytes:
+        return zlib.compress(data, FLATE_LEVEL)
+
+    @staticmethod
+    def compressobj(level: int = FLATE_LEVEL, *args: object, **kwargs: object) -> zlib._Compress:
+        return zlib.compressobj(FLATE_LEVEL)
+
+
+pydyf.zlib = _FlateForPydyf  # type: ignore[attr-defined]
 
 
 class ConfinedFetcher(URLFetcher):

@@ -785,7 +785,7 @@ html, body { margin: 0; padding: 0; }
 .folio-page span { white-space: pre; margin: 0; padding: 0; text-indent: 0; }
 @page no-folio { @bottom-center { content: none; } }
 """
-CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py")
+CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py", "engine.py")
 
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:
