@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,6 +298,30 @@ def test_pages_are_located_across_running_heads_hyphenation_and_blank_pages():
         ("3", stream.index("lated")),
         ("4", stream.index("soviets")),
     ]
+
+
+def test_the_page_text_the_print_build_saved_is_the_pdfs(built):
+    """The EPUB's page list reads each print page's lines from the layout (saved by the print build): every page
+    must have the folio and the letters pdftotext reads from the PDF itself (a two-column index page may be read in
+    another order, so the letters are compared as counts)."""
+    saved = pagemap.saved_print_pages(built.pdf)
+    read = pagemap.pdftotext_pages(built.pdf)
+    assert saved is not None and len(saved) == len(read) == len(PdfReader(built.pdf).pages)
+    assert [page.folio for page in saved] == [page.folio for page in read]
+    assert sum(page.folio is not None for page in saved) > len(saved) // 2
+    for ours, theirs in zip(saved, read, strict=True):
+        assert Counter(pagemap.letters("".join(ours.chunks))) == Counter(pagemap.letters("".join(theirs.chunks)))
+
+
+def test_page_text_saved_for_another_pdf_is_not_used(built, tmp_path):
+    pdf = tmp_path / "book.pdf"
+    shutil.copy(built.pdf, pdf)
+    pagemap.save_print_pages(pdf, [pagemap.PrintPage(0, "1", ("Words of another PDF",))])
+    assert pagemap.saved_print_pages(pdf) == [pagemap.PrintPage(0, "1", ("Words of another PDF",))]
+    with open(pdf, "ab") as handle:  # the PDF changed after its pages were saved
+        handle.write(b"\n%")
+    assert pagemap.saved_print_pages(pdf) is None
+    assert len(pagemap.read_print_pages(pdf)) == len(PdfReader(built.pdf).pages)
 
 
 def test_a_page_not_in_the_text_is_reported_with_the_pdf():

@@ -9,6 +9,8 @@ hyphenation, note calls, list numbers and folios do not disturb it.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -132,8 +134,14 @@ def print_page(index: int, page: Any) -> PrintPage:
 
 
 def read_print_pages(pdf: Path) -> list[PrintPage]:
-    """Every page of the PDF with its folio and lines of text, read by poppler's pdftotext (pypdf takes ten times
-    as long on a book)."""
+    """Every page of the PDF with its folio and lines of text: as the print build laid them out (saved beside the
+    PDF), or else read by poppler's pdftotext (pypdf takes ten times as long on a book)."""
+    saved = saved_print_pages(pdf)
+    return saved if saved is not None else pdftotext_pages(pdf)
+
+
+def pdftotext_pages(pdf: Path) -> list[PrintPage]:
+    """Every page of the PDF with its folio and lines of text, as poppler's pdftotext reads them."""
     tool = shutil.which("pdftotext")
     if tool is None:
         raise BuildError(
@@ -149,6 +157,34 @@ def read_print_pages(pdf: Path) -> list[PrintPage]:
     with pdftotext_in_parallel(tool, pdf) as outputs:
         read = (page for output in outputs for page in page_elements(output))
         return [print_page(index, page) for index, page in enumerate(read)]
+
+
+def pages_path(pdf: Path) -> Path:
+    """Where the print build leaves the pages' text it laid out: in the output folder's cache."""
+    return pdf.parent / ".cache" / f"{pdf.name}.pages.json"
+
+
+def save_print_pages(pdf: Path, pages: list[PrintPage]) -> None:
+    """The pages' folios and lines as the layout made them, with the digest of the PDF they belong to."""
+    data = {"pdf_sha256": file_digest(pdf), "pages": [[page.folio, list(page.chunks)] for page in pages]}
+    pages_path(pdf).parent.mkdir(parents=True, exist_ok=True)
+    pages_path(pdf).write_text(json.dumps(data), encoding="utf-8")
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def saved_print_pages(pdf: Path) -> list[PrintPage] | None:
+    """The pages the print build saved for this very PDF (None if there are none, or they are another PDF's)."""
+    try:
+        data = json.loads(pages_path(pdf).read_text(encoding="utf-8"))
+        if data["pdf_sha256"] != file_digest(pdf):
+            return None
+        return [PrintPage(index, folio, tuple(lines)) for index, (folio, lines) in enumerate(data["pages"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:

@@ -32,7 +32,7 @@ from ..config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
 from ..resolve import ResolvedBook, ResolvedText, book_id
-from . import screen, segments
+from . import pagemap, screen, segments
 from .common import Project, atomic_file, flatten_blocks, jinja_environment, source_date_epoch
 
 if TYPE_CHECKING:  # WeasyPrint is imported by the workers alone: a second of every build's main process otherwise
@@ -687,6 +687,31 @@ def has_folio(page: Any) -> bool:
     )
 
 
+def page_lines(page: Any) -> list[str]:
+    """A page's lines of text in the order pdftotext reads them from the PDF (running heads, the text, its
+    footnotes, then the other margins), for the EPUB's page list (pagemap.py). Read from the layout: reading them
+    back from the book's PDF took pdftotext 15 ms a page, on the EPUB's path. Hidden text (a masked page number)
+    is not drawn, so not read."""
+    from weasyprint.formatting_structure import boxes
+
+    children = page._page_box.children
+    top = [box for box in children if isinstance(box, boxes.MarginBox) and box.at_keyword.startswith("@top")]
+    margins = [box for box in children if isinstance(box, boxes.MarginBox) and box not in top]
+    notes = [box for box in children if isinstance(box, boxes.FootnoteAreaBox)]
+    flow = [box for box in children if not isinstance(box, (boxes.MarginBox, boxes.FootnoteAreaBox))]
+    lines = []
+    for area in (*top, *flow, *notes, *margins):
+        for line in (box for box in descendants(area) if isinstance(box, boxes.LineBox)):
+            text = "".join(
+                box.text
+                for box in descendants(line)
+                if isinstance(box, boxes.TextBox) and box.style["visibility"] == "visible"
+            )
+            if text.strip():
+                lines.append(text)
+    return lines
+
+
 def page_bookmarks(document: Document, count: int) -> list[list[Any]]:
     """[page, level, label, x, y] of every bookmark, in PDF points (as WeasyPrint writes them)."""
     found = []
@@ -755,6 +780,7 @@ def render_segment(job: segments.Job) -> segments.Result:
         )
         links = screen_links(elements)
         result.stamps = number_stamps(document, elements, count, links)
+        result.lines = [page_lines(page) for page in document.pages[:count]]
         write_segment(document, elements, job, folder, links)
         result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
     result.save(folder)
@@ -1063,6 +1089,20 @@ def write_book(
             merge.merge(files, overlays[variant.name], drawn, temporary, bookmarks)
 
 
+def book_pages(book: Layout) -> list[pagemap.PrintPage] | None:
+    """Every page of the book with its folio (the overlay prints the page counter, from 1 on the first page, on the
+    pages that carry one) and its lines of text (None if a segment's result has no lines: the EPUB then reads the
+    PDF)."""
+    if any(len(result.lines) != len(result.folios) for result in book.results):
+        return None
+    pages: list[pagemap.PrintPage] = []
+    for result in book.results:
+        for carries, lines in zip(result.folios, result.lines, strict=True):
+            index = len(pages)
+            pages.append(pagemap.PrintPage(index, str(index + 1) if carries else None, tuple(lines)))
+    return pages
+
+
 def typesetting_report(book: Layout, project: Project, page_count: int, config: BookConfig) -> Typesetting:
     geometry = geometry_for(config, page_count)
     report = Typesetting("print", book.total, geometry.inner / POINTS_PER_INCH, minimum_gutter_in(book.total), passes=1)
@@ -1112,6 +1152,9 @@ def render_pdfs(
     write_book(renderer, parts, book, project, targets)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
+    pages = book_pages(book)
+    if PRINT.name in targets and pages is not None:
+        pagemap.save_print_pages(targets[PRINT.name], pages)
     segments.prune(renderer.cache, renderer.used)
     report.variant = " and ".join(targets)
     for target in targets.values():

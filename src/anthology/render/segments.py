@@ -186,6 +186,7 @@ class Result:
     # CSS of its type, whether the screen PDF colours it as a link]
     stamps: list[list[Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    lines: list[list[str]] = field(default_factory=list)  # each page's lines of text (pdf.page_lines)
 
     def save(self, folder: Path) -> None:
         (folder / "result.json").write_text(json.dumps(asdict(self)), encoding="utf-8")
