@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -209,8 +208,7 @@ def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styl
             ]
         )
     csl = csl_path(book, styles_dir)
-    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # citeproc runs at once; their results in order
-        runs = [pool.submit(run_citeproc, ast, text, bibliography, csl, book.config.lang) for text, ast in cited]
+    runs = pandoc.each_at_once(lambda item: run_citeproc(item[1], item[0], bibliography, csl, book.config.lang), cited)
     for (text, ast), run in zip(cited, runs, strict=True):
         try:
             rendered = run.result()

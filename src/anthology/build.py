@@ -177,8 +177,10 @@ def book_slug(book_dir: Path) -> str | None:
     reports why)."""
     import yaml
 
+    from .yamlfile import safe_load
+
     try:
-        data = yaml.safe_load((book_dir / "book.yaml").read_text(encoding="utf-8"))
+        data = safe_load((book_dir / "book.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError):
         return None
     slug = data.get("slug") if isinstance(data, dict) else None

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from . import yamlfile
 
 __all__ = [
     "Alias",
@@ -151,7 +151,7 @@ def _alias_pattern(text: str) -> re.Pattern[str]:
 
 def load_references(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read the CSL-YAML bibliography; the keys are what the alias tables may point to."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yamlfile.safe_load(Path(path).read_text(encoding="utf-8"))
     items = data["references"] if isinstance(data, dict) else data
     return {item["id"]: item for item in items}
 
@@ -178,7 +178,7 @@ def _year(item: dict[str, Any]) -> str | None:
 def load_works(path: str | Path, references: dict[str, dict[str, Any]]) -> WorksTable:
     """Read one essay's alias table and join it with the bibliography (unknown keys are an error, not a skip)."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     slug = str(data.get("slug") or path.name.removesuffix(".works.yaml"))
 
     def check(key: str, where: str) -> str:

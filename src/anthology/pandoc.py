@@ -13,9 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pypandoc
 
@@ -27,6 +29,21 @@ MARKDOWN = "markdown-smart"
 # at once on a 50-chapter book took its build past 3 GB.
 PROCESSES = min(4, max(2, os.cpu_count() or 2))
 API_VERSION = [1, 23, 1, 1]  # the AST version of the pinned pandoc 3.9, for documents we build ourselves
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+
+def each_at_once(function: Callable[[Item], Outcome], items: Sequence[Item]) -> list[Future[Outcome]]:
+    """`function` called on every item in threads, PROCESSES at a time (each call runs pandoc); the finished calls
+    in the items' order, so that a stage can report every item's error, not only the first."""
+    with ThreadPoolExecutor(max_workers=PROCESSES) as pool:
+        return [pool.submit(function, item) for item in items]
+
+
+def map_at_once(function: Callable[[Item], Outcome], items: Sequence[Item]) -> list[Outcome]:
+    """`function`'s results on every item, in order, computed as each_at_once does (the first error is raised)."""
+    return [call.result() for call in each_at_once(function, items)]
 
 
 BUNDLED = Path(pypandoc.__file__).with_name("files") / "pandoc"

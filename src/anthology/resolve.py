@@ -6,7 +6,6 @@ Nothing is rendered before the whole book is resolved, so all three editions are
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,12 +151,11 @@ def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
     collector = Collector()
     resolved: dict[str, ResolvedText] = {}
     texts = [text for text in book.texts if text.kind != "generated"]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for text, future in zip(texts, [pool.submit(resolve_text, text, book.root) for text in texts], strict=True):
-            try:
-                resolved[text.slug] = future.result()
-            except BuildError as error:
-                collector.items.extend(error.diagnostics)
+    for text, call in zip(texts, pandoc.each_at_once(lambda t: resolve_text(t, book.root), texts), strict=True):
+        try:
+            resolved[text.slug] = call.result()
+        except BuildError as error:
+            collector.items.extend(error.diagnostics)
     collector.raise_if_errors()
     result = ResolvedBook(book, resolved, styles_dir=styles_dir)
     # Cross-references before any citeproc step (which must never see an xref key), and before the index is marked

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import yaml
-
+from .. import yamlfile
 from .notes import MISSING_NOTE, SUPERSCRIPTS
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def split_markdown(markdown: str) -> tuple[str, str, str]:
     """Split a cleaned text into (standfirst, body, notes) with markup and editorial insertions removed."""
     _, front, body = markdown.split("---\n", 2)
     body = EDITORIAL_INSERTION.sub("", body)
-    standfirst = yaml.safe_load(front).get("standfirst") or ""
+    standfirst = yamlfile.safe_load(front).get("standfirst") or ""
     match = _DEF.search(body)
     notes = body[match.start() :] if match else ""
     body = body[: match.start()] if match else body

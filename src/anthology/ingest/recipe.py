@@ -37,6 +37,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from .. import yamlfile
+
 
 class RecipeError(Exception):
     """A recipe problem, always naming the file and the key (or line)."""
@@ -198,7 +200,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def load_recipe(path: Path) -> Recipe:
     """Read and validate one recipe; every error names the file and the key (or YAML line)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -11,7 +11,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -134,7 +133,7 @@ def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Site
                 content = child.get("c")
                 if type(content) is list:  # a Str's content is text: most elements end here
                     visit(content)
-            else:  # not an element (pandoc's JSON has none in blocks): its values, in order
+            else:  # not an element: a Cite's citation (its prefix and suffix are inlines), its values in order
                 values = list(child.values())
                 visit(values)
                 child.update(zip(child, values, strict=True))
@@ -273,9 +272,8 @@ def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None
     def convert(fragment: Fragment) -> str:
         return pandoc.ast_to_html(fragment.ast, source=fragment.item.text.path)
 
-    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
-        for fragment, html in zip(todo, pool.map(convert, todo), strict=True):
-            fragment.html = html
+    for fragment, html in zip(todo, pandoc.map_at_once(convert, todo), strict=True):
+        fragment.html = html
     if cache is None:
         return
     for fragment in todo:

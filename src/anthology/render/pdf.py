@@ -17,7 +17,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -197,8 +196,8 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
         fragment = positional_fragment(resolved, slug, override, pages)
         return fragment if fragment is not None else overridden_fragment(resolved, slug, override(pages))
 
-    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # each a pandoc run, the first time
-        fragments.update(zip(resolved.print_overrides, pool.map(converted, resolved.print_overrides), strict=True))
+    overrides = list(resolved.print_overrides)  # each a pandoc run, the first time
+    fragments.update(zip(overrides, pandoc.map_at_once(converted, overrides), strict=True))
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
@@ -235,8 +234,7 @@ def fragments_of(resolved: ResolvedBook) -> Fragments:
     if entry is None or entry.book is not resolved:
         _FRAGMENTS.clear()
         items = {s: i for s, i in resolved.texts.items() if s not in resolved.print_overrides}
-        with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:  # pandoc converts several texts at once
-            plain = dict(zip(items, pool.map(text_fragment, items.values()), strict=True))
+        plain = dict(zip(items, pandoc.map_at_once(text_fragment, list(items.values())), strict=True))
         entry = _FRAGMENTS[id(resolved)] = Fragments(resolved, plain)
     return entry
 
@@ -594,10 +592,14 @@ def report_path(target: Path) -> Path:
 # ---- A segment, laid out in a worker ---------------------------------------------------------------------------
 
 
-def screen_links(elements: list[Any]) -> set[int]:
+def parent_map(elements: list[Any]) -> dict[int, Any]:
+    """Each element's parent, by id (the parsed tree's elements do not know their parents)."""
+    return {id(child): parent for parent in elements for child in parent}
+
+
+def screen_links(elements: list[Any], parents: dict[int, Any]) -> set[int]:
     """The links the screen PDF shows in colour (screen.py): cross-references, every link in editorial matter,
     and a chapter's links within the book."""
-    parents = {id(child): parent for parent in elements for child in parent}
     chosen: set[int] = set()
     for element in elements:
         href = element.get("href") if element.tag == "a" else None
@@ -623,12 +625,11 @@ def descendants(box: Any) -> Iterator[Any]:
         stack.extend(reversed(getattr(box, "children", [])))
 
 
-def number_stamps(document: Document, elements: list[Any], count: int, links: set[int]) -> list[list[Any]]:
+def number_stamps(document: Document, count: int, links: set[int], parents: dict[int, Any]) -> list[list[Any]]:
     """Where each masked page number fell (segments.Result.stamps): the merge prints the real number there, in the
     same type, so the page is the one the whole book laid out at once would have."""
     from weasyprint.formatting_structure import boxes
 
-    parents = {id(child): parent for parent in elements for child in parent}
     stamps = []
     for number, page in enumerate(document.pages[:count]):
         x, y = page._page_box.content_box_x(), page._page_box.content_box_y()
@@ -778,8 +779,9 @@ def render_segment(job: segments.Job) -> segments.Result:
             passes=passes,
             body=segment_body(elements),
         )
-        links = screen_links(elements)
-        result.stamps = number_stamps(document, elements, count, links)
+        parents = parent_map(elements)
+        links = screen_links(elements, parents)
+        result.stamps = number_stamps(document, count, links, parents)
         result.lines = [page_lines(page) for page in document.pages[:count]]
         write_segment(document, elements, job, folder, links)
         result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
