@@ -2,7 +2,8 @@
 
 Run `python benchmarks/bench.py --help` (or `invoke bench`). Every figure is measured in this run: each command is a
 subprocess (`python -m invoke TASK --book B --out O` from the project's root, with this checkout's `src/` first on
-PYTHONPATH), timed from start to exit, with the peak of the summed RSS of its whole process tree sampled every 50 ms.
+PYTHONPATH), timed from start to exit, with the peak of the summed RSS of its whole process tree sampled every
+50 ms (a child that has not yet started its own program is left out: it maps its parent's pages; see tree_rss).
 Times are medians of `--runs` runs; memory is the highest peak of those runs. Nothing here imports the pipeline, so
 the benchmark measures the code of the checkout it lives in, whatever is installed.
 """
@@ -57,46 +58,60 @@ PROGRESS = Console(stderr=True, highlight=False)
 
 @dataclass
 class Sample:
-    """One timed command: wall time, peak memory of its process tree, and why it failed (None if it did not)."""
+    """One timed command: wall time, peak memory of its process tree, and why it failed (None if it did not);
+    `peak_rss_forks` also counts children caught before they exec'd (for comparison)."""
 
     seconds: float
     peak_rss: int
     error: str | None = None
+    peak_rss_forks: int = 0
 
 
-def tree_rss(root: psutil.Process) -> int:
-    """Summed RSS of a process and all its descendants: the build may fan out to worker processes."""
-    total = 0
+def tree_rss(root: psutil.Process) -> tuple[int, int]:
+    """Summed RSS of a process and all its descendants (the build fans out to workers and pandoc), without and
+    with the children that have not yet started a program of their own.
+
+    Such a child, between fork and exec (every pandoc run starts so; Python uses vfork, whose child shares its
+    parent's memory outright), still runs its parent's command line and maps all its parent's pages: one sample of
+    a 50-chapter build caught one and added the main process's 1.1 GB a second time."""
+    total = with_forks = 0
     try:
         members = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
+    commands: dict[int, list[str]] = {}
     for member in members:
         try:
-            total += member.memory_info().rss
+            rss = member.memory_info().rss
+            commands[member.pid] = command = member.cmdline()
+            parent = member.ppid()
         except psutil.Error:  # a worker that exited between listing and reading
             continue
-    return total
+        with_forks += rss
+        if member is root or commands.get(parent) != command:
+            total += rss
+    return total, with_forks
 
 
 class PeakSampler(threading.Thread):
-    """Samples the tree's RSS every 50 ms in the background and keeps the maximum."""
+    """Samples the tree's RSS every 50 ms in the background and keeps the maxima (without and with forks)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
-        self.peak = 0
+        self.peak = self.peak_forks = 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.peak = max(self.peak, tree_rss(self.process))
+            total, with_forks = tree_rss(self.process)
+            self.peak, self.peak_forks = max(self.peak, total), max(self.peak_forks, with_forks)
             self.stopped.wait(SAMPLE_SECONDS)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self.stopped.set()
         self.join()
-        return self.peak
+        return self.peak, self.peak_forks
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -126,14 +141,15 @@ def measure(command: list[str], log: Path, env: dict[str, str], cwd: Path = ROOT
             status = process.wait(timeout=timeout or None)
         except subprocess.TimeoutExpired:
             kill_tree(process)
-            return Sample(time.perf_counter() - started, sampler.stop(), f"timed out after {timeout:.0f} s")
+            peak, with_forks = sampler.stop()
+            return Sample(time.perf_counter() - started, peak, f"timed out after {timeout:.0f} s", with_forks)
         except BaseException:  # Ctrl-C: leave no build running behind us
             kill_tree(process)
             sampler.stop()
             raise
         seconds = time.perf_counter() - started
-    peak = sampler.stop()
-    return Sample(seconds, peak, failure_text(log, status) if status else None)
+    peak, with_forks = sampler.stop()
+    return Sample(seconds, peak, failure_text(log, status) if status else None, with_forks)
 
 
 # ---- What is measured ------------------------------------------------------------------------------------------
@@ -160,6 +176,10 @@ class Row:
     @property
     def peak(self) -> int | None:
         return max(sample.peak_rss for sample in self.samples) if self.samples else None
+
+    @property
+    def peak_forks(self) -> int | None:
+        return max(sample.peak_rss_forks for sample in self.samples) if self.samples else None
 
     @property
     def errors(self) -> list[str]:
@@ -533,7 +553,7 @@ def seconds_text(value: float | None) -> str:
 def measures_table(bench: Bench) -> Table:
     """One line per measure: median time, every run's time, peak memory, pages per second, conditions."""
     table = Table(title="anthology build benchmark", title_justify="left")
-    for column in ("measure", "median s", "runs (s)", "peak RSS MB", "pages", "pages/s"):
+    for column in ("measure", "median s", "runs (s)", "peak RSS MB", "with forks MB", "pages", "pages/s"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     table.add_column("conditions", overflow="fold")
     for row in bench.rows.values():
@@ -544,6 +564,7 @@ def measures_table(bench: Bench) -> Table:
             seconds_text(row.median),
             runs or "—",
             f"{row.peak / MB:.0f}" if row.peak else "—",
+            f"{row.peak_forks / MB:.0f}" if row.peak_forks else "—",
             str(row.pages or "—"),
             f"{row.pages_per_second:.1f}" if row.pages_per_second else "—",
             note.strip("; "),
@@ -568,7 +589,8 @@ def facts_text(bench: Bench, runs: int) -> list[str]:
     """What the figures depend on: book, runs, the edit, which print HTML the floor used, the machine."""
     facts = {
         "book": str(bench.book),
-        "runs": f"{runs} (medians of times; memory: highest peak of the runs, summed RSS of the process tree)",
+        "runs": f"{runs} (medians of times; memory: highest peak of the runs, summed RSS of the process tree, "
+        "children not yet exec'd left out)",
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "not set"),
         **bench.facts,
@@ -585,6 +607,7 @@ def figures_json(bench: Bench, runs: int, results: list[Check]) -> dict[str, Any
             "runs": [asdict(sample) for sample in row.samples],
             "median_s": row.median,
             "peak_rss_bytes": row.peak,
+            "peak_rss_with_forks_bytes": row.peak_forks,
             "pages": row.pages,
             "pages_per_s": row.pages_per_second,
         }

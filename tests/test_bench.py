@@ -4,10 +4,15 @@ ten-times-larger book is a valid book. No timing here: timing belongs to the ben
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
+import psutil
 import pytest
 
 from anthology.load import load_book
@@ -36,3 +41,30 @@ def test_synthetic_anthology_loads_with_fifty_unique_chapters(bench: ModuleType,
     # Each copy is its original's text, with its headnote: the same five essays, ten times over.
     assert [chapter.body for chapter in book.chapters] == [chapter.body for chapter in original.chapters] * 10
     assert all(chapter.headnote is not None for chapter in book.chapters)
+
+
+def test_peak_memory_leaves_out_a_child_that_has_not_exec_d(bench: ModuleType) -> None:
+    """A child between fork and exec maps its parent's pages: the memory the target is judged on must not count
+    them twice (the column beside it does)."""
+    size = 200 * 2**20
+    data = bytearray(size)
+    data[::4096] = b"\1" * len(range(0, size, 4096))  # every page resident
+    child = os.fork()
+    if child == 0:  # still the parent's program, holding the parent's pages
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(0.5)
+        total, with_forks = bench.tree_rss(psutil.Process())
+        assert total >= size
+        assert with_forks - total >= 0.8 * size
+        exec_d = subprocess.Popen(["sleep", "30"])  # a child running a program of its own is counted
+        try:
+            time.sleep(0.5)
+            assert bench.tree_rss(psutil.Process())[0] - total > 0
+        finally:
+            exec_d.kill()
+            exec_d.wait()
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
