@@ -430,14 +430,9 @@ def flow_lines(page: Any) -> Iterator[Any]:
     """The line boxes of a page's main flow (not its footnote area or margin boxes), in order."""
     from weasyprint.formatting_structure import boxes
 
-    def walk(box: Any) -> Iterator[Any]:
-        if isinstance(box, boxes.LineBox):
-            yield box
-        elif not isinstance(box, (boxes.FootnoteAreaBox, boxes.MarginBox)):
-            for child in getattr(box, "children", []):
-                yield from walk(child)
-
-    yield from walk(page._page_box)
+    for child in page._page_box.children:  # the footnote area and the margin boxes are the page's own children
+        if not isinstance(child, (boxes.FootnoteAreaBox, boxes.MarginBox)):
+            yield from line_boxes(child)
 
 
 KEEP_WITH_NEXT = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -688,6 +683,17 @@ def has_folio(page: Any) -> bool:
     )
 
 
+def line_boxes(box: Any) -> Iterator[Any]:
+    """The line boxes in a box, in order; a line's text includes the lines of an inline block inside it."""
+    from weasyprint.formatting_structure import boxes
+
+    if isinstance(box, boxes.LineBox):
+        yield box
+        return
+    for child in getattr(box, "children", []):
+        yield from line_boxes(child)
+
+
 def page_lines(page: Any) -> list[str]:
     """A page's lines of text in the order pdftotext reads them from the PDF (running heads, the text, its
     footnotes, then the other margins), for the EPUB's page list (pagemap.py). Read from the layout: reading them
@@ -702,7 +708,7 @@ def page_lines(page: Any) -> list[str]:
     flow = [box for box in children if not isinstance(box, (boxes.MarginBox, boxes.FootnoteAreaBox))]
     lines = []
     for area in (*top, *flow, *notes, *margins):
-        for line in (box for box in descendants(area) if isinstance(box, boxes.LineBox)):
+        for line in line_boxes(area):
             text = "".join(
                 box.text
                 for box in descendants(line)
