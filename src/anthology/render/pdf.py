@@ -19,10 +19,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
 from rich.console import Console
 
 from .. import pandoc
@@ -187,7 +189,23 @@ def iso_timestamp(resolved: ResolvedBook) -> str:
 def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int = 0) -> str:
     """The whole book as one HTML document for WeasyPrint. Page numbers are text, from `pages` (the page of every
     anchor): the contents, cross-references, bibliography and index print them, and generated texts take their
-    print form."""
+    print form. Made once for each page map: settling the page numbers asks for the same one more than once."""
+    key = hashlib.sha256(json.dumps([pages, page_count], sort_keys=True).encode()).hexdigest()
+    documents = fragments_of(resolved).documents
+    if key not in documents:
+        documents[key] = compose_print_html(resolved, project, pages, page_count)
+    return documents[key]
+
+
+@cache
+def print_environment(project: Project) -> jinja2.Environment:
+    """The print template's environment, made once: a new one compiled the template again for every page map."""
+    environment = jinja_environment(project)
+    environment.filters["sentence"] = sentence
+    return environment
+
+
+def compose_print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int) -> str:
     config = resolved.book.config
     fragments = dict(base_fragments(resolved))
 
@@ -198,8 +216,7 @@ def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], 
 
     overrides = list(resolved.print_overrides)  # each a pandoc run, the first time
     fragments.update(zip(overrides, pandoc.map_at_once(converted, overrides), strict=True))
-    environment = jinja_environment(project)
-    environment.filters["sentence"] = sentence
+    environment = print_environment(project)
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
     return environment.get_template("print.html.j2").render(
         book=resolved.book,
@@ -224,6 +241,7 @@ class Fragments:
     plain: dict[str, str]  # texts that print no page numbers
     overridden: dict[tuple[str, str], str] = field(default_factory=dict)  # (slug, hash of its blocks) -> HTML
     positional: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # slug -> (HTML, placeholder anchors)
+    documents: dict[str, str] = field(default_factory=dict)  # digest of (page map, page count) -> the book's HTML
 
 
 _FRAGMENTS: dict[int, Fragments] = {}
