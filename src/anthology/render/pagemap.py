@@ -9,7 +9,6 @@ hyphenation, note calls, list numbers and folios do not disturb it.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from lxml import etree
 
 from ..ast import Node
 from ..diagnostics import BuildError, Diagnostic
+from ..manifest import output_hash
 
 FOLIO = re.compile(r"^(\d+|[ivxlcdm]+)$")
 FOLIO_BAND = 0.1  # a folio sits in the outer tenth of the page height, above or below the text block
@@ -166,21 +166,16 @@ def pages_path(pdf: Path) -> Path:
 
 def save_print_pages(pdf: Path, pages: list[PrintPage]) -> None:
     """The pages' folios and lines as the layout made them, with the digest of the PDF they belong to."""
-    data = {"pdf_sha256": file_digest(pdf), "pages": [[page.folio, list(page.chunks)] for page in pages]}
+    data = {"pdf_sha256": output_hash(pdf), "pages": [[page.folio, list(page.chunks)] for page in pages]}
     pages_path(pdf).parent.mkdir(parents=True, exist_ok=True)
     pages_path(pdf).write_text(json.dumps(data), encoding="utf-8")
-
-
-def file_digest(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def saved_print_pages(pdf: Path) -> list[PrintPage] | None:
     """The pages the print build saved for this very PDF (None if there are none, or they are another PDF's)."""
     try:
         data = json.loads(pages_path(pdf).read_text(encoding="utf-8"))
-        if data["pdf_sha256"] != file_digest(pdf):
+        if data["pdf_sha256"] != output_hash(pdf):
             return None
         return [PrintPage(index, folio, tuple(lines)) for index, (folio, lines) in enumerate(data["pages"])]
     except (OSError, ValueError, KeyError, TypeError):
