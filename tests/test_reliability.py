@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import BOOK, MINIBOOK, ROOT, build_into
 
 
@@ -75,3 +77,41 @@ def test_pdfs_are_byte_identical_across_processes(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
     for pdf in ("minibook.pdf", "minibook-screen.pdf", "minibook.epub"):
         assert (tmp_path / "one" / pdf).read_bytes() == (tmp_path / "two" / pdf).read_bytes(), pdf
+
+
+def test_an_epub_made_beside_a_pdf_that_then_fails_is_not_put_in_place(tmp_path, monkeypatch):
+    """The EPUB is paginated from the final layout while the PDFs are still being written: if writing them fails,
+    the previous EPUB stays, as the previous PDFs do (a new EPUB beside old PDFs would not match their pages)."""
+    from anthology import build as build_module
+    from anthology.diagnostics import BuildError, Diagnostic
+    from anthology.render import pdf
+
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    built = build_into(book, tmp_path / "out")
+    before = {path: path.read_bytes() for path in (built.pdf, built.epub)}
+    text = book / "texts" / "alpha.md"
+    text.write_text(text.read_text(encoding="utf-8") + "\nPlenipotentiaries came after the first build.\n", "utf-8")
+    reached: list[bool] = []
+
+    def failing_write(*args, **kwargs):
+        reached.append(True)
+        raise BuildError([Diagnostic("E999", "the PDF could not be written", file=built.pdf)])
+
+    monkeypatch.setattr(pdf, "write_book", failing_write)
+    staged: list[Path] = []
+    real_build_epub = build_module.build_epub
+    monkeypatch.setattr(build_module, "build_epub", lambda *a: staged.append(real_build_epub(*a)) or staged[-1])
+    with pytest.raises(BuildError, match="the PDF could not be written"):
+        build_module.build(built.project)
+    assert reached, "the PDF's write was never reached"
+    assert staged and staged[0].is_file(), "the EPUB was not made beside the PDF's write"
+    assert "Plenipotentiaries" in zip_text(staged[0])
+    assert {path: path.read_bytes() for path in before} == before, "a failed build replaced a previous output"
+
+
+def zip_text(path: Path) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())

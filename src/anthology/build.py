@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +120,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         outputs: dict[str, Path] = {}
         pdfs = {VARIANT_OF[name]: output_path(project, slug, name) for name in wanted if name in VARIANT_OF}
         pending = None
+        pages_known: Future = Future()
         if pdfs:
             from .render.pdf import render_pdfs
 
@@ -131,7 +132,9 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
                 laying_out.set()
                 report(done, total)
 
-            pending = pool.submit_thread(render_pdfs, resolved, project, pdfs, pool, progress)
+            pending = pool.submit_thread(
+                render_pdfs, resolved, project, pdfs, pool, progress, on_pages=pages_known.set_result
+            )
             # The PDF's page numbers are worked out in this process before any layout starts, and they are on the
             # build's longest path: the HTML edition waits until the workers have their segments.
             while not laying_out.wait(0.05) and not pending.done():
@@ -142,22 +145,55 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
             stage("render html")
             outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
             stage("html done")
+        if "epub" in wanted:
+            outputs["epub"] = build_epub(
+                resolved, project, output_path(project, slug, "epub"), pool, pending, pages_known, stage
+            )
         if pending is not None:
             pending.result()
             outputs.update({name: output_path(project, slug, name) for name in wanted if name in VARIANT_OF})
-    if "epub" in wanted:
-        # After the PDF, its worker processes ended: on a 50-chapter book they hold 0.8 GB, and the EPUB's own peak
-        # beside them took the build past 3 GB.
-        from .render.epub import render_epub
-
-        return_freed_memory()
-        stage("render epub")
-        outputs["epub"] = render_epub(resolved, project, output_path(project, slug, "epub"))
+        if "epub" in outputs:
+            os.replace(outputs["epub"], output_path(project, slug, "epub"))  # with the PDFs it was paginated by
+            outputs["epub"] = output_path(project, slug, "epub")
     if set(wanted) == set(EDITIONS):
         pandoc.prune_cache()
     manifest.record(project.build_dir, key, {name: output_path(project, slug, name) for name in wanted})
     stage("done")
     return {name: outputs[name] for name in wanted}
+
+
+def build_epub(
+    resolved: Any,
+    project: Project,
+    target: Path,
+    pool: WorkerPool,
+    pdf: Future | None,
+    pages_known: Future,
+    stage: Callable,
+) -> Path:
+    """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too). Its body
+    is made while the PDF is laid out; its page list from the final layout, while the PDFs are written."""
+    from .render.epub import draft_epub, render_epub
+
+    draft = draft_epub(resolved)
+    pages = None
+    if pdf is not None:
+        wait([pages_known, pdf], return_when=FIRST_COMPLETED)
+        if not pages_known.done() or pages_known.result() is None:
+            pdf.result()  # the PDF's error, if it failed; without the layout's pages the EPUB reads the PDF
+        else:
+            pages = pages_known.result()
+    stage("render epub")
+
+    def workers_ended() -> None:
+        # The folios are still being laid out in a worker: pandoc's EPUB writer (0.8 GB on a 50-chapter book) beside
+        # the workers took that build past 2.5 GB. The merges, in this process, run beside it.
+        while pdf is not None and not pool.retired.wait(0.05) and not pdf.done():
+            pass
+        return_freed_memory()
+
+    staged = project.build_dir / ".cache" / target.name
+    return render_epub(resolved, project, staged, pages, draft, workers_ended)
 
 
 def return_freed_memory() -> None:
@@ -211,6 +247,7 @@ class WorkerPool:
         self.workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
         self.processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         self.threads = ThreadPoolExecutor(1)
+        self.retired = threading.Event()
 
     def warm_up(self) -> None:
         """Start the workers and import WeasyPrint in each while the book is read: seconds that would otherwise
@@ -233,8 +270,14 @@ class WorkerPool:
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         return self.processes.submit(function, *args)
 
-    def submit_thread(self, function: Callable[..., Any], *args: Any) -> Future:
-        return self.threads.submit(function, *args)
+    def submit_thread(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        return self.threads.submit(function, *args, **kwargs)
+
+    def retire(self) -> None:
+        """End the worker processes once no layout is left: WeasyPrint's leftovers in them (0.8 GB on a 50-chapter
+        book) would otherwise sit beside the merges and the EPUB's pandoc run."""
+        self.processes.shutdown(wait=True)
+        self.retired.set()
 
     def close(self) -> None:
         self.threads.shutdown(wait=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,10 +311,9 @@ def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     return pdf
 
 
-def paginate(blocks: list[Node], pdf: Path) -> list[str]:
+def paginate(draft: Draft, pages: list[pagemap.PrintPage], pdf: Path) -> list[str]:
     """Put a marker where each print page of the body begins; returns the markers' ids in page order."""
-    pages = pagemap.read_print_pages(pdf)
-    stream = pagemap.WordStream.of(blocks)
+    stream = draft.stream
     first = pagemap.first_body_page(stream.text, pages)
     if first is None:
         raise BuildError(
@@ -328,7 +328,7 @@ def paginate(blocks: list[Node], pdf: Path) -> list[str]:
         )
     labels = pagemap.page_labels(pages, first)
     breaks = pagemap.locate_pages(stream.text, pages, labels, pdf)
-    return pagemap.insert_markers(blocks, stream, breaks)
+    return pagemap.insert_markers(draft.body, stream, breaks)
 
 
 def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
@@ -337,10 +337,43 @@ def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
     return {"pandoc-api-version": first["pandoc-api-version"], "meta": {}, "blocks": blocks}
 
 
-def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
+@dataclass
+class Draft:
+    """The e-book's body and its running text, made before the print pages are known: in a full build, while the
+    PDF is laid out. The page markers then go into this body."""
+
+    body: list[Node]
+    stream: pagemap.WordStream
+
+    def serialised(self, resolved: ResolvedBook) -> str:
+        """The whole e-book as pandoc's JSON, the draft then emptied: a copy of every text's tree (0.3 GB on a
+        50-chapter book) would otherwise stay in memory beside pandoc's EPUB writer and the PDFs' merges."""
+        document = json.dumps(book_ast(resolved, self.body))
+        self.body, self.stream = [], pagemap.WordStream("", [], [])
+        return document
+
+
+def draft_epub(resolved: ResolvedBook) -> Draft:
     body = body_blocks(resolved)
-    pdf = print_pdf(resolved, project)
-    page_ids = paginate(body, pdf)
+    return Draft(body, pagemap.WordStream.of(body))
+
+
+def render_epub(
+    resolved: ResolvedBook,
+    project: Project,
+    target: Path,
+    pages: list[pagemap.PrintPage] | None = None,
+    draft: Draft | None = None,
+    before_pandoc: Callable[[], object] = lambda: None,
+) -> Path:
+    """The EPUB, paginated as the print PDF: by `pages` (the build's layout, handed over before the PDF is written)
+    or else by the print PDF in the output folder. `before_pandoc` is called once the page markers are placed: the
+    build waits there for the PDF's worker processes to end, as pandoc's EPUB writer needs most memory."""
+    draft = draft or draft_epub(resolved)
+    pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
+    if pages is None:
+        pages = pagemap.read_print_pages(print_pdf(resolved, project))
+    page_ids = paginate(draft, pages, pdf)
     epoch = source_date_epoch(resolved)
     config = resolved.book.config
     with tempfile.TemporaryDirectory() as scratch:
@@ -365,7 +398,9 @@ def render_epub(resolved: ResolvedBook, project: Project, target: Path) -> Path:
             "--output",
             str(written),
         ]
-        pandoc.run(args, json.dumps(book_ast(resolved, body)), epoch=epoch, sandbox=False)
+        document = draft.serialised(resolved)
+        before_pandoc()  # the draft's trees, freed above, go back to the system there
+        pandoc.run(args, document, epoch=epoch, sandbox=False)
         package = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
         with atomic_file(target) as temporary:
             epub_package.finish(written, temporary, package, epoch)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -1098,6 +1098,7 @@ def write_book(
     overlays, job = cached_overlay(renderer, parts, book, project)
     if job is not None:
         job.result()
+    renderer.pool.retire()  # the last layout is done: the workers' memory goes back before the merges and the EPUB
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
     for start, result in zip(book.starts, book.results, strict=True):
         for stamp in result.stamps:
@@ -1165,8 +1166,11 @@ def render_pdfs(
     pool: Any,
     progress: Any = None,
     console: Console | None = None,
+    on_pages: Callable[[list[pagemap.PrintPage] | None], None] | None = None,
 ) -> dict[str, Path]:
-    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book."""
+    """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book.
+    `on_pages` receives the book's pages (folios and lines of text) as soon as the layout is final, before the PDFs
+    are written: the EPUB's page list is made from them meanwhile."""
     progress = progress or (lambda done, total: None)
     renderer = SegmentRenderer(resolved, project, pool, progress)
 
@@ -1175,10 +1179,12 @@ def render_pdfs(
     report.settled = settled
     report.segments_laid_out = renderer.laid_out
     check_gutter(report, project)
+    pages = book_pages(book)
+    if on_pages is not None:
+        on_pages(pages)
     write_book(renderer, parts, book, project, targets)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
-    pages = book_pages(book)
     if PRINT.name in targets and pages is not None:
         pagemap.save_print_pages(targets[PRINT.name], pages)
     segments.prune(renderer.cache, renderer.used)
