@@ -4,6 +4,7 @@ whole document at once, and an edit re-lays out only what it changes, giving the
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -127,3 +128,33 @@ def test_no_two_font_subsets_share_a_name(built):
                 programs.setdefault(str(obj.FontName), set()).add(digest)
     assert len(programs) > 4
     assert {name: len(found) for name, found in programs.items() if len(found) > 1} == {}
+
+
+def test_folio_documents_start_on_rectos_where_segments_start():
+    """The folios are laid out as documents of about OVERLAY_PAGES pages, at once in the workers; each starts with a
+    segment, on an odd page (a WeasyPrint document begins on a right-hand page), and together they are the book."""
+    from anthology.render.pdf import OVERLAY_PAGES, Layout, overlay_chunks
+
+    def chunks(starts: list[int], total: int) -> list[tuple[int, int]]:
+        return overlay_chunks(Layout([], starts, {}, total))
+
+    starts = [1, 3, 5, 9, 15, 41, 67, 101, 131, 157, 171, 181]
+    found = chunks(starts, 190)
+    assert found == [(0, 7), (7, 12)]  # cut at page 101, the odd start nearest the middle
+    starts[7] = 100  # an even page is no place to cut
+    assert chunks(starts, 190) == [(0, 6), (6, 12)]  # the nearest odd start, page 67
+    long = list(range(1, 1900, 38))  # 50 segments of 38 pages
+    found = chunks(long, 1900)
+    assert len(found) == round(1900 / OVERLAY_PAGES)
+    assert found[0][0] == 0 and found[-1][1] == len(long)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(found))
+    assert all(long[first] % 2 == 1 for first, _ in found)
+    assert chunks([1], 4) == [(0, 1)]
+
+
+def test_the_built_book_stamps_its_folios_from_two_documents(built):
+    """The 190-page anthology's folios come from two folio documents whose pages add up to the book's."""
+    documents = sorted((built.project.build_dir / ".cache").glob("folios-print-*.pdf"))
+    assert len(documents) == 2
+    counts = [len(pypdf.PdfReader(path).pages) for path in documents]
+    assert sum(counts) == len(pypdf.PdfReader(built.pdf).pages)

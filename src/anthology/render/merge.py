@@ -70,16 +70,19 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
     return book, sources, where
 
 
-def stamp_folios(book: pikepdf.Pdf, overlay: Path, folios: list[bool]) -> pikepdf.Pdf:
-    """Each page that carries a folio or a page number gets the overlay's page of the same number (those alone)."""
-    stamps = pikepdf.open(overlay)
-    retag_subsets(stamps, "folios")
-    if len(stamps.pages) != len(book.pages):
-        raise ValueError(f"folio overlay has {len(stamps.pages)} pages for {len(book.pages)}")
+def stamp_folios(book: pikepdf.Pdf, overlays: list[Path], folios: list[bool]) -> list[pikepdf.Pdf]:
+    """Each page that carries a folio or a page number gets the overlays' page of the same number (those alone);
+    the overlays are the folio documents in page order."""
+    documents = [pikepdf.open(path) for path in overlays]
+    for number, document in enumerate(documents):
+        retag_subsets(document, "folios" if number == 0 else f"folios-{number}")
+    pages = [page for document in documents for page in document.pages]
+    if len(pages) != len(book.pages):
+        raise ValueError(f"folio overlays have {len(pages)} pages for {len(book.pages)}")
     for index, carries in enumerate(folios):
         if carries:
-            stamp(book, book.pages[index], stamps.pages[index], Name(f"/AnthologyFolio{index + 1}"))
-    return stamps
+            stamp(book, book.pages[index], pages[index], Name(f"/AnthologyFolio{index + 1}"))
+    return documents
 
 
 def stamp(book: pikepdf.Pdf, page: pikepdf.Page, folio: pikepdf.Page, name: Name) -> None:
@@ -149,16 +152,16 @@ def outline(book: pikepdf.Pdf, bookmarks: list[list[Any]]) -> None:
 
 
 def merge(
-    parts: list[Part], overlay: Path, folios: list[bool], target: Path, bookmarks: list[list[Any]] | None = None
+    parts: list[Part], overlays: list[Path], folios: list[bool], target: Path, bookmarks: list[list[Any]] | None = None
 ) -> None:
     """Write the book's PDF: segments joined, folios stamped; with bookmarks (the screen PDF), links and named
     destinations across segments too. The file identifier is derived from the content (reproducible)."""
     book, sources, where = join(parts)
-    stamps = stamp_folios(book, overlay, folios)
+    stamps = stamp_folios(book, overlays, folios)
     if bookmarks is not None:
         named_destinations(book, sources, where)
         relink(book)
         outline(book, bookmarks)
     book.save(target, deterministic_id=True)
-    for document in [stamps, *sources, book]:
+    for document in [*stamps, *sources, book]:
         document.close()
