@@ -158,3 +158,15 @@ def test_the_built_book_stamps_its_folios_from_two_documents(built):
     assert len(documents) == 2
     counts = [len(pypdf.PdfReader(path).pages) for path in documents]
     assert sum(counts) == len(pypdf.PdfReader(built.pdf).pages)
+
+
+def test_a_cold_build_lays_out_each_segment_once(built):
+    """The index and the bibliography print exact page numbers: on a book never built in its folder they wait for
+    the other segments' pages instead of being laid out on guessed ones and again on the real ones."""
+    from anthology.render import segments
+
+    whole = (built.project.build_dir / ".cache" / "book-print.html").read_text(encoding="utf-8")
+    parts = segments.split(whole)
+    report = json.loads(report_path(built.pdf).read_text())
+    assert {"index", "bibliography"} <= {anchor for part in parts for anchor in part.ids}
+    assert report["segments_laid_out"] == len(parts) > 10

@@ -343,12 +343,6 @@ def guess_segments(parts: list[segments.Segment]) -> list[Guess]:
     return guesses
 
 
-def numbers_shape(part: segments.Segment) -> str:
-    """A segment's HTML with its page numbers' digits left out: what differs only when the numbers change more than
-    the numbers themselves (an index range, a count of pages)."""
-    return segments.MASKED_NUMBER.sub(lambda match: match[1], part.html)
-
-
 # ---- Layout ------------------------------------------------------------------------------------------------------
 
 
@@ -966,19 +960,24 @@ def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRende
     guesses = guess_segments(parts)
     guessed = compose(guesses)
     page_count = guessed.total
-
-    def shapes(pages: dict[str, int]) -> list[str]:
-        return [numbers_shape(part) for part in segments.split(print_html(resolved, project, pages, page_count))]
-
     parts = segments.split(print_html(resolved, project, guessed.pages, page_count))
-    first = [numbers_shape(part) for part in parts]
-    doubled = shapes({anchor: 2 * page for anchor, page in guessed.pages.items()})
-    halved = shapes({anchor: 1 + page // 2 for anchor, page in guessed.pages.items()})
-    waits = [a != b or a != c for a, b, c in zip(first, doubled, halved, strict=True)]
+    exact = exact_page_texts(resolved)
+    waits = [bool(part.ids & exact) for part in parts]
 
     ready = iter(renderer.run([renderer.job(part) for part, wait in zip(parts, waits, strict=True) if not wait]))
     measured = compose([guess if wait else next(ready) for guess, wait in zip(guesses, waits, strict=True)])
     return Pages(measured.pages, measured.total, page_count)
+
+
+def exact_page_texts(resolved: ResolvedBook) -> set[str]:
+    """The anchors of the texts whose print form depends on the exact page numbers, not only on their length: a
+    generated text whose print override is not positional (the index's ranges, the bibliography's page lists). A
+    segment that holds one, laid out on guessed numbers, would only be laid out again."""
+    return {
+        resolved.texts[slug].anchor
+        for slug, override in resolved.print_overrides.items()
+        if not getattr(override, "positional", False)
+    }
 
 
 def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> tuple[Layout, list, int, bool]:
