@@ -274,7 +274,7 @@ class WorkerPool:
         return self.threads.submit(function, *args, **kwargs)
 
     def retire(self) -> None:
-        """End the worker processes once no layout is left: WeasyPrint's leftovers in them (0.8 GB on a 50-chapter
+        """End the worker processes once no layout is left: WeasyPrint's leftovers in them (0.5 GB on a 50-chapter
         book) would otherwise sit beside the merges and the EPUB's pandoc run."""
         self.processes.shutdown(wait=True)
         self.retired.set()
