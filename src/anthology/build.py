@@ -197,9 +197,9 @@ def build_epub(
 
 
 def return_freed_memory() -> None:
-    """Give the system back what the PDF's merges and the HTML freed before the EPUB, whose pandoc run needs 0.8 GB
-    beside this process on a 50-chapter book. glibc keeps freed memory for reuse: after the merges (qpdf's heap)
-    this process held 0.4 GB it no longer used (malloc_trim; nothing to do where there is no glibc)."""
+    """Give the system back what this process freed (the HTML edition's work, the EPUB's draft) before pandoc's
+    EPUB run, which needs 0.8 GB beside this process on a 50-chapter book. glibc keeps freed memory for reuse: it
+    had kept 0.4 GB there (malloc_trim; nothing to do where there is no glibc)."""
     gc.collect()
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -284,11 +284,16 @@ PLACEHOLDER = 10_000_000
 PLACEHOLDER_NUMBER = re.compile(r'<span class="pnum">(1\d{7})</span>')
 
 
+def positional(override: Any) -> bool:
+    """Whether a print override's page numbers change nothing but themselves (crossref.paged_override says so)."""
+    return bool(getattr(override, "positional", False))
+
+
 def positional_fragment(resolved: ResolvedBook, slug: str, override: Any, pages: dict[str, int]) -> str | None:
     """The print HTML of a text whose page numbers change nothing but themselves (a cross-reference's ", p. 151"):
     made once with placeholder numbers, then given the numbers, instead of converted again for every page map.
     None for the others (the index's ranges), and when an anchor it refers to has no page yet."""
-    if not getattr(override, "positional", False):
+    if not positional(override):
         return None
     cache = fragments_of(resolved).positional
     if slug not in cache:
@@ -974,9 +979,7 @@ def exact_page_texts(resolved: ResolvedBook) -> set[str]:
     generated text whose print override is not positional (the index's ranges, the bibliography's page lists). A
     segment that holds one, laid out on guessed numbers, would only be laid out again."""
     return {
-        resolved.texts[slug].anchor
-        for slug, override in resolved.print_overrides.items()
-        if not getattr(override, "positional", False)
+        resolved.texts[slug].anchor for slug, override in resolved.print_overrides.items() if not positional(override)
     }
 
 
@@ -1123,22 +1126,28 @@ def cached_overlays(
     return overlays, [renderer.pool.submit(overlay_job, html, project, targets) for html, targets in wanted]
 
 
+def lay_out_folios(
+    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project
+) -> dict[str, list[Path]]:
+    """The folio documents by variant, laid out by the workers where they are not cached: the build's last layout."""
+    overlays, jobs = cached_overlays(renderer, parts, book, project)
+    for job in jobs:
+        job.result()
+    return overlays
+
+
 def write_book(
     renderer: SegmentRenderer,
     parts: list[segments.Segment],
     book: Layout,
-    project: Project,
+    overlays: dict[str, list[Path]],
     targets: dict[str, Path],
 ) -> None:
-    """The folios laid out (in the workers), then each variant's segments merged, the result moved into place only
-    when complete. The merges run here, one after the other: in the workers, beside what WeasyPrint leaves in them,
-    two merges at once took a 50-chapter book's build past 3 GB."""
+    """Each variant's segments merged, with the folios stamped on, the result moved into place only when complete.
+    The merges run here, one after the other: in the workers, beside what WeasyPrint leaves in them, two merges at
+    once took a 50-chapter book's build past 3 GB."""
     from . import merge
 
-    overlays, jobs = cached_overlays(renderer, parts, book, project)
-    for job in jobs:
-        job.result()
-    renderer.pool.retire()  # the last layout is done: the workers' memory goes back before the merges and the EPUB
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
     for start, result in zip(book.starts, book.results, strict=True):
         for stamp in result.stamps:
@@ -1222,7 +1231,9 @@ def render_pdfs(
     pages = book_pages(book)
     if on_pages is not None:
         on_pages(pages)
-    write_book(renderer, parts, book, project, targets)
+    overlays = lay_out_folios(renderer, parts, book, project)
+    pool.retire()  # the last layout is done: the workers' memory goes back before the merges and the EPUB's pandoc
+    write_book(renderer, parts, book, overlays, targets)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
     if PRINT.name in targets and pages is not None:
