@@ -179,10 +179,9 @@ def build_epub(
     pages = None
     if pdf is not None:
         wait([pages_known, pdf], return_when=FIRST_COMPLETED)
-        if not pages_known.done() or pages_known.result() is None:
-            pdf.result()  # the PDF's error, if it failed; without the layout's pages the EPUB reads the PDF
-        else:
-            pages = pages_known.result()
+        if not pages_known.done():
+            pdf.result()  # the PDF failed before its layout was final: its error
+        pages = pages_known.result()
     stage("render epub")
 
     def workers_ended() -> None:

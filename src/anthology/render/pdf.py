@@ -1165,12 +1165,10 @@ def write_book(
             merge.merge(files, overlays[variant.name], drawn, temporary, bookmarks)
 
 
-def book_pages(book: Layout) -> list[pagemap.PrintPage] | None:
+def book_pages(book: Layout) -> list[pagemap.PrintPage]:
     """Every page of the book with its folio (the overlay prints the page counter, from 1 on the first page, on the
-    pages that carry one) and its lines of text (None if a segment's result has no lines: the EPUB then reads the
-    PDF)."""
-    if any(len(result.lines) != len(result.folios) for result in book.results):
-        return None
+    pages that carry one) and its lines of text. Every segment's result has them: a cached one was made by this
+    code, which is part of its key."""
     pages: list[pagemap.PrintPage] = []
     for result in book.results:
         for carries, lines in zip(result.folios, result.lines, strict=True):
@@ -1215,7 +1213,7 @@ def render_pdfs(
     pool: Any,
     progress: Any = None,
     console: Console | None = None,
-    on_pages: Callable[[list[pagemap.PrintPage] | None], None] | None = None,
+    on_pages: Callable[[list[pagemap.PrintPage]], None] | None = None,
 ) -> dict[str, Path]:
     """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book.
     `on_pages` receives the book's pages (folios and lines of text) as soon as the layout is final, before the PDFs
@@ -1236,7 +1234,7 @@ def render_pdfs(
     write_book(renderer, parts, book, overlays, targets)
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
-    if PRINT.name in targets and pages is not None:
+    if PRINT.name in targets:
         pagemap.save_print_pages(targets[PRINT.name], pages)
     segments.prune(renderer.cache, renderer.used)
     report.variant = " and ".join(targets)
