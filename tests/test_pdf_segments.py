@@ -59,9 +59,10 @@ def misplaced(merged: dict[int, list[tuple[int, str]]], alone: dict[int, list[tu
     return problems
 
 
-def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path):
-    whole = built.project.build_dir / ".cache" / "book-print.html"
-    fetcher = ConfinedFetcher([STYLES, built.project.book_dir])
+def assert_whole_document(pdf: Path, book_dir: Path, build_dir: Path, tmp_path: Path) -> None:
+    """The merged PDF has the pages WeasyPrint makes of the whole book's print HTML laid out at once."""
+    whole = build_dir / ".cache" / "book-print.html"
+    fetcher = ConfinedFetcher([STYLES, book_dir])
     base = str(STYLES.resolve()) + "/"
     stylesheet, profiles = layout_css(PRINT, base, fetcher)
     reference = tmp_path / "whole.pdf"
@@ -69,7 +70,7 @@ def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path
     HTML(filename=str(whole), base_url=base, url_fetcher=fetcher).write_pdf(
         reference, stylesheets=[stylesheet], color_profiles=profiles
     )
-    merged, alone = pages_text(built.pdf), pages_text(reference)
+    merged, alone = pages_text(pdf), pages_text(reference)
     assert len(merged) == len(alone) > 150
     # Same pages with the same text (folios included: the merge stamps them, the whole document prints them).
     different = [
@@ -79,10 +80,14 @@ def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path
     # And every word where the whole document puts it: the page numbers printed at the merge included.
     wrong = {
         n: problems[:2]
-        for n, (ours, theirs) in enumerate(zip(page_lines(built.pdf), page_lines(reference), strict=True), 1)
+        for n, (ours, theirs) in enumerate(zip(page_lines(pdf), page_lines(reference), strict=True), 1)
         if (problems := misplaced(ours, theirs))
     }
     assert wrong == {}, f"{len(wrong)} pages with words out of place: {dict(list(wrong.items())[:3])}"
+
+
+def test_merged_print_pdf_is_the_whole_document_laid_out_at_once(built, tmp_path):
+    assert_whole_document(built.pdf, built.project.book_dir, built.project.build_dir, tmp_path)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -110,6 +115,86 @@ def test_an_edit_lays_out_only_its_chapter_and_gives_the_clean_build(tmp_path):
     assert run("pdf", "--book", str(book), "--out", str(clean)).returncode == 0
     assert (out / "minibook.pdf").read_bytes() == (clean / "minibook.pdf").read_bytes()
     assert "edited" in "".join(pages_text(out / "minibook.pdf"))
+
+
+def page_images(path: Path, first: int, last: int, folder: Path) -> list[bytes]:
+    """Pages first..last (1-based) of a PDF as greyscale images."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{path.stem}-{first}"
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-gray", "-f", str(first), "-l", str(last), str(path), str(prefix)], check=True
+    )
+    return [image.read_bytes() for image in sorted(folder.glob(f"{prefix.name}-*.pgm"))]
+
+
+def edit_late_in(text: Path) -> None:
+    """One word changed three quarters of the way through a text's prose, as an editor proofing would."""
+    lines = text.read_text(encoding="utf-8").split("\n")
+    prose = [i for i, line in enumerate(lines) if " the " in line and not line.startswith(("#", ">", "[", "|", "-"))]
+    index = prose[len(prose) * 3 // 4]
+    lines[index] = lines[index].replace(" the ", " thy ", 1)
+    text.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_layout(built, tmp_path):
+    """An edit late in the longest chapter lays the chapter out again only from the last page the previous layout
+    opened with a paragraph before the edit (resume.py). What comes of it is what laying the chapter out whole
+    gives: the same measurements (pages, anchors, lines, footnote breaks and passes, the pages a later edit may
+    resume at), the same page images, and a book with the whole document's pages."""
+    from dataclasses import asdict
+
+    from anthology.build import build
+    from anthology.load import load_book
+    from anthology.render import pdf, segments
+    from anthology.render.common import Project
+    from anthology.resolve import resolve_book
+
+    book, out = tmp_path / "book", tmp_path / "out"
+    shutil.copytree(built.project.book_dir, book)
+    shutil.copytree(built.project.build_dir / ".cache", out / ".cache")
+    cache = out / ".cache"
+    before = json.loads((cache / "pages.json").read_text())
+    results = [segments.Result.load(cache / "segments" / key) for key in before["segments"].values()]
+    longest = max((r for r in results if (book / "texts" / f"{r.name}.md").exists()), key=lambda r: r.pages)
+    edit_late_in(book / "texts" / f"{longest.name}.md")
+
+    project = Project(book_dir=book, styles_dir=STYLES, build_dir=out)
+    build(project, ["pdf", "screen"])
+    after = json.loads((cache / "pages.json").read_text())
+    report = json.loads(report_path(out / built.pdf.name).read_text())
+    assert report["segments_laid_out"] == 1
+    resumed = segments.Result.load(cache / "segments" / after["segments"][longest.name])
+    assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-"]  # the pages before the edit kept
+    kept = resumed.files[0][2]
+    assert longest.pages / 2 < kept < resumed.pages
+
+    # The chapter laid out whole, here, from the HTML the build gave the worker.
+    resolved = resolve_book(load_book(book), STYLES)
+    html = pdf.print_html(resolved, project, after["anchors"], after["page_count"])
+    segment = next(part for part in segments.split(html) if part.name == longest.name)
+    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
+    job = segments.Job("whole", segment, str(tmp_path / "whole"), str(STYLES), str(book), ("print", "screen"), options)
+    whole = pdf.render_segment(job)
+    assert whole.files == [] and whole.pages == resumed.pages
+    ours = {key: value for key, value in asdict(resumed).items() if key != "files"}
+    assert ours == {key: value for key, value in asdict(whole).items() if key != "files"}
+    for variant in ("print", "screen"):
+        pieces = [
+            image
+            for prefix, start, stop in resumed.files
+            for image in page_images(
+                cache / "segments" / after["segments"][longest.name] / f"{prefix}{variant}.pdf",
+                start + 1,
+                stop,
+                tmp_path / "pieces",
+            )
+        ]
+        alone = page_images(tmp_path / "whole" / f"{variant}.pdf", 1, whole.pages, tmp_path / "alone")
+        assert len(pieces) == len(alone) == whole.pages
+        assert [n for n, (a, b) in enumerate(zip(pieces, alone, strict=True)) if a != b] == [], variant
+
+    assert "thy" in "".join(pages_text(out / built.pdf.name))
+    assert_whole_document(out / built.pdf.name, book, out, tmp_path)
 
 
 def test_no_two_font_subsets_share_a_name(built):

@@ -23,7 +23,8 @@ from .segments import DEST_SCHEME
 @dataclass(frozen=True)
 class Part:
     path: Path
-    drop_last: bool  # the page that only marks the next recto
+    start: int  # the pages taken, [start, stop): a segment's PDF ends with a page that only marks the next recto,
+    stop: int  # and a resumed layout's earlier PDF holds pages that a later one replaces
 
 
 SUBSET_TAG = re.compile(r"^/([A-Z]{6})\+(.+)$")
@@ -51,16 +52,15 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
     """One PDF of all the segments' pages, in order; returns it, the opened sources (kept open until saved) and
     where each source page went."""
     book = pikepdf.open(parts[0].path)
-    if parts[0].drop_last:
-        del book.pages[-1]
+    del book.pages[parts[0].stop :]
+    del book.pages[: parts[0].start]
     sources: list[pikepdf.Pdf] = []
     where: PageMap = {}
     for part in parts[1:]:
         source = pikepdf.open(part.path)
         sources.append(source)
         retag_subsets(source, str(len(sources)))
-        pages = list(source.pages)
-        pages = pages[:-1] if part.drop_last else pages
+        pages = list(source.pages)[part.start : part.stop]
         offset = len(book.pages)
         with warnings.catch_warnings():  # named destinations are carried over by named_destinations()
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)

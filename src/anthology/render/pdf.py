@@ -399,10 +399,15 @@ def keep_footnotes_with_calls() -> None:
 
 
 def layout(
-    html: str, project: Project, variant: Variant = PRINT, breaks: frozenset[int] = frozenset()
+    html: str,
+    project: Project,
+    variant: Variant = PRINT,
+    breaks: frozenset[int] = frozenset(),
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> tuple[Document, list[Any]]:
-    """Lay out the HTML; `breaks` are elements (by document order) that must start a new page. Returns the
-    document and the parsed elements in document order, which the layout's boxes point to."""
+    """Lay out the HTML; `breaks` are elements (by document order) that must start a new page; `prepare` may
+    change the parsed tree first (resume.py hides what an earlier layout already set). Returns the document and
+    the parsed elements in document order, which the layout's boxes point to."""
     from weasyprint import HTML
 
     from .engine import ConfinedFetcher
@@ -413,6 +418,8 @@ def layout(
     stylesheet, profiles = layout_css(variant, base, fetcher)
     parsed = HTML(string=html, base_url=base, url_fetcher=fetcher)
     elements = list(parsed.etree_element.iter())
+    if prepare is not None:
+        prepare(elements)
     for index in breaks:
         style = elements[index].get("style")
         elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
@@ -759,70 +766,101 @@ def segment_body(elements: list[Any]) -> str:
     return "".join(parts)
 
 
-def lay_out_segment(job: segments.Job, project: Project) -> tuple[Document, list[Any], frozenset[int], int]:
-    """Lay the segment out until its footnotes stay with their calls (or MAX_PASSES); the breaks depend only on the
-    segment's HTML, so a cached layout is the one a clean build would make."""
+Lay = Callable[[frozenset[int]], tuple["Document", list[Any]]]
+
+
+def lay_out_segment(
+    lay: Lay,
+    max_passes: Callable[[], int] = lambda: MAX_PASSES,
+    watch: Callable[[Document, list[Any]], None] | None = None,
+) -> tuple[Document, list[Any], frozenset[int], int]:
+    """Lay the segment out until its footnotes stay with their calls (or `max_passes()`, asked after the first
+    pass); the breaks depend only on the segment's HTML, so a cached layout is the one a clean build would make.
+    Each pass mends the first page of each text where a note is separated from its call. `watch` sees every
+    pass's layout."""
     breaks: frozenset[int] = frozenset()
     passes = 0
     while True:
         passes += 1
-        document, elements = layout(job.segment.html, project, PRINT, breaks)
+        document, elements = lay(breaks)
+        if watch is not None:
+            watch(document, elements)
         anchors = {name: page - 1 for name, page in anchor_pages(document).items()}
         separated, _totals = segments.measure(anchors)
         first = {}
         for slug, _number, call, _text in separated:
             first.setdefault(slug, call + 1)
         new = breaks | footnote_breaks(document, elements, set(first.values()))
-        if new == breaks or passes >= MAX_PASSES:
+        if new == breaks or passes >= max_passes():
             return document, elements, breaks, passes
         breaks = frozenset(new)
 
 
+def measure_segment(
+    name: str, document: Document, elements: list[Any], breaks: frozenset[int], passes: int, count: int
+) -> tuple[segments.Result, set[int]]:
+    """What a layout of `count` pages measured (segments.Result, its body left for the caller), and the links the
+    screen PDF colours."""
+    anchors = {anchor: page - 1 for anchor, page in anchor_pages(document).items()}
+    separated, totals = segments.measure(anchors)
+    result = segments.Result(
+        name=name,
+        pages=count,
+        anchors=anchors,
+        folios=[has_folio(page) for page in document.pages[:count]],
+        bookmarks=page_bookmarks(document, count),
+        breaks=sorted(breaks),
+        separated=separated,
+        footnotes=totals,
+        short_pages=sorted(n - 1 for n in short_pages(document, elements, breaks)),
+        passes=passes,
+        body="",
+    )
+    parents = parent_map(elements)
+    links = screen_links(elements, parents)
+    result.stamps = number_stamps(document, count, links, parents)
+    result.lines = [page_lines(page) for page in document.pages[:count]]
+    return result, links
+
+
 def render_segment(job: segments.Job) -> segments.Result:
-    """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout."""
+    """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout.
+    A segment laid out before with the same style and code resumes where its text first changed (resume.py)."""
+    from . import resume
+
+    if job.previous:
+        resumed = resume.render_resumed(job)
+        if resumed is not None:
+            return resumed
     project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
     from .engine import weasyprint_warnings
 
+    watch = resume.OpeningWatch()
     with weasyprint_warnings() as warnings:
-        document, elements, breaks, passes = lay_out_segment(job, project)
+        lay: Lay = lambda breaks: layout(job.segment.html, project, PRINT, breaks)  # noqa: E731
+        document, elements, breaks, passes = lay_out_segment(lay, watch=watch)
         count = len(document.pages) - (0 if job.segment.last else 1)
-        anchors = {name: page - 1 for name, page in anchor_pages(document).items()}
-        separated, totals = segments.measure(anchors)
-        result = segments.Result(
-            name=job.segment.name,
-            pages=count,
-            anchors=anchors,
-            folios=[has_folio(page) for page in document.pages[:count]],
-            bookmarks=page_bookmarks(document, count),
-            breaks=sorted(breaks),
-            separated=separated,
-            footnotes=totals,
-            short_pages=sorted(n - 1 for n in short_pages(document, elements, breaks)),
-            passes=passes,
-            body=segment_body(elements),
-        )
-        parents = parent_map(elements)
-        links = screen_links(elements, parents)
-        result.stamps = number_stamps(document, count, links, parents)
-        result.lines = [page_lines(page) for page in document.pages[:count]]
-        write_segment(document, elements, job, folder, links)
+        result, links = measure_segment(job.segment.name, document, elements, breaks, passes, count)
+        result.body = segment_body(elements)
+        result.openings = watch.openings(breaks, count)
+        write_segment(document, job, folder, links)
         result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
     result.save(folder)
     return result
 
 
-def write_segment(document: Document, elements: list[Any], job: segments.Job, folder: Path, links: set[int]) -> None:
+def write_segment(document: Document, job: segments.Job, folder: Path, links: set[int], prefix: str = "") -> None:
     """The printer's PDF (nothing interactive, the links' text marked), then the reader's derived from it
-    (screen.py): WeasyPrint writes one PDF per layout."""
+    (screen.py): WeasyPrint writes one PDF per layout. `prefix` names the files of a resumed layout's pages."""
     interactive = screen.interactive_parts(document)
     strip_interactive(document)
     fix_document_id(document, job.options["print"]["document_id"])
     with screen.marking_links(screen.link_text_boxes(document, links)):
-        document.write_pdf(folder / "print.pdf", **write_options(job.options["print"]))
+        document.write_pdf(folder / f"{prefix}print.pdf", **write_options(job.options["print"]))
     if "screen" in job.variants:
-        screen.derive(folder / "print.pdf", folder / "screen.pdf", interactive)
+        screen.derive(folder / f"{prefix}print.pdf", folder / f"{prefix}screen.pdf", interactive)
 
 
 # ---- The book: segments laid out in parallel, page numbers settled, PDFs merged ---------------------------------
@@ -837,7 +875,7 @@ html, body { margin: 0; padding: 0; }
 .folio-page span { white-space: pre; margin: 0; padding: 0; text-indent: 0; }
 @page no-folio { @bottom-center { content: none; } }
 """
-CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py", "engine.py")
+CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py", "engine.py", "resume.py")
 
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:
@@ -888,10 +926,14 @@ class SegmentRenderer:
         self.options = {PRINT.name: variant_options(config, PRINT)}  # the screen PDF is derived, not written
         self.used: set[str] = set()
         self.folder_of: dict[str, Path] = {}
+        # Each segment's last layout in this folder, by name (pages.json, when made with this style and code):
+        # a segment laid out again resumes where its text changed (resume.py).
+        self.previous: dict[str, Path] = {}
         self.laid_out = 0
 
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
+        previous = self.previous.get(segment.name)
         return segments.Job(
             key,
             segment,
@@ -900,6 +942,7 @@ class SegmentRenderer:
             str(self.project.book_dir.resolve()),
             self.variants,
             self.options,
+            str(previous) if previous is not None and previous != self.cache / key else "",
         )
 
     def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
@@ -922,6 +965,7 @@ class SegmentRenderer:
             self.laid_out += 1
             self.progress(len(results), len(jobs))
         ordered = [results[i] for i in range(len(jobs))]
+        self.previous.update((job.segment.name, Path(job.folder)) for job in jobs)
         problems = [m for result in ordered for m in result.warnings]
         if problems:
             raise BuildError(
@@ -940,6 +984,8 @@ class Pages:
     anchors: dict[str, int]
     total: int
     page_count: int = 0
+    fingerprint: str = ""  # of the style and code the segments were laid out with
+    segments: dict[str, str] = field(default_factory=dict)  # each segment's cache entry, by name
 
 
 def state_path(renderer: SegmentRenderer) -> Path:
@@ -951,7 +997,9 @@ def previous_pages(renderer: SegmentRenderer) -> Pages | None:
     a segment whose text did not change has the HTML it had, and is not laid out again."""
     try:
         data = json.loads(state_path(renderer).read_text(encoding="utf-8"))
-        return Pages(data["anchors"], data["total"], data["page_count"])
+        return Pages(
+            data["anchors"], data["total"], data["page_count"], data.get("fingerprint", ""), data.get("segments", {})
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -993,7 +1041,10 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
     start = previous_pages(renderer)
     if start is None:
         start = first_pages(resolved, project, renderer)
-    else:  # an anchor new since the last build gets a page number of the right length until it is measured
+    else:
+        if start.fingerprint == renderer.fingerprint:  # else the previous layouts are not this style's or code's
+            renderer.previous = {name: renderer.cache / key for name, key in start.segments.items()}
+        # An anchor new since the last build gets a page number of the right length until it is measured.
         parts = segments.split(print_html(resolved, project, start.anchors, start.page_count))
         if any(anchor not in start.anchors for part in parts for anchor in part.ids):
             start.anchors = compose(guess_segments(parts)).pages | start.anchors
@@ -1014,7 +1065,13 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
         layout = compose(renderer.run([renderer.job(seg) for seg in parts]))
         pages, total = layout.pages, layout.total
     if settled:
-        state = {"anchors": pages, "total": total, "page_count": page_count}
+        state = {
+            "anchors": pages,
+            "total": total,
+            "page_count": page_count,
+            "fingerprint": renderer.fingerprint,
+            "segments": {name: folder.name for name, folder in renderer.folder_of.items()},
+        }
         state_path(renderer).write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
     return layout, parts, page_count, settled
 
@@ -1153,7 +1210,11 @@ def write_book(
         for stamp in result.stamps:
             drawn[start - 1 + stamp[1]] = True
     for variant in [variant for variant in (PRINT, SCREEN) if variant.name in targets]:
-        files = [merge.Part(renderer.folder_of[seg.name] / f"{variant.name}.pdf", not seg.last) for seg in parts]
+        files = [
+            merge.Part(renderer.folder_of[seg.name] / f"{prefix}{variant.name}.pdf", start, stop)
+            for seg, result in zip(parts, book.results, strict=True)
+            for prefix, start, stop in result.pieces()
+        ]
         bookmarks = None
         if variant.interactive:
             bookmarks = [

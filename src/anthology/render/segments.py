@@ -164,6 +164,7 @@ class Job:
     book_dir: str
     variants: tuple[str, ...]
     options: dict[str, dict[str, Any]]  # the printer's PDF: its XMP DocumentID and PDF/X flavour
+    previous: str = ""  # the cache entry of this segment's last layout (same style and code), to resume from
 
 
 @dataclass
@@ -187,6 +188,15 @@ class Result:
     stamps: list[list[Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lines: list[list[str]] = field(default_factory=list)  # each page's lines of text (pdf.page_lines)
+    # Pages a later layout may resume at (resume.py): [page, the paragraph that opens it, digest of all before]
+    openings: list[list[Any]] = field(default_factory=list)
+    # The PDFs the pages are in, when not print.pdf and screen.pdf alone: [file prefix, first page, past the last]
+    files: list[list[Any]] = field(default_factory=list)
+
+    def pieces(self) -> list[list[Any]]:
+        """The segment's pages as [file prefix, first page, past the last] of its PDFs, in order (the page that
+        only marks the next recto left out)."""
+        return self.files or [["", 0, self.pages]]
 
     def save(self, folder: Path) -> None:
         (folder / "result.json").write_text(json.dumps(asdict(self)), encoding="utf-8")
@@ -206,13 +216,13 @@ def job_key(segment: Segment, fingerprint: str) -> str:
 
 
 def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
-    """A complete cache entry: its result and the PDF of every variant asked for."""
-    if not (folder / "result.json").exists() or any(not (folder / f"{v}.pdf").exists() for v in variants):
-        return None
+    """A complete cache entry: its result and the PDFs of every variant asked for."""
     try:
-        return Result.load(folder)
-    except (ValueError, TypeError):
+        result = Result.load(folder)
+    except (OSError, ValueError, TypeError):
         return None
+    files = [folder / f"{prefix}{variant}.pdf" for prefix, _start, _stop in result.pieces() for variant in variants]
+    return result if all(path.exists() for path in files) else None
 
 
 def prune(cache: Path, keep: set[str]) -> None:

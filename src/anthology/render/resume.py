@@ -1,0 +1,488 @@
+"""Resuming a segment's layout at the page where its text first changed: the pages before are the previous layout's.
+
+WeasyPrint lays pages out one after another, and a page's layout depends only on what comes before it and on the
+paragraph it breaks before. So when an edit leaves a chapter unchanged up to a paragraph that opened a page in the
+previous layout (its first line at the head of the page), the pages before that paragraph are already laid out:
+they are taken from the previous layout's PDFs and measurements, and only the rest of the chapter is laid out
+again. A one-word edit in the middle of a chapter then costs half a chapter's layout instead of a whole one.
+
+The rest is laid out as the whole chapter would lay it out from that page on: the same document with everything
+before the paragraph hidden (`display: none`, emptied, so that it costs no styling either) but present, so every
+selector that counts siblings (`h2 + p`, `:first-child`) matches as before and every element keeps its place in
+document order; the page on the same side (the document's first page is made a left or a right page); the
+footnote counter where the chapter had it; the running heads set by the chapter's element, as on every page; the
+opener's page style left to the opener (the rest is on a page of another name, which no rule of the style sheet
+may name: checked); the page's top edges of the paragraph's containers, which a continued box does not repeat,
+set to nothing.
+
+What makes a page an opening is checked on the layout that recorded it, in every pass that mended footnotes
+(`OpeningWatch`): a body paragraph whose first line is the page's first thing, with no margin, padding or border
+above it and no forced break before it, and no footnote called before it printed on or after its page. That the
+text before it is unchanged is checked by the worker that resumes, on the new document: a digest of everything
+before the paragraph, and the paragraph itself, as parsed. The footnote mending then runs as the whole chapter's
+would have (`tail_passes`), so the resumed layout is the layout of the whole chapter; tests compare the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import segments
+from .common import Project
+from .pdf import (
+    IGNORED_WARNINGS,
+    MAX_PASSES,
+    PRINT,
+    Lay,
+    anchor_pages,
+    flow_lines,
+    lay_out_segment,
+    layout,
+    measure_segment,
+    segment_body,
+    write_segment,
+)
+
+if TYPE_CHECKING:
+    from weasyprint.document import Document
+
+# A paragraph opens a resumable page only as a direct child of a text's body.
+BODY_CLASSES = {"chapter-body", "matter-body"}
+# The elements that make a text: each resets the footnote counter and sets the running heads (print.css); their
+# class is also the name of the page they are set on.
+TEXT_CLASSES = ("chapter", "matter")
+# The files a segment's pages may come from: each resumption adds one (with its own subset of each font), so a
+# chapter edited again and again is laid out whole when its pages would come from more.
+MAX_PIECES = 4
+CONTINUED_PAGE = "anthology-continued"  # the page name of a resumed layout's pages (see continued_page_ok)
+FOOTNOTE_CLASS = "footnote"
+FORCED = {"page", "left", "right", "recto", "verso"}
+EDGES = "margin-top: 0; padding-top: 0; border-top-width: 0; break-before: auto"
+
+
+def _classes(element: Any) -> set[str]:
+    return set((element.get("class") or "").split())
+
+
+def _ancestors(element: Any, parents: dict[int, Any]) -> list[Any]:
+    found = []
+    node = parents.get(id(element))
+    while node is not None:
+        found.append(node)
+        node = parents.get(id(node))
+    return found
+
+
+def text_element(element: Any, parents: dict[int, Any]) -> Any | None:
+    return next((node for node in _ancestors(element, parents) if _classes(node) & set(TEXT_CLASSES)), None)
+
+
+# ---- Which pages a later layout may resume at --------------------------------------------------------------------
+
+
+def signatures(elements: list[Any]) -> list[tuple[bytes, bytes]]:
+    """Each element as parsed (tag, attributes, text) and the text after it: what a digest of a prefix is made of.
+    Taken before anything is changed for a layout."""
+    found = []
+    for element in elements:
+        tag = element.tag if isinstance(element.tag, str) else "#comment"
+        attributes = "\0".join(f"{key}={value}" for key, value in sorted(element.attrib.items()))
+        found.append((f"<{tag}\0{attributes}>{element.text or ''}".encode(), (element.tail or "").encode()))
+    return found
+
+
+def prefix_digest(signs: list[tuple[bytes, bytes]], elements: list[Any], parents: dict[int, Any], index: int) -> str:
+    """A digest of the document up to the end of element `index`: every element before it and inside it, the
+    text between them, but not what follows it or what its containers hold after it."""
+    element = elements[index]
+    last = index + sum(1 for _ in element.iter()) - 1
+    position = {id(node): number for number, node in enumerate(elements)}
+    still_open = {index} | {position[id(node)] for node in _ancestors(element, parents)}
+    digest = hashlib.sha256()
+    for number in range(last + 1):
+        digest.update(signs[number][0])
+        if number not in still_open:
+            digest.update(signs[number][1])
+        digest.update(b"\1")
+    return digest.hexdigest()[:24]
+
+
+def opening_box(page: Any) -> Any | None:
+    """The first block of the page's flow, descending into first children: a paragraph's box, or None."""
+    from weasyprint.formatting_structure import boxes
+
+    children = page._page_box.children
+    box = next((c for c in children if not isinstance(c, (boxes.MarginBox, boxes.FootnoteAreaBox))), None)
+    while box is not None and box.element_tag != "p":
+        if not isinstance(box, boxes.BlockContainerBox) or isinstance(box, boxes.LineBox) or not box.children:
+            return None
+        box = box.children[0]
+    return box
+
+
+def _zero(value: Any) -> bool:
+    """A computed length of nothing (the margin as styled: at a page break the layout truncates it to 0 anyway,
+    where the first page of a resumed layout would keep it)."""
+    return getattr(value, "value", None) == 0
+
+
+def page_openings(document: Document, elements: list[Any], parents: dict[int, Any]) -> dict[int, int]:
+    """Pages (0-based, after the first) that open with a body paragraph's first line at the head of the page, with
+    nothing above it: page -> the paragraph's index in document order."""
+    index = {id(element): number for number, element in enumerate(elements)}
+    found: dict[int, int] = {}
+    seen: set[int] = set()
+    for number, page in enumerate(document.pages):
+        box = opening_box(page)
+        if number > 0 and box is not None and id(box.element) in index and id(box.element) not in seen:
+            parent = parents.get(id(box.element))
+            top = page._page_box.content_box_y()
+            flat = _zero(box.style["margin_top"]) and box.padding_top == 0 and box.border_top_width == 0
+            if (
+                parent is not None
+                and _classes(parent) & BODY_CLASSES
+                and text_element(box.element, parents) is not None
+                and flat
+                and abs(box.position_y - top) < 1e-6
+                and box.style["break_before"] not in FORCED
+            ):
+                found[number] = index[id(box.element)]
+        seen |= {id(line.element) for line in flow_lines(page)}
+    return found
+
+
+def crossing_notes(document: Document) -> set[int]:
+    """Pages (0-based) before which a footnote is called whose text is printed on that page or later (or lost):
+    the layout cannot resume there."""
+    anchors = {name: page - 1 for name, page in anchor_pages(document).items()}
+    pages: set[int] = set()
+    for _slug, _number, call, text in segments.measure(anchors)[0]:
+        if text == -1 or text > call:
+            pages |= set(range(call + 1, (text if text != -1 else len(document.pages)) + 1))
+    return pages
+
+
+class OpeningWatch:
+    """Watches every pass of a segment's layout and keeps the openings that held in all of them (the footnote
+    mending of a later layout then runs through the same passes before the opening as this one did)."""
+
+    def __init__(self, offset: int = 0) -> None:
+        self.offset = offset  # pages before this layout's first (a resumed layout's)
+        self.signs: list[tuple[bytes, bytes]] | None = None  # the document as parsed, before any change
+        self.found: dict[tuple[int, int], str] | None = None
+
+    def parsed(self, elements: list[Any]) -> None:
+        if self.signs is None:
+            self.signs = signatures(elements)
+
+    def __call__(self, document: Document, elements: list[Any]) -> None:
+        from .pdf import parent_map
+
+        self.parsed(elements)  # the whole layout changes nothing but breaks, which its first pass has none of
+        parents = parent_map(elements)
+        crossing = crossing_notes(document)
+        here = {(page, element) for page, element in page_openings(document, elements, parents).items()}
+        here = {(page, element) for page, element in here if page not in crossing}
+        if self.found is None:
+            assert self.signs is not None
+            self.found = {key: prefix_digest(self.signs, elements, parents, key[1]) for key in here}
+        else:
+            self.found = {key: digest for key, digest in self.found.items() if key in here}
+
+    def openings(self, breaks: frozenset[int], count: int) -> list[list[Any]]:
+        """[page, element, digest] of the openings, pages counted from the segment's first; none that a
+        footnote break forced, none past the segment's last page."""
+        return sorted(
+            [page + self.offset, element, digest]
+            for (page, element), digest in (self.found or {}).items()
+            if element not in breaks and page < count
+        )
+
+
+# ---- Resuming ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """Where a layout resumes: the page (0-based) and the paragraph that opens it, from the previous layout."""
+
+    page: int
+    element: int
+    digest: str
+
+
+def pieces_before(previous: segments.Result, page: int) -> int:
+    """How many of the previous layout's files hold its pages before `page`."""
+    count, seen = 0, 0
+    for _prefix, start, stop in previous.pieces():
+        if seen >= page:
+            break
+        count, seen = count + 1, seen + stop - start
+    return count
+
+
+def choose(previous: segments.Result, signs: list[tuple[bytes, bytes]], elements: list[Any]) -> Resumption | None:
+    """The last opening of the previous layout before which the new document is unchanged (and whose pages come
+    from few enough files)."""
+    from .pdf import parent_map
+
+    parents = parent_map(elements)
+    for page, element, digest in sorted(previous.openings, reverse=True):
+        if pieces_before(previous, page) >= MAX_PIECES:
+            continue
+        fits = element < len(elements) and elements[element].tag == "p"
+        if fits and prefix_digest(signs, elements, parents, element) == digest:
+            return Resumption(page, element, digest)
+    return None
+
+
+def style_sheets(elements: list[Any], styles_dir: Path) -> str:
+    """The CSS the document's head brings: its linked style sheets (in the styles folder) and its style elements."""
+    texts = []
+    for element in elements:
+        if element.tag == "style":
+            texts.append(element.text or "")
+        elif element.tag == "link" and "stylesheet" in (element.get("rel") or "").split():
+            path = styles_dir / (element.get("href") or "")
+            texts.append(path.read_text(encoding="utf-8") if path.is_file() else "")
+    return "\n".join(texts)
+
+
+def continued_page_ok(css: str) -> bool:
+    """Whether the style sheets leave a text's pages after its first alone: a resumed layout sets them on a page
+    of another name, which must then look the same."""
+    for prelude in re.findall(r"@page([^{]*)\{", css):
+        for name in (*TEXT_CLASSES, CONTINUED_PAGE):
+            if re.search(rf"\b{name}\b", prelude) and prelude.strip() != f":nth(1 of {name})":
+                return False
+    return True
+
+
+# What the hidden part of a document could pass on to the rest, were it styled to: strings and counters set
+# elsewhere than on the text's element (which the resumed layout sets again), and text taken from elsewhere.
+CARRIED = {"string-set", "counter-reset", "counter-set", "counter-increment"}
+TARGETS = ("target-counter(", "target-counters(", "target-text(")
+
+
+def _rules(rules: list[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(selector, declarations) of every style rule, inside @media and the like too."""
+    import tinycss2
+
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            declarations = tinycss2.parse_declaration_list(rule.content, skip_comments=True, skip_whitespace=True)
+            yield tinycss2.serialize(rule.prelude).strip(), declarations
+        elif rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword != "page":
+            yield from _rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True))
+
+
+def nothing_carried(css: str, elements: list[Any]) -> bool:
+    """Whether the style sheets carry nothing across the cut but what the resumed layout sets again: strings and
+    counters only on the text's element (`.chapter`, `.matter`), page references only from cross-references
+    (`a.xref`), which segments print as text instead (class `xref-print`)."""
+    import tinycss2
+
+    texts = {f".{name}" for name in TEXT_CLASSES}
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    for selector, declarations in _rules(rules):
+        selectors = {part.strip() for part in selector.split(",")}
+        for declaration in declarations:
+            if declaration.type != "declaration":
+                continue
+            if declaration.lower_name in CARRIED and not selectors <= texts:
+                return False
+            value = tinycss2.serialize(declaration.value)
+            if any(function in value for function in TARGETS) and not all("a.xref" in s for s in selectors):
+                return False
+    return not any("xref" in _classes(element) for element in elements)
+
+
+class Hider:
+    """Hides, in a freshly parsed copy of the segment, what comes before the paragraph a layout resumes at, and
+    puts it back afterwards (for the segment's body as laid out)."""
+
+    def __init__(self, at: Resumption, page: int):
+        self.at, self.page = at, page
+        self.saved: list[tuple[Any, str | None, tuple[str | None, list[Any]] | None]] = []
+
+    def __call__(self, elements: list[Any]) -> None:
+        from .pdf import parent_map
+
+        self.saved = []
+        parents = parent_map(elements)
+        paragraph = elements[self.at.element]
+        text = text_element(paragraph, parents)
+        start = elements.index(text)
+        notes = sum(1 for node in elements[start : self.at.element] if FOOTNOTE_CLASS in _classes(node))
+        child = paragraph
+        for parent in _ancestors(paragraph, parents):
+            for sibling in parent:
+                if sibling is child:
+                    break
+                if isinstance(sibling.tag, str) and sibling.tag != "head":
+                    self.change(sibling, "display: none", empty=True)
+            self.change(parent, EDGES)
+            child = parent
+        self.change(text, f"counter-reset: {FOOTNOTE_CLASS} {notes}; page: {CONTINUED_PAGE}")
+        self.change(elements[0], f"break-before: {'right' if self.page % 2 == 0 else 'left'}")
+
+    def change(self, element: Any, declarations: str, empty: bool = False) -> None:
+        style = element.get("style")
+        self.saved.append((element, style, (element.text, list(element)) if empty else None))
+        element.set("style", f"{style}; {declarations}" if style else declarations)
+        if empty:
+            element.text = None
+            for node in list(element):
+                element.remove(node)
+
+    def restore(self) -> None:
+        for element, style, content in reversed(self.saved):
+            if style is None:
+                element.attrib.pop("style", None)
+            else:
+                element.set("style", style)
+            if content is not None:
+                element.text = content[0]
+                element.extend(content[1])
+        self.saved = []
+
+
+def tail_passes(previous: segments.Result, at: Resumption, head_breaks: list[int]) -> int:
+    """The footnote passes left to the rest: the whole chapter's mending reaches the rest only once the pages
+    before are mended (one break a pass), and not at all if a note stays separated there."""
+    if any(call < at.page for _slug, _number, call, _text in previous.separated):
+        return 1
+    return max(1, MAX_PASSES - len(head_breaks))
+
+
+def link_pieces(previous: segments.Result, old: Path, new: Path, pages: int, variants: tuple[str, ...]) -> list:
+    """The previous layout's files holding its first `pages` pages, linked into the new entry: [prefix, start,
+    stop] of each, in order."""
+    pieces = []
+    left = pages
+    for number, (prefix, start, stop) in enumerate(previous.pieces()):
+        if left <= 0:
+            break
+        taken = min(stop - start, left)
+        for variant in variants:
+            source, target = old / f"{prefix}{variant}.pdf", new / f"part{number}-{variant}.pdf"
+            target.unlink(missing_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+        pieces.append([f"part{number}-", start, start + taken])
+        left -= taken
+    return pieces
+
+
+def shifted(items: list[list[Any]], position: int, by: int) -> list[list[Any]]:
+    return [[*item[:position], item[position] + by, *item[position + 1 :]] for item in items]
+
+
+def combine(previous: segments.Result, rest: segments.Result, at: Resumption, head_breaks: list[int]) -> None:
+    """`rest` (laid out from the opening on) becomes the whole segment's result: the previous layout's pages
+    before the opening, then its own."""
+    before = lambda items, position: [item for item in items if item[position] < at.page]  # noqa: E731
+    anchors = {name: page + at.page for name, page in rest.anchors.items()}
+    anchors.update({name: page for name, page in previous.anchors.items() if page < at.page})  # first page wins
+    rest.separated, rest.footnotes = segments.measure(anchors)
+    rest.anchors = anchors
+    rest.folios = previous.folios[: at.page] + rest.folios
+    rest.lines = previous.lines[: at.page] + rest.lines
+    rest.bookmarks = before(previous.bookmarks, 0) + shifted(rest.bookmarks, 0, at.page)
+    rest.stamps = before(previous.stamps, 1) + shifted(rest.stamps, 1, at.page)
+    rest.short_pages = [page for page in previous.short_pages if page < at.page] + [
+        page + at.page for page in rest.short_pages
+    ]
+    rest.breaks = sorted({*head_breaks, *rest.breaks})
+    rest.passes += len(head_breaks)
+    rest.pages += at.page
+    rest.warnings = list(dict.fromkeys([*previous.warnings, *rest.warnings]))
+    kept = [opening for opening in previous.openings if opening[0] <= at.page]
+    rest.openings = kept + [opening for opening in rest.openings if opening[0] > at.page]
+
+
+class NoOpening(Exception):
+    """The new document differs from the previous layout's before its first opening."""
+
+
+class Resumer:
+    """The layout's `prepare`: on the first pass, chooses where to resume on the document as parsed; on every
+    pass, hides what comes before."""
+
+    def __init__(self, previous: segments.Result, styles_dir: Path, watch: OpeningWatch):
+        self.previous, self.styles_dir, self.watch = previous, styles_dir, watch
+        self.at: Resumption | None = None
+        self.hider: Hider | None = None
+
+    def __call__(self, elements: list[Any]) -> None:
+        if self.at is None:
+            signs = signatures(elements)
+            self.at = choose(self.previous, signs, elements)
+            css = PRINT.css + style_sheets(elements, self.styles_dir)
+            if self.at is None or not continued_page_ok(css) or not nothing_carried(css, elements):
+                raise NoOpening
+            self.watch.signs, self.watch.offset = signs, self.at.page
+            self.hider = Hider(self.at, self.at.page)
+        assert self.hider is not None
+        self.hider(elements)
+
+    def passes(self) -> int:
+        assert self.at is not None
+        return tail_passes(self.previous, self.at, self.head_breaks())
+
+    def head_breaks(self) -> list[int]:
+        assert self.at is not None
+        return [index for index in self.previous.breaks if index < self.at.element]
+
+
+def render_resumed(job: segments.Job) -> segments.Result | None:
+    """Lay out the segment from the last page of its previous layout that its new text leaves unchanged, and
+    write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole)."""
+    old = Path(job.previous)
+    previous = segments.cached(old, job.variants)
+    if previous is None or not previous.openings:
+        return None
+    project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    watch = OpeningWatch()
+    resumer = Resumer(previous, project.styles_dir, watch)
+    from .engine import weasyprint_warnings
+
+    with weasyprint_warnings() as warnings:
+        lay: Lay = lambda breaks: layout(job.segment.html, project, PRINT, breaks, resumer)  # noqa: E731
+        try:
+            document, elements, breaks, passes = lay_out_segment(lay, resumer.passes, watch)
+        except NoOpening:
+            return None
+        at = resumer.at
+        assert at is not None and resumer.hider is not None
+        first = opening_box(document.pages[0])
+        if first is None or first.element is not elements[at.element]:
+            return None  # not what the previous layout promised: lay the segment out whole
+        count = len(document.pages) - (0 if job.segment.last else 1)
+        rest, links = measure_segment(job.segment.name, document, elements, breaks, passes, count)
+        rest.openings = watch.openings(breaks, count)
+        files = link_pieces(previous, old, folder, at.page, job.variants)
+        prefix = f"part{len(previous.pieces())}-"
+        write_segment(document, job, folder, links, prefix)
+        rest.files = [*files, [prefix, 0, count]]
+        rest.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
+    resumer.hider.restore()
+    head_breaks = resumer.head_breaks()
+    combine(previous, rest, at, head_breaks)
+    for index in head_breaks:
+        style = elements[index].get("style")
+        elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
+    rest.body = segment_body(elements)
+    rest.save(folder)
+    return rest
