@@ -773,11 +773,12 @@ def lay_out_segment(
     lay: Lay,
     max_passes: Callable[[], int] = lambda: MAX_PASSES,
     watch: Callable[[Document, list[Any]], None] | None = None,
+    last_page: int | None = None,
 ) -> tuple[Document, list[Any], frozenset[int], int]:
     """Lay the segment out until its footnotes stay with their calls (or `max_passes()`, asked after the first
     pass); the breaks depend only on the segment's HTML, so a cached layout is the one a clean build would make.
-    Each pass mends the first page of each text where a note is separated from its call. `watch` sees every
-    pass's layout."""
+    Each pass mends the first page of each text where a note is separated from its call (before `last_page`, if
+    given). `watch` sees every pass's layout."""
     breaks: frozenset[int] = frozenset()
     passes = 0
     while True:
@@ -789,7 +790,8 @@ def lay_out_segment(
         separated, _totals = segments.measure(anchors)
         first = {}
         for slug, _number, call, _text in separated:
-            first.setdefault(slug, call + 1)
+            if last_page is None or call < last_page:
+                first.setdefault(slug, call + 1)
         new = breaks | footnote_breaks(document, elements, set(first.values()))
         if new == breaks or passes >= max_passes():
             return document, elements, breaks, passes
@@ -946,8 +948,12 @@ class SegmentRenderer:
         )
 
     def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+        from . import resume  # it builds on this module
+
         results: dict[int, segments.Result] = {}
-        pending = {}
+        pending: list[tuple[int, segments.Job]] = []
         # Longest first: the workers then finish together, not one waiting while the other lays out a long chapter.
         for index, job in sorted(enumerate(jobs), key=lambda item: -len(item[1].segment.html)):
             self.used.add(job.key)
@@ -956,14 +962,34 @@ class SegmentRenderer:
             if found is not None:
                 results[index] = found
             else:
-                pending[self.pool.submit(segments.run, job)] = index
+                pending.append((index, job))
         self.progress(len(results), len(jobs))
-        from concurrent.futures import as_completed
-
-        for future in as_completed(pending):
-            results[pending[future]] = future.result()
-            self.laid_out += 1
-            self.progress(len(results), len(jobs))
+        waiting: dict[Future, tuple[int, str]] = {}
+        idle = len(pending) < self.pool.workers  # an edit: one segment, and a worker with nothing to do
+        for index, job in pending:
+            if idle and splittable(job):
+                for role in ("head", "rest"):
+                    waiting[self.pool.submit(segments.run_part, job, role)] = (index, role)
+            else:
+                waiting[self.pool.submit(segments.run, job)] = (index, "")
+        parts: dict[int, dict[str, Any]] = {}
+        while waiting:
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, role = waiting.pop(future)
+                if role:
+                    parts.setdefault(index, {})[role] = future.result()
+                    if len(parts[index]) < 2:
+                        continue
+                    joined = resume.join(jobs[index], parts[index]["head"], parts[index]["rest"])
+                    if joined is None:  # the split's guess failed: the rest in one piece
+                        waiting[self.pool.submit(segments.run, jobs[index])] = (index, "")
+                        continue
+                    results[index] = joined
+                else:
+                    results[index] = future.result()
+                self.laid_out += 1
+                self.progress(len(results), len(jobs))
         ordered = [results[i] for i in range(len(jobs))]
         self.previous.update((job.segment.name, Path(job.folder)) for job in jobs)
         problems = [m for result in ordered for m in result.warnings]
@@ -975,6 +1001,13 @@ class SegmentRenderer:
                 ]
             )
         return ordered
+
+
+def splittable(job: segments.Job) -> bool:
+    """Whether a segment's layout may resume, and split in two for two workers (resume.py): its previous layout
+    is at hand with two pages to resume at."""
+    previous = segments.cached(Path(job.previous), job.variants) if job.previous else None
+    return previous is not None and len(previous.openings) >= 2
 
 
 @dataclass

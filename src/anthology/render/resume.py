@@ -308,8 +308,8 @@ class Hider:
     """Hides, in a freshly parsed copy of the segment, what comes before the paragraph a layout resumes at, and
     puts it back afterwards (for the segment's body as laid out)."""
 
-    def __init__(self, at: Resumption, page: int):
-        self.at, self.page = at, page
+    def __init__(self, at: Resumption, stop: Resumption | None = None):
+        self.at, self.stop = at, stop
         self.saved: list[tuple[Any, str | None, tuple[str | None, list[Any]] | None]] = []
 
     def __call__(self, elements: list[Any]) -> None:
@@ -331,7 +331,21 @@ class Hider:
             self.change(parent, EDGES)
             child = parent
         self.change(text, f"counter-reset: {FOOTNOTE_CLASS} {notes}; page: {CONTINUED_PAGE}")
-        self.change(elements[0], f"break-before: {'right' if self.page % 2 == 0 else 'left'}")
+        self.change(elements[0], f"break-before: {'right' if self.at.page % 2 == 0 else 'left'}")
+        if self.stop is not None:
+            self.hide_after(elements[self.stop.element], parents)
+
+    def hide_after(self, paragraph: Any, parents: dict[int, Any]) -> None:
+        """Hide what follows the paragraph a part of a split layout ends with (the paragraph is laid out, to show
+        that it opens its page, and dropped)."""
+        child = paragraph
+        for parent in _ancestors(paragraph, parents):
+            following = False
+            for sibling in parent:
+                if following and isinstance(sibling.tag, str):
+                    self.change(sibling, "display: none", empty=True)
+                following = following or sibling is child
+            child = parent
 
     def change(self, element: Any, declarations: str, empty: bool = False) -> None:
         style = element.get("style")
@@ -411,28 +425,54 @@ def combine(previous: segments.Result, rest: segments.Result, at: Resumption, he
 
 
 class NoOpening(Exception):
-    """The new document differs from the previous layout's before its first opening."""
+    """The new document differs from the previous layout's before its first opening, or the style sheets carry
+    something across, or a split has no second opening to cut at."""
+
+
+# A layout resumed at an opening may also be split at a later one, the two parts laid out at once by the workers
+# (`Part`): when the rest is at least this many pages on each side of the cut.
+MIN_SPLIT_PAGES = 6
+
+
+def second_cut(previous: segments.Result, at: Resumption) -> Resumption | None:
+    """The opening of the previous layout nearest the middle of the pages after `at`, for a split: a guess, since
+    the text after `at` changed; the first part's layout confirms it (`Part.confirmed`)."""
+    middle = (at.page + previous.pages) / 2
+    candidates = [
+        Resumption(page, element, digest)
+        for page, element, digest in previous.openings
+        if page - at.page >= MIN_SPLIT_PAGES and previous.pages - page >= MIN_SPLIT_PAGES
+    ]
+    return min(candidates, key=lambda cut: (abs(cut.page - middle), cut.page), default=None)
 
 
 class Resumer:
     """The layout's `prepare`: on the first pass, chooses where to resume on the document as parsed; on every
-    pass, hides what comes before."""
+    pass, hides what comes before (and for the first part of a split, what comes after its end).
 
-    def __init__(self, previous: segments.Result, styles_dir: Path, watch: OpeningWatch):
-        self.previous, self.styles_dir, self.watch = previous, styles_dir, watch
+    `role` is "" for a layout of the whole rest, "head" or "rest" for the parts of a split: both workers choose
+    the same two openings from the same document."""
+
+    def __init__(self, previous: segments.Result, styles_dir: Path, watch: OpeningWatch, role: str = ""):
+        self.previous, self.styles_dir, self.watch, self.role = previous, styles_dir, watch, role
         self.at: Resumption | None = None
+        self.stop: Resumption | None = None
         self.hider: Hider | None = None
 
     def __call__(self, elements: list[Any]) -> None:
-        if self.at is None:
+        if self.hider is None:
             signs = signatures(elements)
-            self.at = choose(self.previous, signs, elements)
+            start = choose(self.previous, signs, elements)
             css = PRINT.css + style_sheets(elements, self.styles_dir)
-            if self.at is None or not continued_page_ok(css) or not nothing_carried(css, elements):
+            if start is None or not continued_page_ok(css) or not nothing_carried(css, elements):
                 raise NoOpening
+            cut = second_cut(self.previous, start) if self.role else None
+            if self.role and (cut is None or cut.element >= len(elements) or elements[cut.element].tag != "p"):
+                raise NoOpening
+            self.at, self.stop = (cut, None) if self.role == "rest" else (start, cut)
+            assert self.at is not None
             self.watch.signs, self.watch.offset = signs, self.at.page
-            self.hider = Hider(self.at, self.at.page)
-        assert self.hider is not None
+            self.hider = Hider(self.at, self.stop)
         self.hider(elements)
 
     def passes(self) -> int:
@@ -440,13 +480,34 @@ class Resumer:
         return tail_passes(self.previous, self.at, self.head_breaks())
 
     def head_breaks(self) -> list[int]:
+        """The previous layout's breaks before where this layout starts (for the rest of a split: on the guess
+        that the first part keeps them, which the build checks)."""
         assert self.at is not None
         return [index for index in self.previous.breaks if index < self.at.element]
 
+    def last_page(self) -> int | None:
+        """The first part of a split mends footnotes only on its own pages, before the cut's."""
+        return None if self.stop is None or self.at is None else self.stop.page - self.at.page
 
-def render_resumed(job: segments.Job) -> segments.Result | None:
-    """Lay out the segment from the last page of its previous layout that its new text leaves unchanged, and
-    write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole)."""
+
+@dataclass
+class Part:
+    """What a worker laying out a resumed segment (or a part of it) returns: its result, pages counted from its
+    first (`at`); for a split's first part, whether the cut's paragraph opened the cut's page in every pass, and
+    whether a note stays separated from its call on its pages."""
+
+    result: segments.Result
+    at: Resumption
+    stop: Resumption | None
+    head_breaks: list[int]
+    confirmed: bool = True
+    separated_left: bool = False
+
+
+def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
+    """Lay out the segment from an opening of its previous layout (`role` "": from the last one its new text leaves
+    unchanged, to the end; "head" and "rest": the two parts of that, split at a later opening), write its PDF
+    and measure it; None if it cannot resume (the caller lays the segment out whole)."""
     old = Path(job.previous)
     previous = segments.cached(old, job.variants)
     if previous is None or not previous.openings:
@@ -455,34 +516,81 @@ def render_resumed(job: segments.Job) -> segments.Result | None:
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
     watch = OpeningWatch()
-    resumer = Resumer(previous, project.styles_dir, watch)
+    resumer = Resumer(previous, project.styles_dir, watch, role)
     from .engine import weasyprint_warnings
 
     with weasyprint_warnings() as warnings:
         lay: Lay = lambda breaks: layout(job.segment.html, project, PRINT, breaks, resumer)  # noqa: E731
         try:
-            document, elements, breaks, passes = lay_out_segment(lay, resumer.passes, watch)
+            document, elements, breaks, passes = lay_out_segment(lay, resumer.passes, watch, resumer.last_page())
         except NoOpening:
             return None
-        at = resumer.at
-        assert at is not None and resumer.hider is not None
+        at, stop, hider = resumer.at, resumer.stop, resumer.hider
+        assert at is not None and hider is not None
         first = opening_box(document.pages[0])
         if first is None or first.element is not elements[at.element]:
             return None  # not what the previous layout promised: lay the segment out whole
         count = len(document.pages) - (0 if job.segment.last else 1)
+        confirmed = True
+        if stop is not None:
+            count = stop.page - at.page
+            confirmed = [count + at.page, stop.element] in [o[:2] for o in watch.openings(breaks, count + 1)]
         rest, links = measure_segment(job.segment.name, document, elements, breaks, passes, count)
-        rest.openings = watch.openings(breaks, count)
-        files = link_pieces(previous, old, folder, at.page, job.variants)
-        prefix = f"part{len(previous.pieces())}-"
+        rest.anchors = {name: page for name, page in rest.anchors.items() if page < count}
+        rest.short_pages = [page for page in rest.short_pages if page < count]
+        rest.openings = watch.openings(breaks, count + (1 if stop is not None else 0))
+        pieces = len(previous.pieces())
+        linked = link_pieces(previous, old, folder, at.page, job.variants) if role != "rest" else []
+        prefix = f"part{pieces + (1 if role == 'rest' else 0)}-"
         write_segment(document, job, folder, links, prefix)
-        rest.files = [*files, [prefix, 0, count]]
+        rest.files = [*linked, [prefix, 0, count]]
         rest.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
-    resumer.hider.restore()
     head_breaks = resumer.head_breaks()
-    combine(previous, rest, at, head_breaks)
-    for index in head_breaks:
-        style = elements[index].get("style")
-        elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
-    rest.body = segment_body(elements)
-    rest.save(folder)
-    return rest
+    if role != "head":  # the segment's body as laid out: the first part's breaks are those of the guess
+        hider.restore()
+        for index in head_breaks:
+            style = elements[index].get("style")
+            elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
+        rest.body = segment_body(elements)
+    separated = any(call < count for _slug, _number, call, _text in segments.measure(rest.anchors)[0])
+    return Part(rest, at, stop, head_breaks, confirmed, separated)
+
+
+def render_resumed(job: segments.Job) -> segments.Result | None:
+    """Lay out the segment from the last page of its previous layout that its new text leaves unchanged, and
+    write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole)."""
+    part = lay_out_rest(job)
+    if part is None:
+        return None
+    previous = segments.cached(Path(job.previous), job.variants)
+    assert previous is not None
+    combine(previous, part.result, part.at, part.head_breaks)
+    part.result.save(Path(job.folder))
+    return part.result
+
+
+def render_part(job: segments.Job, role: str) -> Part | None:
+    """A worker's job: one part of a split resumption (see `join`)."""
+    return lay_out_rest(job, role)
+
+
+def join(job: segments.Job, head: Part | None, rest: Part | None) -> segments.Result | None:
+    """The segment's result from the two parts of a split, laid out at once, if the guess the second made holds:
+    the first part's layout opened the cut's page with the cut's paragraph in every pass, kept the previous
+    layout's footnote breaks before the cut, and leaves no note separated where the previous did not. None
+    otherwise (the caller lays the rest out again in one piece)."""
+    previous = segments.cached(Path(job.previous), job.variants)
+    if previous is None or head is None or rest is None or head.stop is None or head.stop != rest.at:
+        return None
+    cut = rest.at
+    expected = [index for index in previous.breaks if head.at.element <= index < cut.element]
+    was_separated = any(head.at.page <= call < cut.page for _slug, _number, call, _text in previous.separated)
+    kept = sorted(head.result.breaks) == expected
+    if not (head.confirmed and kept and head.separated_left == was_separated):
+        return None
+    files = head.result.files + rest.result.files
+    combine(previous, head.result, head.at, head.head_breaks)
+    combine(head.result, rest.result, cut, rest.head_breaks)
+    rest.result.files = files
+    rest.result.save(Path(job.folder))
+    return rest.result

@@ -268,3 +268,10 @@ def run(job: Job) -> Result:
     from . import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
 
     return pdf.render_segment(job)
+
+
+def run_part(job: Job, role: str) -> Any:
+    """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
+    from . import resume
+
+    return resume.render_part(job, role)
