@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pypdf
 from weasyprint import HTML
@@ -137,69 +138,132 @@ def edit_late_in(text: Path) -> None:
     text.write_text("\n".join(lines), encoding="utf-8")
 
 
+def edited_copy(built, tmp_path: Path) -> tuple[Path, Path, Any]:
+    """A copy of the built book and of its build's cache (a later build resumes from it), and the longest
+    chapter's layout there."""
+    from anthology.render import segments
+
+    book, out = tmp_path / "book", tmp_path / "out"
+    shutil.copytree(built.project.book_dir, book)
+    shutil.copytree(built.project.build_dir / ".cache", out / ".cache")
+    state = json.loads((out / ".cache" / "pages.json").read_text())
+    results = [segments.Result.load(out / ".cache" / "segments" / key) for key in state["segments"].values()]
+    longest = max((r for r in results if (book / "texts" / f"{r.name}.md").exists()), key=lambda r: r.pages)
+    shutil.copytree(out / ".cache" / "segments" / state["segments"][longest.name], tmp_path / "previous")
+    return book, out, longest
+
+
+def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, Any]:
+    """The segment laid out whole, here, from the HTML the last build gave the worker; and that job."""
+    from anthology.load import load_book
+    from anthology.render import pdf, segments
+    from anthology.render.common import Project
+    from anthology.resolve import resolve_book
+
+    state = json.loads((out / ".cache" / "pages.json").read_text())
+    resolved = resolve_book(load_book(book), STYLES)
+    project = Project(book_dir=book, styles_dir=STYLES, build_dir=out)
+    html = pdf.print_html(resolved, project, state["anchors"], state["page_count"])
+    segment = next(part for part in segments.split(html) if part.name == name)
+    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
+    job = segments.Job("whole", segment, str(folder), str(STYLES), str(book), ("print", "screen"), options)
+    return pdf.render_segment(job), job
+
+
+def assert_same_layout(ours: Any, folder: Path, whole: Any, whole_folder: Path, tmp_path: Path) -> None:
+    """A resumed layout has the whole layout's measurements and page images (its pages from several files)."""
+    from dataclasses import asdict
+
+    assert whole.files == [] and ours.files != []
+    mine = {key: value for key, value in asdict(ours).items() if key != "files"}
+    assert mine == {key: value for key, value in asdict(whole).items() if key != "files"}
+    for variant in ("print", "screen"):
+        alone = page_images(whole_folder / f"{variant}.pdf", 1, whole.pages, tmp_path / f"alone-{whole_folder.name}")
+        pieces = [
+            image
+            for prefix, start, stop in ours.files
+            for image in page_images(folder / f"{prefix}{variant}.pdf", start + 1, stop, tmp_path / folder.name)
+        ]
+        assert len(pieces) == len(alone) == whole.pages
+        assert [n for n, (a, b) in enumerate(zip(pieces, alone, strict=True)) if a != b] == [], (folder, variant)
+
+
+def build_pdf(book: Path, out: Path) -> dict[str, Any]:
+    from anthology.build import build
+    from anthology.render.common import Project
+
+    build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), ["pdf", "screen"])
+    return json.loads((out / ".cache" / "pages.json").read_text())
+
+
 def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_layout(built, tmp_path):
     """An edit late in the longest chapter lays the chapter out again only from the last page the previous layout
     opened with a paragraph before the edit, in two parts at once when a worker would be idle (resume.py). What
     comes of it is what laying the chapter out whole gives: the same measurements (pages, anchors, lines, footnote
     breaks and passes, the pages a later edit may resume at), the same page images, and a book with the whole
     document's pages. The same holds for the rest laid out in one piece (several chapters edited at once)."""
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
-    from anthology.build import MAX_WORKERS, build
-    from anthology.load import load_book
+    from anthology.build import MAX_WORKERS
     from anthology.render import pdf, segments
-    from anthology.render.common import Project
-    from anthology.resolve import resolve_book
 
-    book, out = tmp_path / "book", tmp_path / "out"
-    shutil.copytree(built.project.book_dir, book)
-    shutil.copytree(built.project.build_dir / ".cache", out / ".cache")
-    cache = out / ".cache"
-    before = json.loads((cache / "pages.json").read_text())
-    results = [segments.Result.load(cache / "segments" / key) for key in before["segments"].values()]
-    longest = max((r for r in results if (book / "texts" / f"{r.name}.md").exists()), key=lambda r: r.pages)
+    book, out, longest = edited_copy(built, tmp_path)
     edit_late_in(book / "texts" / f"{longest.name}.md")
-    shutil.copytree(cache / "segments" / before["segments"][longest.name], tmp_path / "previous")
-
-    project = Project(book_dir=book, styles_dir=STYLES, build_dir=out)
-    build(project, ["pdf", "screen"])
-    after = json.loads((cache / "pages.json").read_text())
+    after = build_pdf(book, out)
     report = json.loads(report_path(out / built.pdf.name).read_text())
     assert report["segments_laid_out"] == 1
-    resumed = segments.Result.load(cache / "segments" / after["segments"][longest.name])
+    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    resumed = segments.Result.load(folder)
     split = min(os.cpu_count() or 1, MAX_WORKERS) >= 2
     assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part2-"][: 3 if split else 2]
     kept = resumed.files[0][2]  # the previous layout's pages, before the edit
     assert longest.pages / 2 < kept < resumed.pages
 
-    # The chapter laid out whole, here, from the HTML the build gave the worker.
-    resolved = resolve_book(load_book(book), STYLES)
-    html = pdf.print_html(resolved, project, after["anchors"], after["page_count"])
-    segment = next(part for part in segments.split(html) if part.name == longest.name)
-    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
-    job = segments.Job("whole", segment, str(tmp_path / "whole"), str(STYLES), str(book), ("print", "screen"), options)
-    whole = pdf.render_segment(job)
-    assert whole.files == [] and whole.pages == resumed.pages
+    whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
+    assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
     # The rest in one piece, as a build with several chapters to lay out does it.
     single = pdf.render_segment(replace(job, folder=str(tmp_path / "single"), previous=str(tmp_path / "previous")))
     assert [prefix for prefix, *_ in single.files] == ["part0-", "part1-"] and single.files[0][2] == kept
-    alone = {v: page_images(tmp_path / "whole" / f"{v}.pdf", 1, whole.pages, tmp_path / "alone") for v in job.variants}
-    split_folder = cache / "segments" / after["segments"][longest.name]
-    for folder, ours in ((split_folder, resumed), (tmp_path / "single", single)):
-        mine = {key: value for key, value in asdict(ours).items() if key != "files"}
-        assert mine == {key: value for key, value in asdict(whole).items() if key != "files"}
-        for variant in job.variants:
-            pieces = [
-                image
-                for prefix, start, stop in ours.files
-                for image in page_images(folder / f"{prefix}{variant}.pdf", start + 1, stop, tmp_path / folder.name)
-            ]
-            assert len(pieces) == len(alone[variant]) == whole.pages
-            differ = [n for n, (a, b) in enumerate(zip(pieces, alone[variant], strict=True)) if a != b]
-            assert differ == [], (folder, variant)
+    assert_same_layout(single, tmp_path / "single", whole, tmp_path / "whole", tmp_path)
 
     assert "thy" in "".join(pages_text(out / built.pdf.name))
     assert_whole_document(out / built.pdf.name, book, out, tmp_path)
+
+
+def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
+    """The second cut of a split is a guess: text added between the two cuts moves the pages after it, the first
+    part's layout says so, and the rest is laid out in one piece, which is again the whole chapter's layout."""
+    from dataclasses import replace
+
+    from anthology.render import resume, segments
+
+    book, out, longest = edited_copy(built, tmp_path)
+    first = min(longest.openings, key=lambda opening: abs(opening[0] - longest.pages / 3))
+    cut = resume.second_cut(longest, resume.Resumption(*first))
+    assert cut is not None and cut.page > first[0] + 1
+    # A paragraph of the second page after the first cut (not the cut's own paragraph) gets three more sentences.
+    text = book / "texts" / f"{longest.name}.md"
+    lines = text.read_text(encoding="utf-8").split("\n")
+    words = [re.sub(r"[^\w’]", "", word) for line in longest.lines[first[0] + 2][2:-2] for word in line.split()]
+    index = next(
+        i
+        for i, line in enumerate(lines)
+        if not line.startswith("[^")
+        and any(" ".join(words[k : k + 4]) in re.sub(r"[^\w’ ]", "", line) for k in range(40))
+    )
+    lines[index] += " The editors add this sentence to move the pages that follow it." * 3
+    text.write_text("\n".join(lines), encoding="utf-8")
+
+    after = build_pdf(book, out)
+    whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
+    guess = replace(job, folder=str(tmp_path / "parts"), previous=str(tmp_path / "previous"))
+    parts = [resume.render_part(guess, role) for role in ("head", "rest")]
+    assert parts[0] is not None and parts[1] is not None and parts[0].stop == parts[1].at
+    assert not parts[0].confirmed and resume.join(guess, *parts) is None
+    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    resumed = segments.Result.load(folder)
+    assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-"]
+    assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
 
 
 def test_no_two_font_subsets_share_a_name(built):

@@ -983,6 +983,7 @@ class SegmentRenderer:
                         continue
                     joined = resume.join(jobs[index], parts[index]["head"], parts[index]["rest"])
                     if joined is None:  # the split's guess failed: the rest in one piece
+                        resume.discard(jobs[index], parts[index]["rest"])
                         waiting[self.pool.submit(segments.run, jobs[index])] = (index, "")
                         continue
                     results[index] = joined

@@ -19,8 +19,14 @@ What makes a page an opening is checked on the layout that recorded it, in every
 (`OpeningWatch`): a body paragraph whose first line is the page's first thing, with no margin, padding or border
 above it and no forced break before it, and no footnote called before it printed on or after its page. That the
 text before it is unchanged is checked by the worker that resumes, on the new document: a digest of everything
-before the paragraph, and the paragraph itself, as parsed. The footnote mending then runs as the whole chapter's
-would have (`tail_passes`), so the resumed layout is the layout of the whole chapter; tests compare the two.
+before the paragraph, and the paragraph itself, as parsed; and that the style sheets carry nothing else across
+the cut (`nothing_carried`, `continued_page_ok`). The footnote mending then runs as the whole chapter's would have
+(`tail_passes`), so the resumed layout is the layout of the whole chapter; tests compare the two.
+
+When a worker would otherwise be idle (an edit to one chapter), the rest is split again at a later opening of the
+previous layout and its two parts are laid out at once (`render_part`, `join`). That cut is a guess, as the text
+before it changed: the first part's layout must confirm that the cut's paragraph still opens the same page in every
+pass, with the previous layout's footnote breaks before it; if not, the rest is laid out again in one piece.
 """
 
 from __future__ import annotations
@@ -58,9 +64,10 @@ BODY_CLASSES = {"chapter-body", "matter-body"}
 # The elements that make a text: each resets the footnote counter and sets the running heads (print.css); their
 # class is also the name of the page they are set on.
 TEXT_CLASSES = ("chapter", "matter")
-# The files a segment's pages may come from: each resumption adds one (with its own subset of each font), so a
-# chapter edited again and again is laid out whole when its pages would come from more.
-MAX_PIECES = 4
+# The previous layout's files a resumption keeps pages from: each resumption adds one or two (each with its own
+# subset of each font), so a chapter edited again and again resumes earlier, or is laid out whole, rather than
+# come from more than five.
+MAX_KEPT_FILES = 3
 CONTINUED_PAGE = "anthology-continued"  # the page name of a resumed layout's pages (see continued_page_ok)
 FOOTNOTE_CLASS = "footnote"
 FORCED = {"page", "left", "right", "recto", "verso"}
@@ -235,7 +242,7 @@ def choose(previous: segments.Result, signs: list[tuple[bytes, bytes]], elements
 
     parents = parent_map(elements)
     for page, element, digest in sorted(previous.openings, reverse=True):
-        if pieces_before(previous, page) >= MAX_PIECES:
+        if pieces_before(previous, page) > MAX_KEPT_FILES:
             continue
         fits = element < len(elements) and elements[element].tag == "p"
         if fits and prefix_digest(signs, elements, parents, element) == digest:
@@ -572,6 +579,13 @@ def render_resumed(job: segments.Job) -> segments.Result | None:
 def render_part(job: segments.Job, role: str) -> Part | None:
     """A worker's job: one part of a split resumption (see `join`)."""
     return lay_out_rest(job, role)
+
+
+def discard(job: segments.Job, part: Part | None) -> None:
+    """The files of a split's second part whose guess failed (the first part's are laid out again in place)."""
+    for prefix, _start, _stop in part.result.files if part is not None else []:
+        for variant in job.variants:
+            (Path(job.folder) / f"{prefix}{variant}.pdf").unlink(missing_ok=True)
 
 
 def join(job: segments.Job, head: Part | None, rest: Part | None) -> segments.Result | None:
