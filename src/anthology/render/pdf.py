@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
@@ -981,10 +981,12 @@ class SegmentRenderer:
                     parts.setdefault(index, {})[role] = future.result()
                     if len(parts[index]) < 2:
                         continue
-                    joined = resume.join(jobs[index], parts[index]["head"], parts[index]["rest"])
-                    if joined is None:  # the split's guess failed: the rest in one piece
-                        resume.discard(jobs[index], parts[index]["rest"])
-                        waiting[self.pool.submit(segments.run, jobs[index])] = (index, "")
+                    head, rest = parts[index]["head"], parts[index]["rest"]
+                    joined = resume.join(jobs[index], head, rest)
+                    if joined is None:  # the split's guess failed: the rest in one piece (no page to resume at: whole)
+                        resume.discard(jobs[index], rest)
+                        again = jobs[index] if head is not None else replace(jobs[index], previous="")
+                        waiting[self.pool.submit(segments.run, again)] = (index, "")
                         continue
                     results[index] = joined
                 else:

@@ -235,6 +235,10 @@ def pieces_before(previous: segments.Result, page: int) -> int:
     return count
 
 
+# The start of the segment, for a split's first part when the text changed before every opening: nothing hidden.
+START = Resumption(0, -1, "")
+
+
 def choose(previous: segments.Result, signs: list[tuple[bytes, bytes]], elements: list[Any]) -> Resumption | None:
     """The last opening of the previous layout before which the new document is unchanged (and whose pages come
     from few enough files)."""
@@ -317,13 +321,31 @@ class Hider:
 
     def __init__(self, at: Resumption, stop: Resumption | None = None):
         self.at, self.stop = at, stop
-        self.saved: list[tuple[Any, str | None, tuple[str | None, list[Any]] | None]] = []
+        # (element, attribute, its value before, the content emptied out of it)
+        self.saved: list[tuple[Any, str, str | None, tuple[str | None, list[Any]] | None]] = []
+        self.hidden_ids: set[str] = set()
 
     def __call__(self, elements: list[Any]) -> None:
         from .pdf import parent_map
 
-        self.saved = []
+        self.saved, self.hidden_ids = [], set()
         parents = parent_map(elements)
+        if self.at != START:
+            self.hide_before(elements, parents)
+        if self.stop is not None:
+            self.hide_after(elements[self.stop.element], parents)
+        self.relink(elements[0])
+
+    def relink(self, root: Any) -> None:
+        """Links to what is hidden leave the document as links to the book's named destinations, as links to
+        another segment do (segments.DEST_SCHEME): WeasyPrint would drop them, the merge makes them whole."""
+        for link in root.iter("a"):
+            href = link.get("href") or ""
+            if href.startswith("#") and href[1:] in self.hidden_ids:
+                self.saved.append((link, "href", href, None))
+                link.set("href", segments.DEST_SCHEME + href[1:])
+
+    def hide_before(self, elements: list[Any], parents: dict[int, Any]) -> None:
         paragraph = elements[self.at.element]
         text = text_element(paragraph, parents)
         start = elements.index(text)
@@ -339,8 +361,6 @@ class Hider:
             child = parent
         self.change(text, f"counter-reset: {FOOTNOTE_CLASS} {notes}; page: {CONTINUED_PAGE}")
         self.change(elements[0], f"break-before: {'right' if self.at.page % 2 == 0 else 'left'}")
-        if self.stop is not None:
-            self.hide_after(elements[self.stop.element], parents)
 
     def hide_after(self, paragraph: Any, parents: dict[int, Any]) -> None:
         """Hide what follows the paragraph a part of a split layout ends with (the paragraph is laid out, to show
@@ -356,19 +376,20 @@ class Hider:
 
     def change(self, element: Any, declarations: str, empty: bool = False) -> None:
         style = element.get("style")
-        self.saved.append((element, style, (element.text, list(element)) if empty else None))
+        self.saved.append((element, "style", style, (element.text, list(element)) if empty else None))
         element.set("style", f"{style}; {declarations}" if style else declarations)
         if empty:
+            self.hidden_ids |= {node.get("id") for node in element.iter() if node.get("id")}
             element.text = None
             for node in list(element):
                 element.remove(node)
 
     def restore(self) -> None:
-        for element, style, content in reversed(self.saved):
-            if style is None:
-                element.attrib.pop("style", None)
+        for element, attribute, value, content in reversed(self.saved):
+            if value is None:
+                element.attrib.pop(attribute, None)
             else:
-                element.set("style", style)
+                element.set(attribute, value)
             if content is not None:
                 element.text = content[0]
                 element.extend(content[1])
@@ -470,12 +491,16 @@ class Resumer:
         if self.hider is None:
             signs = signatures(elements)
             start = choose(self.previous, signs, elements)
+            if start is None and self.role:
+                start = START  # a split from the segment's start: its first part laid out from the first page
             css = PRINT.css + style_sheets(elements, self.styles_dir)
             if start is None or not continued_page_ok(css) or not nothing_carried(css, elements):
                 raise NoOpening
             cut = second_cut(self.previous, start) if self.role else None
-            if self.role and (cut is None or cut.element >= len(elements) or elements[cut.element].tag != "p"):
-                raise NoOpening
+            if cut is not None and (cut.element >= len(elements) or elements[cut.element].tag != "p"):
+                cut = None
+            if self.role == "rest" and cut is None:
+                raise NoOpening  # no split: the first part's worker lays out the whole rest
             self.at, self.stop = (cut, None) if self.role == "rest" else (start, cut)
             assert self.at is not None
             self.watch.signs, self.watch.offset = signs, self.at.page
@@ -513,8 +538,9 @@ class Part:
 
 def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
     """Lay out the segment from an opening of its previous layout (`role` "": from the last one its new text leaves
-    unchanged, to the end; "head" and "rest": the two parts of that, split at a later opening), write its PDF
-    and measure it; None if it cannot resume (the caller lays the segment out whole)."""
+    unchanged, to the end; "head" and "rest": the two parts of that, split at a later opening, the first the whole
+    rest if there is none), write its PDF and measure it; None if it cannot resume (the caller lays the segment
+    out whole)."""
     old = Path(job.previous)
     previous = segments.cached(old, job.variants)
     if previous is None or not previous.openings:
@@ -535,7 +561,7 @@ def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
         at, stop, hider = resumer.at, resumer.stop, resumer.hider
         assert at is not None and hider is not None
         first = opening_box(document.pages[0])
-        if first is None or first.element is not elements[at.element]:
+        if at != START and (first is None or first.element is not elements[at.element]):
             return None  # not what the previous layout promised: lay the segment out whole
         count = len(document.pages) - (0 if job.segment.last else 1)
         confirmed = True
@@ -548,12 +574,12 @@ def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
         rest.openings = watch.openings(breaks, count + (1 if stop is not None else 0))
         pieces = len(previous.pieces())
         linked = link_pieces(previous, old, folder, at.page, job.variants) if role != "rest" else []
-        prefix = f"part{pieces + (1 if role == 'rest' else 0)}-"
+        prefix = f"part{pieces + (1 if role == 'rest' else 0)}-"  # the second part's file after the first's
         write_segment(document, job, folder, links, prefix)
         rest.files = [*linked, [prefix, 0, count]]
         rest.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
     head_breaks = resumer.head_breaks()
-    if role != "head":  # the segment's body as laid out: the first part's breaks are those of the guess
+    if stop is None:  # the segment's body as laid out (a split's second part: with the guess's breaks before it)
         hider.restore()
         for index in head_breaks:
             style = elements[index].get("style")
@@ -592,9 +618,14 @@ def join(job: segments.Job, head: Part | None, rest: Part | None) -> segments.Re
     """The segment's result from the two parts of a split, laid out at once, if the guess the second made holds:
     the first part's layout opened the cut's page with the cut's paragraph in every pass, kept the previous
     layout's footnote breaks before the cut, and leaves no note separated where the previous did not. None
-    otherwise (the caller lays the rest out again in one piece)."""
+    otherwise (the caller lays the rest out again in one piece). With no page to split at, the first part's
+    worker laid out the whole rest, and that is the result."""
     previous = segments.cached(Path(job.previous), job.variants)
-    if previous is None or head is None or rest is None or head.stop is None or head.stop != rest.at:
+    if previous is not None and head is not None and head.stop is None:  # no second cut: the rest in one piece
+        combine(previous, head.result, head.at, head.head_breaks)
+        head.result.save(Path(job.folder))
+        return head.result
+    if previous is None or head is None or rest is None or head.stop != rest.at:
         return None
     cut = rest.at
     expected = [index for index in previous.breaks if head.at.element <= index < cut.element]
