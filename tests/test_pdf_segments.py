@@ -266,6 +266,40 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
 
 
+def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(built, tmp_path):
+    """An edit in a chapter's first paragraph leaves no page to resume at: with a worker idle, the chapter is laid
+    out from its start in two parts, cut where the previous layout suggests, and gives the whole layout. A link
+    from the first part to a section of the second (the chapter's own cross-reference) survives the cut."""
+    import pikepdf
+
+    from anthology.build import MAX_WORKERS
+    from anthology.render import segments
+
+    book, out, longest = edited_copy(built, tmp_path)
+    text = book / "texts" / f"{longest.name}.md"
+    lines = text.read_text(encoding="utf-8").split("\n")
+    body = lines.index("---", 1) + 1
+    index = next(i for i in range(body, len(lines)) if lines[i].startswith(("A", "T")) and " the " in lines[i])
+    lines[index] = lines[index].replace(" the ", " thy ", 1)
+    text.write_text("\n".join(lines), encoding="utf-8")
+
+    after = build_pdf(book, out)
+    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    resumed = segments.Result.load(folder)
+    if min(os.cpu_count() or 1, MAX_WORKERS) < 2:
+        assert resumed.files == []  # one worker: laid out whole
+        return
+    assert [prefix for prefix, *_ in resumed.files] == ["part1-", "part2-"]  # nothing of the previous layout kept
+    whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
+    assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
+    cut = resumed.files[0][2]
+    targets = {name for name in re.findall(r'href="#([^"]+)"', job.segment.html) if whole.anchors[name] >= cut}
+    assert targets  # links from the first part into the second
+    with pikepdf.open(out / built.pdf.name.replace(".pdf", "-screen.pdf")) as screen:
+        names = {str(a.get("/Dest")) for page in screen.pages for a in page.obj.get("/Annots", []) if "/Dest" in a}
+    assert targets <= names
+
+
 def test_no_two_font_subsets_share_a_name(built):
     """Each segment brings its own subset of the book face; each must have its own tag (a clash is what preflight
     tools of printers report when two different subsets carry one name)."""
