@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -420,10 +420,15 @@ def layout(
     elements = list(parsed.etree_element.iter())
     if prepare is not None:
         prepare(elements)
+    force_breaks(elements, breaks)
+    return parsed.render(stylesheets=[stylesheet], color_profiles=profiles), elements
+
+
+def force_breaks(elements: list[Any], breaks: Iterable[int]) -> None:
+    """Start a page at each of these elements (by document order), as their style attribute says."""
     for index in breaks:
         style = elements[index].get("style")
         elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
-    return parsed.render(stylesheets=[stylesheet], color_profiles=profiles), elements
 
 
 @dataclass

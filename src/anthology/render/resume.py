@@ -49,6 +49,7 @@ from .pdf import (
     Lay,
     anchor_pages,
     flow_lines,
+    force_breaks,
     lay_out_segment,
     layout,
     measure_segment,
@@ -536,13 +537,12 @@ class Part:
     separated_left: bool = False
 
 
-def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
+def lay_out_rest(job: segments.Job, previous: segments.Result | None, role: str = "") -> Part | None:
     """Lay out the segment from an opening of its previous layout (`role` "": from the last one its new text leaves
     unchanged, to the end; "head" and "rest": the two parts of that, split at a later opening, the first the whole
     rest if there is none), write its PDF and measure it; None if it cannot resume (the caller lays the segment
-    out whole)."""
+    out whole). `previous` is the result in `job.previous`."""
     old = Path(job.previous)
-    previous = segments.cached(old, job.variants)
     if previous is None or not previous.openings:
         return None
     project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
@@ -581,9 +581,7 @@ def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
     head_breaks = resumer.head_breaks()
     if stop is None:  # the segment's body as laid out (a split's second part: with the guess's breaks before it)
         hider.restore()
-        for index in head_breaks:
-            style = elements[index].get("style")
-            elements[index].set("style", f"{style}; break-before: page" if style else "break-before: page")
+        force_breaks(elements, head_breaks)
         rest.body = segment_body(elements)
     separated = any(call < count for _slug, _number, call, _text in segments.measure(rest.anchors)[0])
     return Part(rest, at, stop, head_breaks, confirmed, separated)
@@ -592,11 +590,10 @@ def lay_out_rest(job: segments.Job, role: str = "") -> Part | None:
 def render_resumed(job: segments.Job) -> segments.Result | None:
     """Lay out the segment from the last page of its previous layout that its new text leaves unchanged, and
     write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole)."""
-    part = lay_out_rest(job)
-    if part is None:
-        return None
     previous = segments.cached(Path(job.previous), job.variants)
-    assert previous is not None
+    part = lay_out_rest(job, previous)
+    if part is None or previous is None:
+        return None
     combine(previous, part.result, part.at, part.head_breaks)
     part.result.save(Path(job.folder))
     return part.result
@@ -604,7 +601,7 @@ def render_resumed(job: segments.Job) -> segments.Result | None:
 
 def render_part(job: segments.Job, role: str) -> Part | None:
     """A worker's job: one part of a split resumption (see `join`)."""
-    return lay_out_rest(job, role)
+    return lay_out_rest(job, segments.cached(Path(job.previous), job.variants), role)
 
 
 def discard(job: segments.Job, part: Part | None) -> None:
