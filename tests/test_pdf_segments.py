@@ -300,6 +300,27 @@ def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(bu
     assert targets <= names
 
 
+def test_style_sheets_that_carry_state_across_a_cut_are_not_resumed():
+    """A resumed layout hides what precedes its first paragraph and sets again only the footnote counter, the
+    running heads of the text's element and the page side: style sheets that carry anything else across (strings
+    or counters set elsewhere, page references, rules for a text's later pages, styling by contents) make the
+    chapter be laid out whole. The book's own style sheet carries nothing else."""
+    from anthology.render.resume import continued_page_ok, nothing_carried
+
+    css = (STYLES / "print.css").read_text(encoding="utf-8")
+    assert nothing_carried(css, []) and continued_page_ok(css)
+    for rule in (
+        "h2 { string-set: section content(); }",
+        "@media print { figure { counter-increment: figure; } }",
+        ".chapter, blockquote { counter-reset: quote; }",
+        "a::after { content: target-counter(attr(href url), page); }",
+        ".chapter-body:has(figure) { margin-top: 1em; }",
+    ):
+        assert not nothing_carried(f"{css}\n{rule}", []), rule
+    assert not continued_page_ok(f"{css}\n@page chapter {{ margin-top: 1in; }}")
+    assert not continued_page_ok(f"{css}\n@page :nth(2 of chapter) {{ margin-top: 1in; }}")
+
+
 def test_no_two_font_subsets_share_a_name(built):
     """Each segment brings its own subset of the book face; each must have its own tag (a clash is what preflight
     tools of printers report when two different subsets carry one name)."""

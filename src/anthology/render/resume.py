@@ -298,12 +298,15 @@ def _rules(rules: list[Any]) -> Iterator[tuple[str, list[Any]]]:
 def nothing_carried(css: str, elements: list[Any]) -> bool:
     """Whether the style sheets carry nothing across the cut but what the resumed layout sets again: strings and
     counters only on the text's element (`.chapter`, `.matter`), page references only from cross-references
-    (`a.xref`), which segments print as text instead (class `xref-print`)."""
+    (`a.xref`), which segments print as text instead (class `xref-print`), and no element styled by what it
+    holds (`:has()`)."""
     import tinycss2
 
     texts = {f".{name}" for name in TEXT_CLASSES}
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
     for selector, declarations in _rules(rules):
+        if ":has(" in selector:
+            return False  # a container styled by what it holds: the hidden part is emptied
         selectors = {part.strip() for part in selector.split(",")}
         for declaration in declarations:
             if declaration.type != "declaration":
