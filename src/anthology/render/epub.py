@@ -344,6 +344,7 @@ class Draft:
 
     body: list[Node]
     stream: pagemap.WordStream
+    cover: bytes  # the cover image (PNG), drawn while the PDF is laid out too
 
     def serialised(self, resolved: ResolvedBook) -> str:
         """The whole e-book as pandoc's JSON, the draft then emptied: a copy of every text's tree (0.3 GB on a
@@ -353,9 +354,11 @@ class Draft:
         return document
 
 
-def draft_epub(resolved: ResolvedBook) -> Draft:
+def draft_epub(resolved: ResolvedBook, project: Project) -> Draft:
     body = body_blocks(resolved)
-    return Draft(body, pagemap.WordStream.of(body))
+    config = resolved.book.config
+    cover = cover_png(CoverText(config.title, config.subtitle, editors_line(resolved)), project.fonts_dir)
+    return Draft(body, pagemap.WordStream.of(body), cover)
 
 
 def render_epub(
@@ -364,22 +367,21 @@ def render_epub(
     target: Path,
     pages: list[pagemap.PrintPage] | None = None,
     draft: Draft | None = None,
-    before_pandoc: Callable[[], object] = lambda: None,
+    before_pandoc: Callable[[int], object] = lambda size: None,
 ) -> Path:
     """The EPUB, paginated as the print PDF: by `pages` (the build's layout, handed over before the PDF is written)
-    or else by the print PDF in the output folder. `before_pandoc` is called once the page markers are placed: the
-    build waits there for the PDF's worker processes to end, as pandoc's EPUB writer needs most memory."""
-    draft = draft or draft_epub(resolved)
+    or else by the print PDF in the output folder. `before_pandoc` is called once the page markers are placed, with
+    the size of pandoc's input: for a large book the build waits there for the PDF's worker processes to end, as
+    pandoc's EPUB writer needs most memory."""
+    draft = draft or draft_epub(resolved, project)
     pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
     if pages is None:
         pages = pagemap.read_print_pages(print_pdf(resolved, project))
     page_ids = paginate(draft, pages, pdf)
     epoch = source_date_epoch(resolved)
-    config = resolved.book.config
     with tempfile.TemporaryDirectory() as scratch:
         cover = Path(scratch) / "cover.png"
-        subtitle = config.subtitle
-        cover.write_bytes(cover_png(CoverText(config.title, subtitle, editors_line(resolved)), project.fonts_dir))
+        cover.write_bytes(draft.cover)
         meta_file = Path(scratch) / "metadata.yaml"
         meta_file.write_text(yaml.safe_dump(literal(metadata(resolved, cover)), allow_unicode=True, sort_keys=True))
         written = Path(scratch) / "pandoc.epub"
@@ -399,7 +401,7 @@ def render_epub(
             str(written),
         ]
         document = draft.serialised(resolved)
-        before_pandoc()  # the draft's trees, freed above, go back to the system there
+        before_pandoc(len(document))  # the draft's trees, freed above, go back to the system there
         pandoc.run(args, document, epoch=epoch, sandbox=False)
         package = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
         with atomic_file(target) as temporary:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from subprocess import PIPE
 from typing import Any
@@ -50,6 +51,11 @@ class PrintPage:
     index: int
     folio: str | None
     chunks: tuple[str, ...]  # text runs in drawing order, the folio left out
+
+    @cached_property
+    def letters(self) -> tuple[str, ...]:
+        """Each line's letters, worked out once: a page is looked for from each of its lines in turn."""
+        return tuple(letters(chunk) for chunk in self.chunks)
 
 
 def _folio_of(lines: list[tuple[str, float]], height: float) -> str | None:
@@ -263,12 +269,18 @@ class PageBreak:
     at: int | None  # letter offset in the stream
 
 
-def _probes(chunks: tuple[str, ...], start: int) -> list[str]:
-    """What a page's text from line `start` on is looked for by: its opening letters; the line alone (print may
-    set words the e-book has not, such as a chapter number, right after it); and the line's first letters (print
-    may add to a line, such as the page numbers of a bibliography's back-references)."""
-    opening = letters("".join(chunks[start:]))[:PROBE_LETTERS]
-    line = letters(chunks[start])[:PROBE_LETTERS]
+def _probes(lines: tuple[str, ...], start: int) -> list[str]:
+    """What a page's text from line `start` on is looked for by (`lines`: the page's lines as letters): its
+    opening letters; the line alone (print may set words the e-book has not, such as a chapter number, right after
+    it); and the line's first letters (print may add to a line, such as the page numbers of a bibliography's
+    back-references)."""
+    opening = ""
+    for following in lines[start:]:
+        opening += following
+        if len(opening) >= PROBE_LETTERS:
+            break
+    opening = opening[:PROBE_LETTERS]
+    line = lines[start][:PROBE_LETTERS]
     probes = [opening] if len(opening) >= MIN_PROBE or start == 0 else []
     if len(line) >= MIN_LINE:
         probes += [line, line[:MIN_LINE]]
@@ -279,8 +291,8 @@ def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple
     """The earliest place at or after `cursor` where one of the page's lines begins the same way as the stream.
     Returns (offset, index of that line) or None."""
     best: tuple[int, int] | None = None
-    for start in range(len(page.chunks)):
-        for probe in _probes(page.chunks, start):
+    for start in range(len(page.letters)):
+        for probe in _probes(page.letters, start):
             found = stream.find(probe, cursor, cursor + window + len(probe))
             if found >= 0 and (best is None or found < best[0]):
                 best = (found, start)
@@ -296,8 +308,7 @@ def page_end(stream: str, page: PrintPage, at: int, start: int) -> int:
     whole line or MIN_LINE letters: letters matching by chance past the page's last line must not carry the end
     into the next page."""
     position = at
-    for chunk in page.chunks[start:]:
-        line = letters(chunk)
+    for line in page.letters[start:]:
         if not line:
             continue
         agreed = _common_prefix(stream, position, line)
@@ -329,7 +340,7 @@ def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pd
     for page in pages:
         if page.index not in labels:
             continue
-        if not letters("".join(page.chunks)):
+        if not "".join(page.letters):
             breaks.append(PageBreak(labels[page.index], page.index, None))
             continue
         found = locate_page(stream, page, cursor, SEARCH_WINDOW)
