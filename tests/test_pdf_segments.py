@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -188,6 +187,18 @@ def assert_same_layout(ours: Any, folder: Path, whole: Any, whole_folder: Path, 
         assert [n for n, (a, b) in enumerate(zip(pieces, alone, strict=True)) if a != b] == [], (folder, variant)
 
 
+def font_programs(path: Path) -> int:
+    """How many embedded font programs (subsets) a PDF holds."""
+    import pikepdf
+
+    with pikepdf.open(path) as document:
+        return sum(
+            1
+            for obj in document.objects
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+        )
+
+
 def build_pdf(book: Path, out: Path) -> dict[str, Any]:
     from anthology.build import build
     from anthology.render.common import Project
@@ -198,14 +209,15 @@ def build_pdf(book: Path, out: Path) -> dict[str, Any]:
 
 def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_layout(built, tmp_path):
     """An edit late in the longest chapter lays the chapter out again only from the last page the previous layout
-    opened with a paragraph before the edit, in two parts at once when a worker would be idle (resume.py). What
-    comes of it is what laying the chapter out whole gives: the same measurements (pages, anchors, lines, footnote
-    breaks and passes, the pages a later edit may resume at), the same page images, and a book with the whole
-    document's pages. The same holds for the rest laid out in one piece (several chapters edited at once)."""
+    opened with a paragraph before the edit, and only to the first such page after it whose paragraph the new
+    layout still sets there: the pages from there on are the previous layout's, as the text from there on is the
+    same (resume.py). What comes of it is what laying the chapter out whole gives: the same measurements (pages,
+    anchors, lines, footnote breaks and passes, the pages a later edit may resume at), the same page images, and a
+    book with the whole document's pages. The same holds for the rest laid out to the end, in two parts at once
+    (a worker idle) or in one piece (several chapters edited at once), as when the pages after the edit move."""
     from dataclasses import replace
 
-    from anthology.build import MAX_WORKERS
-    from anthology.render import pdf, segments
+    from anthology.render import pdf, resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     edit_late_in(book / "texts" / f"{longest.name}.md")
@@ -214,15 +226,30 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     assert report["segments_laid_out"] == 1
     folder = out / ".cache" / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
-    split = min(os.cpu_count() or 1, MAX_WORKERS) >= 2
-    assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part2-"][: 3 if split else 2]
-    kept = resumed.files[0][2]  # the previous layout's pages, before the edit
-    assert longest.pages / 2 < kept < resumed.pages
+    # The previous layout's pages before the edit, the pages laid out, the previous layout's pages after them.
+    assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part0-"]
+    (_, _, kept), (_, _, laid_out), (_, tail, _) = resumed.files
+    assert longest.pages / 2 < kept and kept + laid_out == tail < resumed.pages and laid_out < resumed.pages / 4
+    # The previous layout's file gives pages before and after the part laid out, and its fonts come once: the book
+    # holds no more font subsets than the files its pages and folios come from.
+    files = {
+        out / ".cache" / "segments" / key / f"{prefix}print.pdf"
+        for key in after["segments"].values()
+        for prefix, *_ in segments.Result.load(out / ".cache" / "segments" / key).pieces()
+    } | set((out / ".cache").glob("folios-print-*.pdf"))
+    assert font_programs(out / built.pdf.name) <= sum(font_programs(path) for path in files)
 
     whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
     assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
-    # The rest in one piece, as a build with several chapters to lay out does it.
-    single = pdf.render_segment(replace(job, folder=str(tmp_path / "single"), previous=str(tmp_path / "previous")))
+    previous = str(tmp_path / "previous")
+    # The rest laid out to the end, in two parts at once, and in one piece.
+    parts = replace(job, folder=str(tmp_path / "parts"), previous=previous)
+    head, rest = (resume.render_part(parts, role, reuse=False) for role in ("head", "rest"))
+    split = resume.join(parts, head, rest)
+    assert split is not None and [prefix for prefix, *_ in split.files] == ["part0-", "part1-", "part2-"]
+    assert split.files[0][2] == kept
+    assert_same_layout(split, tmp_path / "parts", whole, tmp_path / "whole", tmp_path)
+    single = pdf.render_segment(replace(job, folder=str(tmp_path / "single"), previous=previous), reuse=False)
     assert [prefix for prefix, *_ in single.files] == ["part0-", "part1-"] and single.files[0][2] == kept
     assert_same_layout(single, tmp_path / "single", whole, tmp_path / "whole", tmp_path)
 
@@ -231,8 +258,9 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
 
 
 def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
-    """The second cut of a split is a guess: text added between the two cuts moves the pages after it, the first
-    part's layout says so, and the rest is laid out in one piece, which is again the whole chapter's layout."""
+    """The second cut of a split is a guess, and so is the page where the previous layout's pages are taken up
+    again: text added between the two cuts moves the pages after it, the first part's layout says so (for both),
+    and the rest is laid out in one piece, which is again the whole chapter's layout."""
     from dataclasses import replace
 
     from anthology.render import resume, segments
@@ -257,7 +285,10 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     after = build_pdf(book, out)
     whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
     guess = replace(job, folder=str(tmp_path / "parts"), previous=str(tmp_path / "previous"))
-    parts = [resume.render_part(guess, role) for role in ("head", "rest")]
+    head, rest = (resume.render_part(guess, role) for role in ("head", "rest"))
+    assert head is not None and head.reused and rest is None  # the first part is all there would be to lay out
+    assert not head.confirmed and resume.join(guess, head, rest) is None
+    parts = [resume.render_part(guess, role, reuse=False) for role in ("head", "rest")]
     assert parts[0] is not None and parts[1] is not None and parts[0].stop == parts[1].at
     assert not parts[0].confirmed and resume.join(guess, *parts) is None
     folder = out / ".cache" / "segments" / after["segments"][longest.name]
@@ -267,13 +298,16 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
 
 
 def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(built, tmp_path):
-    """An edit in a chapter's first paragraph leaves no page to resume at: with a worker idle, the chapter is laid
-    out from its start in two parts, cut where the previous layout suggests, and gives the whole layout. A link
-    from the first part to a section of the second (the chapter's own cross-reference) survives the cut."""
+    """An edit in a chapter's first paragraph leaves no page to resume at: the chapter is laid out from its start,
+    to the first page after the edit from which the previous layout's pages are taken, and gives the whole layout.
+    So does a layout from the start to the end in two parts, cut where the previous layout suggests, as when a
+    worker is idle and the pages after the edit moved. A link from the first part to a section of the second (the
+    chapter's own cross-reference) survives the cut."""
+    from dataclasses import replace
+
     import pikepdf
 
-    from anthology.build import MAX_WORKERS
-    from anthology.render import segments
+    from anthology.render import resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     text = book / "texts" / f"{longest.name}.md"
@@ -286,12 +320,15 @@ def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(bu
     after = build_pdf(book, out)
     folder = out / ".cache" / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
-    if min(os.cpu_count() or 1, MAX_WORKERS) < 2:
-        assert resumed.files == []  # one worker: laid out whole
-        return
-    assert [prefix for prefix, *_ in resumed.files] == ["part1-", "part2-"]  # nothing of the previous layout kept
+    # Laid out from the start; the previous layout's pages after the edit.
+    assert [prefix for prefix, *_ in resumed.files] == ["part1-", "part0-"]
     whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
     assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
+    parts = replace(job, folder=str(tmp_path / "parts"), previous=str(tmp_path / "previous"))
+    head, rest = (resume.render_part(parts, role, reuse=False) for role in ("head", "rest"))
+    split = resume.join(parts, head, rest)
+    assert split is not None and [prefix for prefix, *_ in split.files] == ["part1-", "part2-"]
+    assert_same_layout(split, tmp_path / "parts", whole, tmp_path / "whole", tmp_path)
     cut = resumed.files[0][2]
     targets = {name for name in re.findall(r'href="#([^"]+)"', job.segment.html) if whole.anchors[name] >= cut}
     assert targets  # links from the first part into the second

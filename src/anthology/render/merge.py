@@ -55,18 +55,21 @@ def join(parts: list[Part]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], PageMap]:
     del book.pages[parts[0].stop :]
     del book.pages[: parts[0].start]
     sources: list[pikepdf.Pdf] = []
+    opened: dict[Path, int] = {}  # a file that gives pages before and after others (resume.py) is opened once
     where: PageMap = {}
     for part in parts[1:]:
-        source = pikepdf.open(part.path)
-        sources.append(source)
-        retag_subsets(source, str(len(sources)))
-        pages = list(source.pages)[part.start : part.stop]
+        if part.path not in opened:
+            sources.append(pikepdf.open(part.path))
+            opened[part.path] = len(sources)
+            retag_subsets(sources[-1], str(len(sources)))
+        number = opened[part.path]
+        pages = list(sources[number - 1].pages)[part.start : part.stop]
         offset = len(book.pages)
         with warnings.catch_warnings():  # named destinations are carried over by named_destinations()
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             book.pages.extend(pages)
-        for number, page in enumerate(pages):
-            where[(len(sources), page.obj.objgen)] = book.pages[offset + number].obj
+        for index, page in enumerate(pages):
+            where[(number, page.obj.objgen)] = book.pages[offset + index].obj
     return book, sources, where
 
 

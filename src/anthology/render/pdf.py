@@ -830,13 +830,14 @@ def measure_segment(
     return result, links
 
 
-def render_segment(job: segments.Job) -> segments.Result:
+def render_segment(job: segments.Job, reuse: bool = True) -> segments.Result:
     """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout.
-    A segment laid out before with the same style and code resumes where its text first changed (resume.py)."""
+    A segment laid out before with the same style and code resumes where its text first changed (resume.py), and
+    with `reuse` takes the previous layout's pages after the change when they are the same."""
     from . import resume
 
     if job.previous:
-        resumed = resume.render_resumed(job)
+        resumed = resume.render_resumed(job, reuse)
         if resumed is not None:
             return resumed
     project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
@@ -990,8 +991,13 @@ class SegmentRenderer:
                     joined = resume.join(jobs[index], head, rest)
                     if joined is None:  # the split's guess failed: the rest in one piece (no page to resume at: whole)
                         resume.discard(jobs[index], rest)
+                        del parts[index]
+                        if head is not None and head.reused:  # the pages after the edit moved: split again
+                            for role in ("head", "rest"):
+                                waiting[self.pool.submit(segments.run_part, jobs[index], role, False)] = (index, role)
+                            continue
                         again = jobs[index] if head is not None else replace(jobs[index], previous="")
-                        waiting[self.pool.submit(segments.run, again)] = (index, "")
+                        waiting[self.pool.submit(segments.run, again, False)] = (index, "")
                         continue
                     results[index] = joined
                 else:

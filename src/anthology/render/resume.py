@@ -23,7 +23,15 @@ before the paragraph, and the paragraph itself, as parsed; and that the style sh
 the cut (`nothing_carried`, `continued_page_ok`). The footnote mending then runs as the whole chapter's would have
 (`tail_passes`), so the resumed layout is the layout of the whole chapter; tests compare the two.
 
-When a worker would otherwise be idle (an edit to one chapter), the rest is split again at a later opening of the
+The layout also stops as soon as it can: at the first opening after the edit from which the document is the one
+the previous layout was given (`rest_digest`, recorded with each opening: everything from the paragraph on, and
+what `Hider` would leave of what comes before it). If the new layout sets that paragraph at the head of the same
+page, in every pass, with the previous layout's footnote breaks before it, then from that page on the two layouts
+are laid out from the same document in the same state, and the previous layout's pages are taken there too
+(`reusable`, `reuse_tail`): a one-word edit lays out the few pages between two openings. If the pages after the
+edit moved, the rest is laid out to the end.
+
+When a worker would otherwise be idle (an edit to one chapter), that rest is split again at a later opening of the
 previous layout and its two parts are laid out at once (`render_part`, `join`). That cut is a guess, as the text
 before it changed: the first part's layout must confirm that the cut's paragraph still opens the same page in every
 pass, with the previous layout's footnote breaks before it; if not, the rest is laid out again in one piece.
@@ -36,7 +44,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,18 +103,21 @@ def text_element(element: Any, parents: dict[int, Any]) -> Any | None:
 # ---- Which pages a later layout may resume at --------------------------------------------------------------------
 
 
-def signatures(elements: list[Any]) -> list[tuple[bytes, bytes]]:
-    """Each element as parsed (tag, attributes, text) and the text after it: what a digest of a prefix is made of.
-    Taken before anything is changed for a layout."""
+Signature = tuple[bytes, bytes, bytes]
+
+
+def signatures(elements: list[Any]) -> list[Signature]:
+    """Each element as parsed (tag and attributes, its text) and the text after it: what the digests of a part of
+    the document are made of. Taken before anything is changed for a layout."""
     found = []
     for element in elements:
         tag = element.tag if isinstance(element.tag, str) else "#comment"
         attributes = "\0".join(f"{key}={value}" for key, value in sorted(element.attrib.items()))
-        found.append((f"<{tag}\0{attributes}>{element.text or ''}".encode(), (element.tail or "").encode()))
+        found.append((f"<{tag}\0{attributes}>".encode(), (element.text or "").encode(), (element.tail or "").encode()))
     return found
 
 
-def prefix_digest(signs: list[tuple[bytes, bytes]], elements: list[Any], parents: dict[int, Any], index: int) -> str:
+def prefix_digest(signs: list[Signature], elements: list[Any], parents: dict[int, Any], index: int) -> str:
     """A digest of the document up to the end of element `index`: every element before it and inside it, the
     text between them, but not what follows it or what its containers hold after it."""
     element = elements[index]
@@ -115,10 +126,43 @@ def prefix_digest(signs: list[tuple[bytes, bytes]], elements: list[Any], parents
     still_open = {index} | {position[id(node)] for node in _ancestors(element, parents)}
     digest = hashlib.sha256()
     for number in range(last + 1):
-        digest.update(signs[number][0])
+        digest.update(signs[number][0] + signs[number][1])
         if number not in still_open:
-            digest.update(signs[number][1])
+            digest.update(signs[number][2])
         digest.update(b"\1")
+    return digest.hexdigest()[:24]
+
+
+def rest_digest(signs: list[Signature], elements: list[Any], parents: dict[int, Any], index: int) -> str:
+    """A digest of the document that a layout resumed at element `index` is given (what `Hider` leaves of it):
+    the paragraph and everything after it; the containers on the way down to it, with their own text; what comes
+    before it on the way, as hidden (tag, attributes, the text after it, the ids it holds); and the footnote count
+    the text resumes with. Where two documents have the same digest at an opening that both open on the same page,
+    they lay out the same pages from there on (`reusable`)."""
+    position = {id(node): number for number, node in enumerate(elements)}
+    paragraph = elements[index]
+    chain = [paragraph, *_ancestors(paragraph, parents)]  # the paragraph, its parent, ..., the root
+    text = text_element(paragraph, parents)
+    start = position[id(text)] if text is not None else index
+    notes = sum(1 for node in elements[start:index] if FOOTNOTE_CLASS in _classes(node))
+    digest = hashlib.sha256(f"{len(elements)}\0{index}\0{notes}\1".encode())
+    for child, parent in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):  # from the root down
+        digest.update(b"\2".join(signs[position[id(parent)]][:2]) + b"\1")
+        siblings = list(parent)
+        for number, sibling in enumerate(siblings):
+            if sibling is child:
+                break
+            first, past = position[id(sibling)], position[id(siblings[number + 1])]
+            if isinstance(sibling.tag, str) and sibling.tag != "head":  # hidden and emptied
+                ids = "\0".join(sorted(node.get("id") for node in elements[first:past] if node.get("id")))
+                digest.update(b"\2".join([signs[first][0], ids.encode(), signs[first][2]]) + b"\1")
+            else:
+                for inner in range(first, past):
+                    digest.update(b"\2".join(signs[inner]) + b"\1")
+    for number in range(index, len(elements)):
+        digest.update(b"\2".join(signs[number]) + b"\1")
+    for parent in chain[1:]:
+        digest.update(signs[position[id(parent)]][2] + b"\1")
     return digest.hexdigest()[:24]
 
 
@@ -183,8 +227,8 @@ class OpeningWatch:
 
     def __init__(self, offset: int = 0) -> None:
         self.offset = offset  # pages before this layout's first (a resumed layout's)
-        self.signs: list[tuple[bytes, bytes]] | None = None  # the document as parsed, before any change
-        self.found: dict[tuple[int, int], str] | None = None
+        self.signs: list[Signature] | None = None  # the document as parsed, before any change
+        self.found: dict[tuple[int, int], tuple[str, str]] | None = None
 
     def parsed(self, elements: list[Any]) -> None:
         if self.signs is None:
@@ -194,22 +238,28 @@ class OpeningWatch:
         from .pdf import parent_map
 
         self.parsed(elements)  # the whole layout changes nothing but breaks, which its first pass has none of
-        parents = parent_map(elements)
+        parents = parent_map(elements)  # what is hidden is emptied, but the containers on the way keep their children
         crossing = crossing_notes(document)
         here = {(page, element) for page, element in page_openings(document, elements, parents).items()}
         here = {(page, element) for page, element in here if page not in crossing}
         if self.found is None:
             assert self.signs is not None
-            self.found = {key: prefix_digest(self.signs, elements, parents, key[1]) for key in here}
+            self.found = {
+                key: (
+                    prefix_digest(self.signs, elements, parents, key[1]),
+                    rest_digest(self.signs, elements, parents, key[1]),
+                )
+                for key in here
+            }
         else:
             self.found = {key: digest for key, digest in self.found.items() if key in here}
 
     def openings(self, breaks: frozenset[int], count: int) -> list[list[Any]]:
-        """[page, element, digest] of the openings, pages counted from the segment's first; none that a
-        footnote break forced, none past the segment's last page."""
+        """[page, element, digest of all before, digest of all from it] of the openings, pages counted from the
+        segment's first; none that a footnote break forced, none past the segment's last page."""
         return sorted(
-            [page + self.offset, element, digest]
-            for (page, element), digest in (self.found or {}).items()
+            [page + self.offset, element, before, after]
+            for (page, element), (before, after) in (self.found or {}).items()
             if element not in breaks and page < count
         )
 
@@ -224,16 +274,7 @@ class Resumption:
     page: int
     element: int
     digest: str
-
-
-def pieces_before(previous: segments.Result, page: int) -> int:
-    """How many of the previous layout's files hold its pages before `page`."""
-    count, seen = 0, 0
-    for _prefix, start, stop in previous.pieces():
-        if seen >= page:
-            break
-        count, seen = count + 1, seen + stop - start
-    return count
+    rest: str = ""  # the digest of the document from the paragraph on (rest_digest), when the layout recorded it
 
 
 # The start of the segment, for a split's first part when the text changed before every opening: nothing hidden.
@@ -246,8 +287,8 @@ def choose(previous: segments.Result, signs: list[tuple[bytes, bytes]], elements
     from .pdf import parent_map
 
     parents = parent_map(elements)
-    for page, element, digest in sorted(previous.openings, reverse=True):
-        if pieces_before(previous, page) > MAX_KEPT_FILES:
+    for page, element, digest, *_ in sorted(previous.openings, reverse=True):
+        if len(kept_files(previous, 0, page)) > MAX_KEPT_FILES:
             continue
         fits = element < len(elements) and elements[element].tag == "p"
         if fits and prefix_digest(signs, elements, parents, element) == digest:
@@ -408,24 +449,38 @@ def tail_passes(previous: segments.Result, at: Resumption, head_breaks: list[int
     return max(1, MAX_PASSES - len(head_breaks))
 
 
-def link_pieces(previous: segments.Result, old: Path, new: Path, pages: int, variants: tuple[str, ...]) -> list:
-    """The previous layout's files holding its first `pages` pages, linked into the new entry: [prefix, start,
-    stop] of each, in order."""
-    pieces = []
-    left = pages
+def kept_files(previous: segments.Result, first: int, last: int) -> set[str]:
+    """The previous layout's files that hold its pages [first, last)."""
+    files, seen = set(), 0
+    for prefix, start, stop in previous.pieces():
+        if max(first, seen) < min(last, seen + stop - start):
+            files.add(prefix)
+        seen += stop - start
+    return files
+
+
+def link_pieces(
+    previous: segments.Result, old: Path, new: Path, first: int, last: int, variants: tuple[str, ...]
+) -> list:
+    """The previous layout's files holding its pages [first, last), linked into the new entry: [prefix, start,
+    stop] of each, in order. A file keeps one name however many of its pages are taken, before and after a part
+    laid out again: the merge opens it once, and its fonts come once."""
+    pieces, seen, names = [], 0, {}
     for number, (prefix, start, stop) in enumerate(previous.pieces()):
-        if left <= 0:
-            break
-        taken = min(stop - start, left)
+        name = names.setdefault(prefix, f"part{number}-")
+        low, high = max(first, seen), min(last, seen + stop - start)
+        seen += stop - start
+        if low >= high:
+            continue
         for variant in variants:
-            source, target = old / f"{prefix}{variant}.pdf", new / f"part{number}-{variant}.pdf"
+            source, target = old / f"{prefix}{variant}.pdf", new / f"{name}{variant}.pdf"
             target.unlink(missing_ok=True)
             try:
                 os.link(source, target)
             except OSError:
                 shutil.copyfile(source, target)
-        pieces.append([f"part{number}-", start, start + taken])
-        left -= taken
+        offset = seen - (stop - start)
+        pieces.append([name, start + low - offset, start + high - offset])
     return pieces
 
 
@@ -433,9 +488,11 @@ def shifted(items: list[list[Any]], position: int, by: int) -> list[list[Any]]:
     return [[*item[:position], item[position] + by, *item[position + 1 :]] for item in items]
 
 
-def combine(previous: segments.Result, rest: segments.Result, at: Resumption, head_breaks: list[int]) -> None:
+def combine(
+    previous: segments.Result, rest: segments.Result, at: Resumption, head_breaks: list[int], taken: list
+) -> None:
     """`rest` (laid out from the opening on) becomes the whole segment's result: the previous layout's pages
-    before the opening, then its own."""
+    before the opening, then its own; `taken` holds the openings of the pages taken (`taken_openings`)."""
     before = lambda items, position: [item for item in items if item[position] < at.page]  # noqa: E731
     anchors = {name: page + at.page for name, page in rest.anchors.items()}
     anchors.update({name: page for name, page in previous.anchors.items() if page < at.page})  # first page wins
@@ -452,7 +509,7 @@ def combine(previous: segments.Result, rest: segments.Result, at: Resumption, he
     rest.passes += len(head_breaks)
     rest.pages += at.page
     rest.warnings = list(dict.fromkeys([*previous.warnings, *rest.warnings]))
-    kept = [opening for opening in previous.openings if opening[0] <= at.page]
+    kept = [opening for opening in taken if opening[0] <= at.page]
     rest.openings = kept + [opening for opening in rest.openings if opening[0] > at.page]
 
 
@@ -472,10 +529,30 @@ def second_cut(previous: segments.Result, at: Resumption) -> Resumption | None:
     middle = (at.page + previous.pages) / 2
     candidates = [
         Resumption(page, element, digest)
-        for page, element, digest in previous.openings
+        for page, element, digest, *_ in previous.openings
         if page - at.page >= MIN_SPLIT_PAGES and previous.pages - page >= MIN_SPLIT_PAGES
     ]
     return min(candidates, key=lambda cut: (abs(cut.page - middle), cut.page), default=None)
+
+
+def reusable(
+    previous: segments.Result, at: Resumption, signs: list[Signature], elements: list[Any]
+) -> Resumption | None:
+    """The first opening of the previous layout after `at` from which the new document is the previous one (the
+    same rest digest: the edit lies before it): if the text before it still sets it at the head of the same page,
+    the previous layout's pages from there on are the new layout's (`reuse_tail`). None if there is none, or if
+    its pages would come from more files than a resumption keeps."""
+    from .pdf import parent_map
+
+    parents = parent_map(elements)
+    for page, element, digest, *rest in sorted(previous.openings):
+        if page <= at.page or not rest or element >= len(elements) or elements[element].tag != "p":
+            continue
+        if rest_digest(signs, elements, parents, element) != rest[0]:
+            continue
+        kept = kept_files(previous, 0, at.page) | kept_files(previous, page, previous.pages)
+        return Resumption(page, element, digest, rest[0]) if len(kept) <= MAX_KEPT_FILES else None
+    return None
 
 
 class Resumer:
@@ -483,24 +560,36 @@ class Resumer:
     pass, hides what comes before (and for the first part of a split, what comes after its end).
 
     `role` is "" for a layout of the whole rest, "head" or "rest" for the parts of a split: both workers choose
-    the same two openings from the same document."""
+    the same two openings from the same document. With `reuse`, a layout ends at the first opening from which the
+    document is unchanged (`reusable`), whose pages the previous layout has: the first part of a split is then
+    all there is to lay out, and the second part's worker has nothing to do."""
 
-    def __init__(self, previous: segments.Result, styles_dir: Path, watch: OpeningWatch, role: str = ""):
+    def __init__(
+        self, previous: segments.Result, styles_dir: Path, watch: OpeningWatch, role: str = "", reuse: bool = True
+    ):
         self.previous, self.styles_dir, self.watch, self.role = previous, styles_dir, watch, role
+        self.reuse = reuse
         self.at: Resumption | None = None
         self.stop: Resumption | None = None
+        self.reused: Resumption | None = None
         self.hider: Hider | None = None
+        self.signs: list[Signature] = []
 
     def __call__(self, elements: list[Any]) -> None:
         if self.hider is None:
             signs = signatures(elements)
             start = choose(self.previous, signs, elements)
-            if start is None and self.role:
-                start = START  # a split from the segment's start: its first part laid out from the first page
+            if start is None and (self.role or self.reuse):
+                start = START  # laid out from the segment's first page (to a cut, or to the pages taken)
             css = PRINT.css + style_sheets(elements, self.styles_dir)
             if start is None or not continued_page_ok(css) or not nothing_carried(css, elements):
                 raise NoOpening
-            cut = second_cut(self.previous, start) if self.role else None
+            self.reused = reusable(self.previous, start, signs, elements) if self.reuse else None
+            if start == START and not self.role and self.reused is None:
+                raise NoOpening  # nothing to resume at, no pages to take: the caller lays the segment out whole
+            if self.reused is not None and self.role == "rest":
+                raise NoOpening  # the first part's worker lays out all that changed: nothing is left to lay out here
+            cut = self.reused or (second_cut(self.previous, start) if self.role else None)
             if cut is not None and (cut.element >= len(elements) or elements[cut.element].tag != "p"):
                 cut = None
             if self.role == "rest" and cut is None:
@@ -508,6 +597,7 @@ class Resumer:
             self.at, self.stop = (cut, None) if self.role == "rest" else (start, cut)
             assert self.at is not None
             self.watch.signs, self.watch.offset = signs, self.at.page
+            self.signs = signs
             self.hider = Hider(self.at, self.stop)
         self.hider(elements)
 
@@ -538,13 +628,18 @@ class Part:
     head_breaks: list[int]
     confirmed: bool = True
     separated_left: bool = False
+    reused: bool = False  # `stop` is an opening from which the previous layout's pages are taken (reuse_tail)
+    taken: list[list[Any]] = field(default_factory=list)  # the openings of the previous layout's pages taken
 
 
-def lay_out_rest(job: segments.Job, previous: segments.Result | None, role: str = "") -> Part | None:
+def lay_out_rest(
+    job: segments.Job, previous: segments.Result | None, role: str = "", reuse: bool = True
+) -> Part | None:
     """Lay out the segment from an opening of its previous layout (`role` "": from the last one its new text leaves
     unchanged, to the end; "head" and "rest": the two parts of that, split at a later opening, the first the whole
-    rest if there is none), write its PDF and measure it; None if it cannot resume (the caller lays the segment
-    out whole). `previous` is the result in `job.previous`."""
+    rest if there is none; with `reuse`, only to the first opening from which the text is unchanged, if any), write
+    its PDF and measure it; None if it cannot resume (the caller lays the segment out whole). `previous` is the
+    result in `job.previous`."""
     old = Path(job.previous)
     if previous is None or not previous.openings:
         return None
@@ -552,7 +647,7 @@ def lay_out_rest(job: segments.Job, previous: segments.Result | None, role: str 
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
     watch = OpeningWatch()
-    resumer = Resumer(previous, project.styles_dir, watch, role)
+    resumer = Resumer(previous, project.styles_dir, watch, role, reuse)
     from .engine import weasyprint_warnings
 
     with weasyprint_warnings() as warnings:
@@ -576,35 +671,119 @@ def lay_out_rest(job: segments.Job, previous: segments.Result | None, role: str 
         rest.short_pages = [page for page in rest.short_pages if page < count]
         rest.openings = watch.openings(breaks, count + (1 if stop is not None else 0))
         pieces = len(previous.pieces())
-        linked = link_pieces(previous, old, folder, at.page, job.variants) if role != "rest" else []
+        linked = link_pieces(previous, old, folder, 0, at.page, job.variants) if role != "rest" else []
         prefix = f"part{pieces + (1 if role == 'rest' else 0)}-"  # the second part's file after the first's
         write_segment(document, job, folder, links, prefix)
         rest.files = [*linked, [prefix, 0, count]]
         rest.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
     head_breaks = resumer.head_breaks()
-    if stop is None:  # the segment's body as laid out (a split's second part: with the guess's breaks before it)
-        hider.restore()
-        force_breaks(elements, head_breaks)
+    hider.restore()  # the document as parsed, for the body and the digests
+    if stop is None or resumer.reused:  # the segment's body as laid out (a split's second part: with the guess's
+        # breaks before it; a layout that ends where the previous layout's pages are taken: with theirs after it)
+        tail_breaks = [index for index in previous.breaks if index >= stop.element] if stop is not None else []
+        force_breaks(elements, [*head_breaks, *tail_breaks])
         rest.body = segment_body(elements)
+    taken: list[list[Any]] = []
+    if role != "rest":
+        after = stop.page if stop is not None and resumer.reused else None
+        taken = taken_openings(previous, at.page, after, resumer.signs, elements)
     separated = any(call < count for _slug, _number, call, _text in segments.measure(rest.anchors)[0])
-    return Part(rest, at, stop, head_breaks, confirmed, separated)
+    return Part(rest, at, stop, head_breaks, confirmed, separated, resumer.reused is not None, taken)
 
 
-def render_resumed(job: segments.Job) -> segments.Result | None:
+def taken_openings(
+    previous: segments.Result, before: int, after: int | None, signs: list[Signature], elements: list[Any]
+) -> list[list[Any]]:
+    """The previous layout's openings on the pages taken from it (up to page `before`, and from page `after` on):
+    the same pages and paragraphs, their digests taken anew from the new document (the text after the first
+    pages and before the last changed)."""
+    from .pdf import parent_map
+
+    parents = parent_map(elements)
+    return [
+        [
+            page,
+            element,
+            prefix_digest(signs, elements, parents, element),
+            rest_digest(signs, elements, parents, element),
+        ]
+        for page, element, *_ in previous.openings
+        if page <= before or (after is not None and page >= after)
+    ]
+
+
+def cut_holds(previous: segments.Result, head: Part) -> bool:
+    """Whether a layout that ended at a cut (`head.stop`) set the cut's paragraph at the head of the cut's page in
+    every pass, kept the previous layout's footnote breaks before it, and leaves a note separated from its call
+    there only where the previous layout did: the layout from the cut on is then the previous layout's."""
+    cut = head.stop
+    assert cut is not None
+    expected = [index for index in previous.breaks if head.at.element <= index < cut.element]
+    was_separated = any(head.at.page <= call < cut.page for _slug, _number, call, _text in previous.separated)
+    kept = sorted(head.result.breaks) == expected
+    return head.confirmed and kept and head.separated_left == was_separated
+
+
+def append_tail(previous: segments.Result, result: segments.Result, cut: Resumption, openings: list) -> None:
+    """`result` (the segment's pages before the cut) followed by the previous layout's pages from the cut on, with
+    their measurements as they were; `openings` are theirs (`taken_openings`)."""
+    anchors = dict(result.anchors)
+    for name, page in previous.anchors.items():
+        if page >= cut.page:
+            anchors.setdefault(name, page)
+    result.separated, result.footnotes = segments.measure(anchors)
+    result.anchors = anchors
+    result.pages = previous.pages
+    result.folios = result.folios[: cut.page] + previous.folios[cut.page :]
+    result.lines = result.lines[: cut.page] + previous.lines[cut.page :]
+    result.bookmarks = [b for b in result.bookmarks if b[0] < cut.page] + [
+        b for b in previous.bookmarks if b[0] >= cut.page
+    ]
+    result.stamps = [s for s in result.stamps if s[1] < cut.page] + [s for s in previous.stamps if s[1] >= cut.page]
+    result.short_pages = [p for p in result.short_pages if p < cut.page] + [
+        p for p in previous.short_pages if p >= cut.page
+    ]
+    result.breaks = sorted({*result.breaks, *(index for index in previous.breaks if index >= cut.element)})
+    result.passes = previous.passes  # the same breaks, before the cut (cut_holds) and after it
+    result.warnings = list(dict.fromkeys([*result.warnings, *previous.warnings]))
+    result.openings = [opening for opening in result.openings if opening[0] < cut.page] + openings
+
+
+def reuse_tail(job: segments.Job, previous: segments.Result, head: Part) -> segments.Result | None:
+    """The segment's result from a layout that ended at a reusable opening (`Resumer.reused`) and the previous
+    layout's pages from there on; None if the layout did not set the opening where the previous one had it (the
+    caller lays the rest out)."""
+    cut = head.stop
+    if cut is None or not cut_holds(previous, head):
+        return None
+    result = head.result
+    combine(previous, result, head.at, head.head_breaks, head.taken)
+    append_tail(previous, result, cut, [opening for opening in head.taken if opening[0] >= cut.page])
+    folder = Path(job.folder)
+    result.files += link_pieces(previous, Path(job.previous), folder, cut.page, previous.pages, job.variants)
+    result.save(folder)
+    return result
+
+
+def render_resumed(job: segments.Job, reuse: bool = True) -> segments.Result | None:
     """Lay out the segment from the last page of its previous layout that its new text leaves unchanged, and
-    write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole)."""
+    write the result as a whole layout's; None if there is no such page (the caller lays the segment out whole).
+    With `reuse`, only as far as the text changed, if the pages from there on are the previous layout's."""
     previous = segments.cached(Path(job.previous), job.variants)
-    part = lay_out_rest(job, previous)
+    part = lay_out_rest(job, previous, reuse=reuse)
     if part is None or previous is None:
         return None
-    combine(previous, part.result, part.at, part.head_breaks)
+    if part.reused:
+        result = reuse_tail(job, previous, part)
+        return result if result is not None else render_resumed(job, reuse=False)
+    combine(previous, part.result, part.at, part.head_breaks, part.taken)
     part.result.save(Path(job.folder))
     return part.result
 
 
-def render_part(job: segments.Job, role: str) -> Part | None:
+def render_part(job: segments.Job, role: str, reuse: bool = True) -> Part | None:
     """A worker's job: one part of a split resumption (see `join`)."""
-    return lay_out_rest(job, segments.cached(Path(job.previous), job.variants), role)
+    return lay_out_rest(job, segments.cached(Path(job.previous), job.variants), role, reuse)
 
 
 def discard(job: segments.Job, part: Part | None) -> None:
@@ -621,21 +800,20 @@ def join(job: segments.Job, head: Part | None, rest: Part | None) -> segments.Re
     otherwise (the caller lays the rest out again in one piece). With no page to split at, the first part's
     worker laid out the whole rest, and that is the result."""
     previous = segments.cached(Path(job.previous), job.variants)
+    if previous is not None and head is not None and head.reused:  # the first part was all there was to lay out
+        return reuse_tail(job, previous, head)
     if previous is not None and head is not None and head.stop is None:  # no second cut: the rest in one piece
-        combine(previous, head.result, head.at, head.head_breaks)
+        combine(previous, head.result, head.at, head.head_breaks, head.taken)
         head.result.save(Path(job.folder))
         return head.result
     if previous is None or head is None or rest is None or head.stop != rest.at:
         return None
     cut = rest.at
-    expected = [index for index in previous.breaks if head.at.element <= index < cut.element]
-    was_separated = any(head.at.page <= call < cut.page for _slug, _number, call, _text in previous.separated)
-    kept = sorted(head.result.breaks) == expected
-    if not (head.confirmed and kept and head.separated_left == was_separated):
+    if not cut_holds(previous, head):
         return None
     files = head.result.files + rest.result.files
-    combine(previous, head.result, head.at, head.head_breaks)
-    combine(head.result, rest.result, cut, rest.head_breaks)
+    combine(previous, head.result, head.at, head.head_breaks, head.taken)
+    combine(head.result, rest.result, cut, rest.head_breaks, head.result.openings)
     rest.result.files = files
     rest.result.save(Path(job.folder))
     return rest.result

@@ -263,15 +263,16 @@ def warm_up() -> None:
     pdf.keep_footnotes_with_calls()
 
 
-def run(job: Job) -> Result:
-    """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder."""
+def run(job: Job, reuse: bool = True) -> Result:
+    """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder.
+    `reuse`: a resumed layout may take the previous layout's pages after the edit (resume.py)."""
     from . import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
 
-    return pdf.render_segment(job)
+    return pdf.render_segment(job, reuse)
 
 
-def run_part(job: Job, role: str) -> Any:
+def run_part(job: Job, role: str, reuse: bool = True) -> Any:
     """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
     from . import resume
 
-    return resume.render_part(job, role)
+    return resume.render_part(job, role, reuse)
