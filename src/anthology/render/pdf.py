@@ -989,13 +989,10 @@ class SegmentRenderer:
                         continue
                     head, rest = parts[index]["head"], parts[index]["rest"]
                     joined = resume.join(jobs[index], head, rest)
-                    if joined is None:  # the split's guess failed: the rest in one piece (no page to resume at: whole)
+                    if joined is None:  # the split's guess failed (or the pages after the edit moved, which a
+                        # split's guess then rarely survives): the rest in one piece (no page to resume at: whole)
                         resume.discard(jobs[index], rest)
                         del parts[index]
-                        if head is not None and head.reused:  # the pages after the edit moved: split again
-                            for role in ("head", "rest"):
-                                waiting[self.pool.submit(segments.run_part, jobs[index], role, False)] = (index, role)
-                            continue
                         again = jobs[index] if head is not None else replace(jobs[index], previous="")
                         waiting[self.pool.submit(segments.run, again, False)] = (index, "")
                         continue

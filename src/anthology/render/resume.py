@@ -225,8 +225,8 @@ class OpeningWatch:
     """Watches every pass of a segment's layout and keeps the openings that held in all of them (the footnote
     mending of a later layout then runs through the same passes before the opening as this one did)."""
 
-    def __init__(self, offset: int = 0) -> None:
-        self.offset = offset  # pages before this layout's first (a resumed layout's)
+    def __init__(self) -> None:
+        self.offset = 0  # pages before this layout's first (a resumed layout's: the resumer sets it)
         self.signs: list[Signature] | None = None  # the document as parsed, before any change
         self.found: dict[tuple[int, int], tuple[str, str]] | None = None
 
