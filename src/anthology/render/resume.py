@@ -281,7 +281,7 @@ class Resumption:
 START = Resumption(0, -1, "")
 
 
-def choose(previous: segments.Result, signs: list[tuple[bytes, bytes]], elements: list[Any]) -> Resumption | None:
+def choose(previous: segments.Result, signs: list[Signature], elements: list[Any]) -> Resumption | None:
     """The last opening of the previous layout before which the new document is unchanged (and whose pages come
     from few enough files)."""
     from .pdf import parent_map
@@ -539,9 +539,9 @@ def reusable(
     previous: segments.Result, at: Resumption, signs: list[Signature], elements: list[Any]
 ) -> Resumption | None:
     """The first opening of the previous layout after `at` from which the new document is the previous one (the
-    same rest digest: the edit lies before it): if the text before it still sets it at the head of the same page,
-    the previous layout's pages from there on are the new layout's (`reuse_tail`). None if there is none, or if
-    its pages would come from more files than a resumption keeps."""
+    same rest digest: the edit lies before it), and whose pages come from no more files than a resumption keeps:
+    if the text before it still sets it at the head of the same page, the previous layout's pages from there on
+    are the new layout's (`reuse_tail`). None if there is none."""
     from .pdf import parent_map
 
     parents = parent_map(elements)
@@ -550,8 +550,8 @@ def reusable(
             continue
         if rest_digest(signs, elements, parents, element) != rest[0]:
             continue
-        kept = kept_files(previous, 0, at.page) | kept_files(previous, page, previous.pages)
-        return Resumption(page, element, digest, rest[0]) if len(kept) <= MAX_KEPT_FILES else None
+        if len(kept_files(previous, 0, at.page) | kept_files(previous, page, previous.pages)) <= MAX_KEPT_FILES:
+            return Resumption(page, element, digest, rest[0])
     return None
 
 
