@@ -257,6 +257,30 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     assert_whole_document(out / built.pdf.name, book, out, tmp_path)
 
 
+def test_an_edit_that_adds_an_element_takes_the_pages_after_it_too(built, tmp_path):
+    """A word set in italics adds an element: the paragraphs after it keep their text but not their place in
+    document order. The pages after the edit are still taken from the previous layout, their paragraphs counted
+    one further on (their footnote breaks and the pages a later edit may resume at), and the chapter is its whole
+    layout."""
+    from anthology.render import segments
+
+    book, out, longest = edited_copy(built, tmp_path)
+    text = book / "texts" / f"{longest.name}.md"
+    lines = text.read_text(encoding="utf-8").split("\n")
+    prose = [i for i, line in enumerate(lines) if " the " in line and not line.startswith(("#", ">", "[", "|", "-"))]
+    index = prose[len(prose) * 2 // 3]
+    lines[index] = lines[index].replace(" the ", " *the* ", 1)
+    text.write_text("\n".join(lines), encoding="utf-8")
+
+    after = build_pdf(book, out)
+    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    resumed = segments.Result.load(folder)
+    assert resumed.elements == longest.elements + 1
+    assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part0-"]
+    whole, _job = whole_layout(book, out, longest.name, tmp_path / "whole")
+    assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
+
+
 def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     """The second cut of a split is a guess, and so is the page where the previous layout's pages are taken up
     again: text added between the two cuts moves the pages after it, the first part's layout says so (for both),

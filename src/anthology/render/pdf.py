@@ -822,6 +822,7 @@ def measure_segment(
         short_pages=sorted(n - 1 for n in short_pages(document, elements, breaks)),
         passes=passes,
         body="",
+        elements=len(elements),
     )
     parents = parent_map(elements)
     links = screen_links(elements, parents)

@@ -145,7 +145,7 @@ def rest_digest(signs: list[Signature], elements: list[Any], parents: dict[int, 
     text = text_element(paragraph, parents)
     start = position[id(text)] if text is not None else index
     notes = sum(1 for node in elements[start:index] if FOOTNOTE_CLASS in _classes(node))
-    digest = hashlib.sha256(f"{len(elements)}\0{index}\0{notes}\1".encode())
+    digest = hashlib.sha256(f"{notes}\1".encode())  # not the paragraph's index: elements may come or go before it
     for child, parent in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):  # from the root down
         digest.update(b"\2".join(signs[position[id(parent)]][:2]) + b"\1")
         siblings = list(parent)
@@ -275,6 +275,7 @@ class Resumption:
     element: int
     digest: str
     rest: str = ""  # the digest of the document from the paragraph on (rest_digest), when the layout recorded it
+    shift: int = 0  # elements added before it since the layout that recorded it (its index there: element - shift)
 
 
 # The start of the segment, for a split's first part when the text changed before every opening: nothing hidden.
@@ -541,17 +542,25 @@ def reusable(
     """The first opening of the previous layout after `at` from which the new document is the previous one (the
     same rest digest: the edit lies before it), and whose pages come from no more files than a resumption keeps:
     if the text before it still sets it at the head of the same page, the previous layout's pages from there on
-    are the new layout's (`reuse_tail`). None if there is none."""
+    are the new layout's (`reuse_tail`). None if there is none. Elements added or removed by the edit shift the
+    paragraph's index (by the difference in count); the previous layout's footnote breaks between `at` and the
+    opening, which could then not be compared with the new layout's, must be none."""
     from .pdf import parent_map
 
+    if not previous.elements:
+        return None
     parents = parent_map(elements)
+    shift = len(elements) - previous.elements
     for page, element, digest, *rest in sorted(previous.openings):
-        if page <= at.page or not rest or element >= len(elements) or elements[element].tag != "p":
+        index = element + shift
+        if page <= at.page or not rest or not 0 <= index < len(elements) or elements[index].tag != "p":
             continue
-        if rest_digest(signs, elements, parents, element) != rest[0]:
+        if shift and any(at.element <= breaking < element for breaking in previous.breaks):
+            continue
+        if rest_digest(signs, elements, parents, index) != rest[0]:
             continue
         if len(kept_files(previous, 0, at.page) | kept_files(previous, page, previous.pages)) <= MAX_KEPT_FILES:
-            return Resumption(page, element, digest, rest[0])
+            return Resumption(page, index, digest, rest[0], shift)
     return None
 
 
@@ -680,26 +689,29 @@ def lay_out_rest(
     hider.restore()  # the document as parsed, for the body and the digests
     if stop is None or resumer.reused:  # the segment's body as laid out (a split's second part: with the guess's
         # breaks before it; a layout that ends where the previous layout's pages are taken: with theirs after it)
-        tail_breaks = [index for index in previous.breaks if index >= stop.element] if stop is not None else []
+        tail_breaks = shifted_breaks(previous, stop) if stop is not None else []
         force_breaks(elements, [*head_breaks, *tail_breaks])
         rest.body = segment_body(elements)
     taken: list[list[Any]] = []
     if role != "rest":
-        after = stop.page if stop is not None and resumer.reused else None
+        after = stop if stop is not None and resumer.reused else None
         taken = taken_openings(previous, at.page, after, resumer.signs, elements)
     separated = any(call < count for _slug, _number, call, _text in segments.measure(rest.anchors)[0])
     return Part(rest, at, stop, head_breaks, confirmed, separated, resumer.reused is not None, taken)
 
 
 def taken_openings(
-    previous: segments.Result, before: int, after: int | None, signs: list[Signature], elements: list[Any]
+    previous: segments.Result, before: int, after: Resumption | None, signs: list[Signature], elements: list[Any]
 ) -> list[list[Any]]:
-    """The previous layout's openings on the pages taken from it (up to page `before`, and from page `after` on):
-    the same pages and paragraphs, their digests taken anew from the new document (the text after the first
-    pages and before the last changed)."""
+    """The previous layout's openings on the pages taken from it (up to page `before`, and from the page of the
+    cut `after` on, their paragraphs shifted as the cut's): the same pages and paragraphs, their digests taken anew
+    from the new document (the text after the first pages and before the last changed)."""
     from .pdf import parent_map
 
     parents = parent_map(elements)
+    chosen = [(page, element) for page, element, *_ in previous.openings if page <= before]
+    if after is not None:
+        chosen += [(page, element + after.shift) for page, element, *_ in previous.openings if page >= after.page]
     return [
         [
             page,
@@ -707,9 +719,13 @@ def taken_openings(
             prefix_digest(signs, elements, parents, element),
             rest_digest(signs, elements, parents, element),
         ]
-        for page, element, *_ in previous.openings
-        if page <= before or (after is not None and page >= after)
+        for page, element in chosen
     ]
+
+
+def shifted_breaks(previous: segments.Result, cut: Resumption) -> list[int]:
+    """The previous layout's footnote breaks from the cut on, as indices of the new document."""
+    return [index + cut.shift for index in previous.breaks if index >= cut.element - cut.shift]
 
 
 def cut_holds(previous: segments.Result, head: Part) -> bool:
@@ -718,7 +734,7 @@ def cut_holds(previous: segments.Result, head: Part) -> bool:
     there only where the previous layout did: the layout from the cut on is then the previous layout's."""
     cut = head.stop
     assert cut is not None
-    expected = [index for index in previous.breaks if head.at.element <= index < cut.element]
+    expected = [index for index in previous.breaks if head.at.element <= index < cut.element - cut.shift]
     was_separated = any(head.at.page <= call < cut.page for _slug, _number, call, _text in previous.separated)
     kept = sorted(head.result.breaks) == expected
     return head.confirmed and kept and head.separated_left == was_separated
@@ -743,7 +759,7 @@ def append_tail(previous: segments.Result, result: segments.Result, cut: Resumpt
     result.short_pages = [p for p in result.short_pages if p < cut.page] + [
         p for p in previous.short_pages if p >= cut.page
     ]
-    result.breaks = sorted({*result.breaks, *(index for index in previous.breaks if index >= cut.element)})
+    result.breaks = sorted({*result.breaks, *shifted_breaks(previous, cut)})
     result.passes = previous.passes  # the same breaks, before the cut (cut_holds) and after it
     result.warnings = list(dict.fromkeys([*result.warnings, *previous.warnings]))
     result.openings = [opening for opening in result.openings if opening[0] < cut.page] + openings

@@ -192,6 +192,8 @@ class Result:
     openings: list[list[Any]] = field(default_factory=list)
     # The PDFs the pages are in, when not print.pdf and screen.pdf alone: [file prefix, first page, past the last]
     files: list[list[Any]] = field(default_factory=list)
+    elements: int = 0  # the segment's elements as parsed (a later layout's pages taken after an edit shift by their
+    # difference in count: resume.py)
 
     def pieces(self) -> list[list[Any]]:
         """The segment's pages as [file prefix, first page, past the last] of its PDFs, in order (the page that
