@@ -993,7 +993,6 @@ class SegmentRenderer:
                     if joined is None:  # the split's guess failed (or the pages after the edit moved, which a
                         # split's guess then rarely survives): the rest in one piece (no page to resume at: whole)
                         resume.discard(jobs[index], rest)
-                        del parts[index]
                         again = jobs[index] if head is not None else replace(jobs[index], previous="")
                         waiting[self.pool.submit(segments.run, again, False)] = (index, "")
                         continue

@@ -273,8 +273,8 @@ def run(job: Job, reuse: bool = True) -> Result:
     return pdf.render_segment(job, reuse)
 
 
-def run_part(job: Job, role: str, reuse: bool = True) -> Any:
+def run_part(job: Job, role: str) -> Any:
     """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
     from . import resume
 
-    return resume.render_part(job, role, reuse)
+    return resume.render_part(job, role)
