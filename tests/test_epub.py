@@ -24,9 +24,18 @@ from anthology.build import build
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.pandoc import markdown_to_ast
-from anthology.render import pagemap
+from anthology.render import page_markers, pagemap
 from anthology.render.common import Project
-from anthology.render.epub import isbn_urn, render_epub
+from anthology.render.epub import (
+    TITLE_PAGE_ID,
+    EpubWriter,
+    documents,
+    draft_epub,
+    isbn_urn,
+    page_source,
+    render_epub,
+)
+from anthology.render.epub_package import Finishing, finish, serialize
 from anthology.resolve import resolve_book
 from conftest import STYLES
 from outputs import pdf_pages_text
@@ -468,6 +477,63 @@ def test_two_epub_builds_are_byte_identical(built, tmp_path):
         infos = archive.infolist()
     assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
     assert len({info.date_time for info in infos}) == 1
+
+
+def test_page_markers_put_into_pandocs_xhtml_stand_where_pandoc_puts_them(built, tmp_path):
+    """Builds put the page markers into the XHTML pandoc wrote, so that pandoc runs while the print edition is laid
+    out. Markers before every tenth word, before every word that opens with punctuation and past the last word
+    give the very files pandoc writes for the same markers placed in its input."""
+    resolved = resolve_book(load_book(built.project.book_dir), STYLES)
+    draft = draft_epub(resolved, built.project)
+    stream = draft.stream.without_words()
+    assert len(stream.prefixes) > 100  # quotation marks and brackets opening words
+    chosen = sorted({*stream.prefixes, *range(0, len(stream.starts), 10)})
+    breaks = [pagemap.PageBreak(str(n), n, stream.starts[word]) for n, word in enumerate(chosen)]
+    breaks.append(pagemap.PageBreak("end", len(chosen), len(stream.text)))
+    write = EpubWriter(resolved, built.project, tmp_path, draft.cover, 0)
+    placed = write(draft.serialised(resolved))
+    ids = page_markers.place(placed.text_bodies(), stream, breaks, TITLE_PAGE_ID)
+    assert ids is not None and len(ids) == len(breaks)
+
+    in_input = draft_epub(resolved, built.project)
+    assert pagemap.insert_markers(in_input.body, in_input.stream, breaks) == ids
+    written = write(in_input.serialised(resolved))
+    assert placed.content().keys() == written.content().keys()
+    for name, tree in written.content().items():
+        assert serialize(placed.trees[f"EPUB/{name}"]) == serialize(tree), name
+    # pandoc's contents (which copy a heading's markers) are replaced by the finishing: the EPUBs are the same.
+    finishing = Finishing(resolved, documents(resolved), ids, page_source(resolved))
+    finish(placed, tmp_path / "placed.epub", finishing, 0)
+    finish(written, tmp_path / "written.epub", finishing, 0)
+    assert (tmp_path / "placed.epub").read_bytes() == (tmp_path / "written.epub").read_bytes()
+
+
+def test_page_markers_are_not_put_into_xhtml_whose_text_is_not_the_books():
+    """Where pandoc's XHTML does not read as the e-book's running text, nothing is placed (the build then places
+    the markers in pandoc's input)."""
+    body = etree.fromstring(
+        '<body xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'
+        "<p>The <em>raw</em> words<aside>a note</aside></p></body>"
+    )
+    before = etree.tostring(body)
+    stream = pagemap.WordStream("therawwordsanote", [0, 3, 6], [])
+    breaks = [pagemap.PageBreak("2", 1, 3)]
+    assert page_markers.place([body], stream, breaks, TITLE_PAGE_ID) is None
+    assert etree.tostring(body) == before
+    stream = pagemap.WordStream("therawwords", [0, 3, 6], [])
+    assert page_markers.place([body], stream, breaks, TITLE_PAGE_ID) == ["page-2"]
+    assert b'<p>The <em><span id="page-2" class="pagebreak" epub:type="pagebreak"' in etree.tostring(body)
+
+
+def test_an_epub_whose_markers_go_into_pandocs_input_is_the_same(built, tmp_path, monkeypatch):
+    """The fallback: pandoc's XHTML not read as the book's text, the markers go into pandoc's input and pandoc runs
+    again; the EPUB is the session's, byte for byte."""
+    resolved = resolve_book(load_book(built.project.book_dir), STYLES)
+    tried = []
+    monkeypatch.setattr(page_markers, "place", lambda *args: tried.append(args) and None)
+    render_epub(resolved, built.project, tmp_path / "book.epub")
+    assert len(tried) == 1
+    assert (tmp_path / "book.epub").read_bytes() == built.epub.read_bytes()
 
 
 def test_calibre_converts_the_epub(built, tmp_path):

@@ -172,17 +172,19 @@ def build_epub(
     stage: Callable,
 ) -> Path:
     """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too). Its body
-    is made while the PDF is laid out; its page list from the final layout, while the PDFs are written."""
+    is made and written by pandoc while the PDF is laid out; its page markers go in once the layout is final."""
     from .render.epub import draft_epub, render_epub
 
+    stage("render epub")
     draft = draft_epub(resolved, project)
-    pages = None
-    if pdf is not None:
+
+    def final_pages() -> Any:
+        assert pdf is not None
         wait([pages_known, pdf], return_when=FIRST_COMPLETED)
         if not pages_known.done():
             pdf.result()  # the PDF failed before its layout was final: its error
-        pages = pages_known.result()
-    stage("render epub")
+        stage("epub: page markers")
+        return pages_known.result()
 
     def workers_ended(size: int) -> None:
         # The folios are still being laid out in a worker: pandoc's EPUB writer (0.8 GB on a 50-chapter book) beside
@@ -195,7 +197,7 @@ def build_epub(
         return_freed_memory()
 
     staged = project.build_dir / ".cache" / target.name
-    return render_epub(resolved, project, staged, pages, draft, workers_ended)
+    return render_epub(resolved, project, staged, final_pages if pdf is not None else None, draft, workers_ended)
 
 
 # pandoc's EPUB writer takes about 110 MB and 21 times its JSON input (measured with pandoc 3.9: 191 MB for the

@@ -25,7 +25,7 @@ from ..ast import Node, div, header, para, span, str_inlines, walk
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter
 from ..resolve import ResolvedBook, ResolvedText
-from . import epub_package, pagemap
+from . import epub_package, page_markers, pagemap
 from .common import FONT_FILES, Project, atomic_file, source_date_epoch
 from .epub_cover import CoverText, cover_png
 
@@ -311,9 +311,8 @@ def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     return pdf
 
 
-def paginate(draft: Draft, pages: list[pagemap.PrintPage], pdf: Path) -> list[str]:
-    """Put a marker where each print page of the body begins; returns the markers' ids in page order."""
-    stream = draft.stream
+def page_breaks(stream: pagemap.WordStream, pages: list[pagemap.PrintPage], pdf: Path) -> list[pagemap.PageBreak]:
+    """Where each print page of the body begins in the e-book's running text."""
     first = pagemap.first_body_page(stream.text, pages)
     if first is None:
         raise BuildError(
@@ -327,8 +326,7 @@ def paginate(draft: Draft, pages: list[pagemap.PrintPage], pdf: Path) -> list[st
             ]
         )
     labels = pagemap.page_labels(pages, first)
-    breaks = pagemap.locate_pages(stream.text, pages, labels, pdf)
-    return pagemap.insert_markers(draft.body, stream, breaks)
+    return pagemap.locate_pages(stream.text, pages, labels, pdf)
 
 
 def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
@@ -347,10 +345,11 @@ class Draft:
     cover: bytes  # the cover image (PNG), drawn while the PDF is laid out too
 
     def serialised(self, resolved: ResolvedBook) -> str:
-        """The whole e-book as pandoc's JSON, the draft then emptied: a copy of every text's tree (0.3 GB on a
-        50-chapter book) would otherwise stay in memory beside pandoc's EPUB writer and the PDFs' merges."""
+        """The whole e-book as pandoc's JSON, the draft then emptied but for its running text's letters: a copy of
+        every text's tree (0.3 GB on a 50-chapter book) would otherwise stay in memory beside pandoc's EPUB writer
+        and the PDFs' merges."""
         document = json.dumps(book_ast(resolved, self.body))
-        self.body, self.stream = [], pagemap.WordStream("", [], [])
+        self.body, self.stream = [], self.stream.without_words()
         return document
 
 
@@ -365,27 +364,48 @@ def render_epub(
     resolved: ResolvedBook,
     project: Project,
     target: Path,
-    pages: list[pagemap.PrintPage] | None = None,
+    pages: Callable[[], list[pagemap.PrintPage]] | None = None,
     draft: Draft | None = None,
     before_pandoc: Callable[[int], object] = lambda size: None,
 ) -> Path:
-    """The EPUB, paginated as the print PDF: by `pages` (the build's layout, handed over before the PDF is written)
-    or else by the print PDF in the output folder. `before_pandoc` is called once the page markers are placed, with
-    the size of pandoc's input: for a large book the build waits there for the PDF's worker processes to end, as
-    pandoc's EPUB writer needs most memory."""
+    """The EPUB, paginated as the print PDF: by `pages` (which waits for the build's layout: pandoc's EPUB writer
+    runs meanwhile, and the page markers go into what it wrote) or else by the print PDF in the output folder.
+    `before_pandoc` is called with the size of pandoc's input: for a large book the build waits there for the
+    PDF's worker processes to end, as pandoc's EPUB writer needs most memory."""
     draft = draft or draft_epub(resolved, project)
     pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
     if pages is None:
-        pages = pagemap.read_print_pages(print_pdf(resolved, project))
-    page_ids = paginate(draft, pages, pdf)
+        known = pagemap.read_print_pages(print_pdf(resolved, project))
+        pages = lambda: known  # noqa: E731
     epoch = source_date_epoch(resolved)
     with tempfile.TemporaryDirectory() as scratch:
-        cover = Path(scratch) / "cover.png"
-        cover.write_bytes(draft.cover)
-        meta_file = Path(scratch) / "metadata.yaml"
-        meta_file.write_text(yaml.safe_dump(literal(metadata(resolved, cover)), allow_unicode=True, sort_keys=True))
-        written = Path(scratch) / "pandoc.epub"
-        args = [
+        write = EpubWriter(resolved, project, Path(scratch), draft.cover, epoch)
+        stream = draft.stream.without_words()
+        document = draft.serialised(resolved)
+        before_pandoc(len(document))  # the draft's trees, freed above, go back to the system there
+        package = write(document)
+        breaks = page_breaks(stream, pages(), pdf)
+        page_ids = page_markers.place(package.text_bodies(), stream, breaks, TITLE_PAGE_ID)
+        if page_ids is None:  # pandoc's text is not read as expected: the markers go into its input instead
+            draft = draft_epub(resolved, project)
+            page_ids = pagemap.insert_markers(draft.body, draft.stream, breaks)
+            package = write(draft.serialised(resolved))
+        finishing = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
+        with atomic_file(target) as temporary:
+            epub_package.finish(package, temporary, finishing, epoch)
+    return target
+
+
+class EpubWriter:
+    """pandoc's EPUB writer on the book's JSON, its EPUB read back for finishing."""
+
+    def __init__(self, resolved: ResolvedBook, project: Project, scratch: Path, cover: bytes, epoch: int):
+        self.scratch, self.epoch = scratch, epoch
+        (scratch / "cover.png").write_bytes(cover)
+        meta_file = scratch / "metadata.yaml"
+        meta = literal(metadata(resolved, scratch / "cover.png"))
+        meta_file.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=True))
+        self.args = [
             "--from",
             "json",
             "--to",
@@ -398,12 +418,9 @@ def render_epub(
             "--toc-depth=3",
             *[f"--epub-embed-font={project.fonts_dir / name}" for name in FONT_FILES],
             "--output",
-            str(written),
+            str(scratch / "pandoc.epub"),
         ]
-        document = draft.serialised(resolved)
-        before_pandoc(len(document))  # the draft's trees, freed above, go back to the system there
-        pandoc.run(args, document, epoch=epoch, sandbox=False)
-        package = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
-        with atomic_file(target) as temporary:
-            epub_package.finish(written, temporary, package, epoch)
-    return target
+
+    def __call__(self, document: str) -> epub_package.Package:
+        pandoc.run(self.args, document, epoch=self.epoch, sandbox=False)
+        return epub_package.Package(self.scratch / "pandoc.epub")

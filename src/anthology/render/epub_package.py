@@ -87,6 +87,12 @@ class Package:
             if name.startswith(prefix) and not name.endswith("cover.xhtml")
         }
 
+    def text_bodies(self) -> list[etree._Element]:
+        """The text files' bodies in reading order (pandoc's spine)."""
+        content = {self.path(href): tree for href, tree in self.content().items()}
+        bodies = [content[name].find(q("body")) for name in spine_files(self) if name in content]
+        return [body for body in bodies if body is not None]
+
     def id_files(self) -> dict[str, str]:
         """Which file (href) holds each id."""
         owners: dict[str, str] = {}
@@ -425,9 +431,8 @@ def drop_svg_property(opf: etree._ElementTree, cover_href: str) -> None:
                 del item.attrib["properties"]
 
 
-def finish(source: Path, target: Path, finishing: Finishing, epoch: int) -> None:
-    """Edit pandoc's EPUB at `source` and write the finished one to `target`."""
-    package = Package(source)
+def finish(package: Package, target: Path, finishing: Finishing, epoch: int) -> None:
+    """Edit pandoc's EPUB (read into `package`) and write the finished one to `target`."""
     opf = package.trees[package.path(OPF_FILE)]
     owners = package.id_files()
     cover_href = next(

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from subprocess import PIPE
@@ -220,27 +220,45 @@ class WordStream:
     text: str
     starts: list[int]  # where each word's letters begin in `text`
     words: list[tuple[list[Node], Node]]
+    # What a word has before its first letter (an opening quotation mark, a bracket), for the words that have any:
+    # a marker goes before the whole word.
+    prefixes: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, blocks: list[Node]) -> WordStream:
         parts: list[str] = []
         starts: list[int] = []
         words: list[tuple[list[Node], Node]] = []
+        prefixes: dict[int, str] = {}
         length = 0
         for container, node in _words(blocks):
             word = letters(node["c"])
             if word:
+                prefix = _before_letters(node["c"])
+                if prefix:
+                    prefixes[len(words)] = prefix
                 parts.append(word)
                 starts.append(length)
                 words.append((container, node))
                 length += len(word)
-        return cls("".join(parts), starts, words)
+        return cls("".join(parts), starts, words, prefixes)
+
+    def without_words(self) -> WordStream:
+        """The letters and where the words begin, without the trees they come from (which may then be freed)."""
+        return WordStream(self.text, self.starts, [], self.prefixes)
 
     def word_at(self, offset: int) -> tuple[list[Node], Node] | None:
         """The word holding the letter at `offset` (None past the end)."""
         if offset >= len(self.text):
             return None
         return self.words[bisect.bisect_right(self.starts, offset) - 1]
+
+
+def _before_letters(text: str) -> str:
+    for index, char in enumerate(text):
+        if letters(char):
+            return text[:index]
+    return text
 
 
 def _words(value: Any) -> Iterator[tuple[list[Node], Node]]:
@@ -386,14 +404,23 @@ def marker_id(label: str) -> str:
     return f"page-{label}"
 
 
+def marker_ids(breaks: list[PageBreak]) -> list[str]:
+    """Each marker's id: its page's label, with the PDF page's index too where a label comes twice."""
+    used: set[str] = set()
+    ids: list[str] = []
+    for item in breaks:
+        ident = marker_id(item.label)
+        ids.append(ident if ident not in used else f"page-{item.label}-{item.index}")
+        used.add(ids[-1])
+    return ids
+
+
 def insert_markers(blocks: list[Node], stream: WordStream, breaks: list[PageBreak]) -> list[str]:
     """Put a marker before the word where each page begins (the whole word, when print hyphenates it across the
     page turn); returns the marker ids in page order."""
-    ids: list[str] = []
+    ids = marker_ids(breaks)
     pending: dict[int, list[Node]] = {}
-    for item in breaks:
-        ident = marker_id(item.label) if marker_id(item.label) not in ids else f"page-{item.label}-{item.index}"
-        ids.append(ident)
+    for item, ident in zip(breaks, ids, strict=True):
         assert item.at is not None
         pending.setdefault(item.at, []).append(marker(item.label, ident))
     # Markers go before the word holding the letter. Each container (a list of inlines) is rebuilt once with all
