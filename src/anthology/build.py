@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,16 +139,16 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
             # build's longest path: the HTML edition waits until the workers have their segments.
             while not laying_out.wait(0.05) and not pending.done():
                 pass
-        if "html" in wanted:
-            from .render.html import render_site
+        with ExitStack() as epub_scratch:
+            epub = start_epub(resolved, project, pool, pending, stage, epub_scratch) if "epub" in wanted else None
+            if "html" in wanted:
+                from .render.html import render_site
 
-            stage("render html")
-            outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
-            stage("html done")
-        if "epub" in wanted:
-            outputs["epub"] = build_epub(
-                resolved, project, output_path(project, slug, "epub"), pool, pending, pages_known, stage
-            )
+                stage("render html")
+                outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
+                stage("html done")
+            if epub is not None:
+                outputs["epub"] = finish_epub(epub, project, output_path(project, slug, "epub"), pending, pages_known)
         if pending is not None:
             pending.result()
             outputs.update({name: output_path(project, slug, name) for name in wanted if name in VARIANT_OF})
@@ -162,42 +162,55 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     return {name: outputs[name] for name in wanted}
 
 
-def build_epub(
-    resolved: Any,
-    project: Project,
-    target: Path,
-    pool: WorkerPool,
-    pdf: Future | None,
-    pages_known: Future,
-    stage: Callable,
-) -> Path:
-    """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too). Its body
-    is made and written by pandoc while the PDF is laid out; its page markers go in once the layout is final."""
-    from .render.epub import draft_epub, render_epub
+@dataclass
+class EpubStarted:
+    """The EPUB as far as it goes before the print layout is final: pandoc's writer running in a thread."""
+
+    run: Any  # render.epub.EpubRun
+    written: Future
+    stage: Callable[[str], None]
+
+
+def start_epub(
+    resolved: Any, project: Project, pool: WorkerPool, pdf: Future | None, stage: Callable, scratch: ExitStack
+) -> EpubStarted:
+    """The EPUB's body made here, and pandoc's EPUB writer started on it in a thread: it runs while the print
+    edition is laid out (and the HTML edition written), and the page markers go in at the end."""
+    from .render.epub import EpubRun
 
     stage("render epub")
-    draft = draft_epub(resolved, project)
-
-    def final_pages() -> Any:
-        assert pdf is not None
-        wait([pages_known, pdf], return_when=FIRST_COMPLETED)
-        if not pages_known.done():
-            pdf.result()  # the PDF failed before its layout was final: its error
-        stage("epub: page markers")
-        return pages_known.result()
+    run = scratch.enter_context(EpubRun(resolved, project))
 
     def workers_ended(size: int) -> None:
         # The folios are still being laid out in a worker: pandoc's EPUB writer (0.8 GB on a 50-chapter book) beside
         # the workers took that build past 2.5 GB. The merges, in this process, run beside it. A smaller book's
-        # EPUB does not wait: it is the last thing a build does.
+        # EPUB runs beside the layout.
         if size < EPUB_BESIDE_WORKERS:
             return
         while pdf is not None and not pool.retired.wait(0.05) and not pdf.done():
             pass
         return_freed_memory()
 
-    staged = project.build_dir / ".cache" / target.name
-    return render_epub(resolved, project, staged, final_pages if pdf is not None else None, draft, workers_ended)
+    writing = scratch.enter_context(ThreadPoolExecutor(1))
+    return EpubStarted(run, writing.submit(run.write, workers_ended), stage)
+
+
+def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future | None, pages_known: Future) -> Path:
+    """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too), its
+    page markers placed by the final layout's pages (or, with no PDF in this build, the print PDF's)."""
+    from .render import pagemap
+    from .render.epub import print_pdf
+
+    epub.written.result()
+    if pdf is None:
+        pages = pagemap.read_print_pages(print_pdf(epub.run.resolved, project))
+    else:
+        wait([pages_known, pdf], return_when=FIRST_COMPLETED)
+        if not pages_known.done():
+            pdf.result()  # the PDF failed before its layout was final: its error
+        pages = pages_known.result()
+    epub.stage("epub: page markers")
+    return epub.run.finish(project.build_dir / ".cache" / target.name, pages)
 
 
 # pandoc's EPUB writer takes about 110 MB and 21 times its JSON input (measured with pandoc 3.9: 191 MB for the

@@ -12,6 +12,7 @@ to the written EPUB by epub_package.py.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -364,36 +365,62 @@ def render_epub(
     resolved: ResolvedBook,
     project: Project,
     target: Path,
-    pages: Callable[[], list[pagemap.PrintPage]] | None = None,
+    pages: list[pagemap.PrintPage] | None = None,
     draft: Draft | None = None,
-    before_pandoc: Callable[[int], object] = lambda size: None,
 ) -> Path:
-    """The EPUB, paginated as the print PDF: by `pages` (which waits for the build's layout: pandoc's EPUB writer
-    runs meanwhile, and the page markers go into what it wrote) or else by the print PDF in the output folder.
-    `before_pandoc` is called with the size of pandoc's input: for a large book the build waits there for the
-    PDF's worker processes to end, as pandoc's EPUB writer needs most memory."""
-    draft = draft or draft_epub(resolved, project)
-    pdf = project.build_dir / f"{resolved.book.config.slug}.pdf"
+    """The EPUB, paginated as the print PDF: by `pages` (the build's layout) or else by the print PDF in the
+    output folder."""
     if pages is None:
-        known = pagemap.read_print_pages(print_pdf(resolved, project))
-        pages = lambda: known  # noqa: E731
-    epoch = source_date_epoch(resolved)
-    with tempfile.TemporaryDirectory() as scratch:
-        write = EpubWriter(resolved, project, Path(scratch), draft.cover, epoch)
-        stream = draft.stream.without_words()
-        document = draft.serialised(resolved)
+        pages = pagemap.read_print_pages(print_pdf(resolved, project))
+    with EpubRun(resolved, project, draft) as run:
+        run.write()
+        return run.finish(target, pages)
+
+
+class EpubRun:
+    """The EPUB in two steps, so that a build runs pandoc's EPUB writer (seconds) while the print edition is laid
+    out: pandoc writes the book without page markers, then the markers go into the XHTML it wrote once the pages
+    are known (page_markers.py), and the package is finished."""
+
+    def __init__(self, resolved: ResolvedBook, project: Project, draft: Draft | None = None):
+        self.resolved, self.project = resolved, project
+        self.draft = draft or draft_epub(resolved, project)
+        self.stream = self.draft.stream.without_words()
+        self.scratch = Path(tempfile.mkdtemp(prefix="anthology-epub-"))
+        self.epoch = source_date_epoch(resolved)
+        self.writer = EpubWriter(resolved, project, self.scratch, self.draft.cover, self.epoch)
+        self.package: epub_package.Package | None = None
+
+    def __enter__(self) -> EpubRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def write(self, before_pandoc: Callable[[int], object] = lambda size: None) -> None:
+        """pandoc's EPUB of the book. `before_pandoc` is called with the size of pandoc's input: for a large book
+        the build waits there for the PDF's worker processes to end, as pandoc's EPUB writer needs most memory."""
+        document = self.draft.serialised(self.resolved)
         before_pandoc(len(document))  # the draft's trees, freed above, go back to the system there
-        package = write(document)
-        breaks = page_breaks(stream, pages(), pdf)
-        page_ids = page_markers.place(package.text_bodies(), stream, breaks, TITLE_PAGE_ID)
+        self.package = self.writer(document)
+
+    def finish(self, target: Path, pages: list[pagemap.PrintPage]) -> Path:
+        """The page markers placed, the package finished and written to `target`."""
+        assert self.package is not None
+        pdf = self.project.build_dir / f"{self.resolved.book.config.slug}.pdf"
+        breaks = page_breaks(self.stream, pages, pdf)
+        package = self.package
+        page_ids = page_markers.place(package.text_bodies(), self.stream, breaks, TITLE_PAGE_ID)
         if page_ids is None:  # pandoc's text is not read as expected: the markers go into its input instead
-            draft = draft_epub(resolved, project)
+            draft = draft_epub(self.resolved, self.project)
             page_ids = pagemap.insert_markers(draft.body, draft.stream, breaks)
-            package = write(draft.serialised(resolved))
-        finishing = epub_package.Finishing(resolved, documents(resolved), page_ids, page_source(resolved))
+            package = self.writer(draft.serialised(self.resolved))
+        finishing = epub_package.Finishing(
+            self.resolved, documents(self.resolved), page_ids, page_source(self.resolved)
+        )
         with atomic_file(target) as temporary:
-            epub_package.finish(package, temporary, finishing, epoch)
-    return target
+            epub_package.finish(package, temporary, finishing, self.epoch)
+        return target
 
 
 class EpubWriter:
