@@ -4,9 +4,10 @@ Structure: parts are level-1 headings and chapters level-2, and pandoc splits at
 introduction), every chapter and every piece of front and back matter is one XHTML file. A chapter's own sections
 follow at levels 3 and 4. Front and back matter and part introductions keep their sections at level 2, directly
 below their level-1 title (headings never skip a level); their body is wrapped in a division so that pandoc does
-not split at those sections. Print page-break markers are placed in the AST before pandoc runs (pagemap.py); what
-pandoc cannot express (page list, landmarks, accessibility metadata, note back-links, a described cover) is added
-to the written EPUB by epub_package.py.
+not split at those sections. Print page-break markers are placed in the XHTML pandoc wrote, once the print layout
+is known (page_markers.py; in pandoc's input where that XHTML does not read as expected); what pandoc cannot
+express (page list, landmarks, accessibility metadata, note back-links, a described cover) is added to the written
+EPUB by epub_package.py.
 """
 
 from __future__ import annotations
@@ -409,17 +410,17 @@ class EpubRun:
         assert self.package is not None
         pdf = self.project.build_dir / f"{self.resolved.book.config.slug}.pdf"
         breaks = page_breaks(self.stream, pages, pdf)
-        package = self.package
-        page_ids = page_markers.place(package.text_bodies(), self.stream, breaks, TITLE_PAGE_ID)
+        page_ids = page_markers.place(self.package.text_bodies(), self.stream, breaks, TITLE_PAGE_ID)
         if page_ids is None:  # pandoc's text is not read as expected: the markers go into its input instead
+            self.package = None  # its trees, before pandoc runs again
             draft = draft_epub(self.resolved, self.project)
             page_ids = pagemap.insert_markers(draft.body, draft.stream, breaks)
-            package = self.writer(draft.serialised(self.resolved))
+            self.package = self.writer(draft.serialised(self.resolved))
         finishing = epub_package.Finishing(
             self.resolved, documents(self.resolved), page_ids, page_source(self.resolved)
         )
         with atomic_file(target) as temporary:
-            epub_package.finish(package, temporary, finishing, self.epoch)
+            epub_package.finish(self.package, temporary, finishing, self.epoch)
         return target
 
 
