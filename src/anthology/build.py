@@ -135,12 +135,13 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
             pending = pool.submit_thread(
                 render_pdfs, resolved, project, pdfs, pool, progress, on_pages=pages_known.set_result
             )
-            # The PDF's page numbers are worked out in this process before any layout starts, and they are on the
-            # build's longest path: the HTML edition waits until the workers have their segments.
-            while not laying_out.wait(0.05) and not pending.done():
-                pass
         with ExitStack() as epub_scratch:
             epub = start_epub(resolved, project, pool, pending, stage, epub_scratch) if "epub" in wanted else None
+            # The EPUB's pandoc run, a process of its own and the EPUB's longest path, is started first. The PDF's
+            # page numbers are worked out in this process before any layout starts, and they are on the build's
+            # longest path: the HTML edition waits until the workers have their segments.
+            while pending is not None and not laying_out.wait(0.05) and not pending.done():
+                pass
             if "html" in wanted:
                 from .render.html import render_site
 
