@@ -100,8 +100,8 @@ def test_an_epub_made_beside_a_pdf_that_then_fails_is_not_put_in_place(tmp_path,
 
     monkeypatch.setattr(pdf, "write_book", failing_write)
     staged: list[Path] = []
-    real_build_epub = build_module.build_epub
-    monkeypatch.setattr(build_module, "build_epub", lambda *a: staged.append(real_build_epub(*a)) or staged[-1])
+    real_finish_epub = build_module.finish_epub
+    monkeypatch.setattr(build_module, "finish_epub", lambda *a: staged.append(real_finish_epub(*a)) or staged[-1])
     with pytest.raises(BuildError, match="the PDF could not be written"):
         build_module.build(built.project)
     assert reached, "the PDF's write was never reached"
