@@ -48,6 +48,39 @@ def walk(value: Any) -> Iterator[Node]:
 
 
 CONTAINERS = (dict, list)
+# Word-level elements: no id, no attributes, no children. They are nearly all of a text's elements (112,000 of
+# 115,000 in this book), and most passes look for something else: notes, citations, links, ids.
+WORDS = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})
+
+
+def walk_structure(value: Any) -> Iterator[Node]:
+    """walk without the word-level elements (WORDS): the same elements otherwise, in the same order, for a pass
+    that never looks at words. Three times as fast as walk: a word is never pushed, popped or yielded."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            if "t" in item:
+                yield item
+                content = item.get("c")
+                if type(content) is list:
+                    stack.extend(structure(content))
+                elif type(content) is dict:
+                    stack.append(content)
+                continue
+            children = list(item.values())
+        else:
+            children = item
+        stack.extend(structure(children))
+
+
+def structure(children: list[Any]) -> list[Any]:
+    """The children a walk_structure enters, reversed for its stack: containers that are not words."""
+    return [
+        child
+        for child in reversed(children)
+        if (type(child) is dict and child.get("t") not in WORDS) or type(child) is list
+    ]
 
 
 def clone(value: Any) -> Any:

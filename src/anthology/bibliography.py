@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pandoc, yamlfile
-from .ast import Node, para, str_inlines, walk
+from .ast import Node, para, str_inlines, walk_structure
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
 from .load import Book, Chapter, Text
@@ -64,7 +64,7 @@ def cite_keys(blocks: list[Node]) -> list[str]:
     """Bibliography keys cited in the blocks (cross-references, `@xref:…`, are not citations)."""
     return [
         citation["citationId"]
-        for node in walk(blocks)
+        for node in walk_structure(blocks)
         if node["t"] == "Cite"
         for citation in node["c"][0]
         if not citation["citationId"].startswith(XREF_PREFIX)
@@ -129,7 +129,7 @@ def first_str(inlines: list[Node]) -> Node | None:
 def capitalise_note_openings(blocks: list[Node]) -> None:
     """A note that opens with a citation starts with a capital ("Ibid.", not "ibid."): citeproc capitalises the
     notes it makes itself, but not a citation inside an author's own footnote (pandoc issue #7110)."""
-    for node in walk(blocks):
+    for node in walk_structure(blocks):
         if node["t"] != "Note" or not node["c"] or node["c"][0]["t"] not in ("Para", "Plain"):
             continue
         inlines = node["c"][0]["c"]
@@ -143,7 +143,7 @@ def capitalise_note_openings(blocks: list[Node]) -> None:
 def link_citations(blocks: list[Node], slug: str, index: CitationIndex) -> None:
     """Each rendered citation links to its bibliography entry and carries an id for the entry's back-links."""
     number = 0
-    for node in walk(blocks):
+    for node in walk_structure(blocks):
         if node["t"] != "Cite":
             continue
         keys = [c["citationId"] for c in node["c"][0] if not c["citationId"].startswith(XREF_PREFIX)]
@@ -327,14 +327,14 @@ def make_bibliography(resolved: Any, slug: str) -> Generated:
     csl = csl_path(book, resolved.styles_dir)
     args = citeproc_args(bibliography_file(book), csl, book.config.lang)
     blocks = json.loads(pandoc.run(args, json.dumps(document), source=bibliography_file(book), sandbox=False))["blocks"]
-    for node in walk(blocks):
+    for node in walk_structure(blocks):
         if node["t"] in ("Div", "Span") and node["c"][0][0]:
             node["c"][0][0] = f"{slug}--{node['c'][0][0]}"
 
     def with_places(pages: dict[str, int] | None) -> list[Node]:
         result = json.loads(json.dumps(blocks))
         cited = set(index.places)
-        for node in walk(result):
+        for node in walk_structure(result):
             if node["t"] == "Div" and (key := entry_key(node)) is not None:
                 node["c"][1] += other_editions(key, entries, cited) + cited_in(book, index.places[key], pages)
         return result

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk
+from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
 from .config import CrossrefWording
 from .diagnostics import Collector
 from .load import Chapter, Text
@@ -81,7 +81,7 @@ def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Tar
     targets: dict[str, Target] = {}
     tables = 0
     notes = 0
-    for node in walk(item.blocks):
+    for node in walk_structure(item.blocks):
         kind = node["t"]
         if kind == "Note":
             notes += 1
@@ -246,7 +246,7 @@ def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
         item = resolved.texts[slug]
         item.ast["blocks"] = anchor_notes(item.blocks, slug, numbers)
     for slug, item in resolved.texts.items():
-        if any(is_xref(node) for node in walk(item.blocks)):
+        if any(is_xref(node) for node in walk_structure(item.blocks)):
             resolved.print_overrides[slug] = paged_override(item, wording)
 
 
@@ -259,7 +259,7 @@ def number_notes(resolved: ResolvedBook) -> None:
     printed: dict[str, int] = {}
     for item in resolved.texts.values():
         count = 0
-        for node in walk(item.blocks):
+        for node in walk_structure(item.blocks):
             if node["t"] == "Note":
                 count += 1
             elif node["t"] == "Span" and "note-anchor" in node["c"][0][1]:
@@ -267,7 +267,7 @@ def number_notes(resolved: ResolvedBook) -> None:
     wording = resolved.book.config.crossref
     texts = {text.slug: text for text in resolved.book.texts}
     for item in resolved.texts.values():
-        for node in walk(item.blocks):
+        for node in walk_structure(item.blocks):
             target = node["c"][2][0][1:] if is_xref(node) and "note" in node["c"][0][1] else None
             if target in printed:
                 text = texts[target.split(ID_SEPARATOR, 1)[0]]
@@ -289,7 +289,7 @@ def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[di
 
     def with_pages(pages: dict[str, int]) -> list[Node]:
         copied = clone(item.blocks)  # as finally resolved (with index markers)
-        for node in walk(copied):
+        for node in walk_structure(copied):
             target = node["c"][2][0][1:] if is_xref(node) else None
             if target is not None and target in pages:
                 node["c"][0][1] = ["xref-print", *node["c"][0][1][1:]]

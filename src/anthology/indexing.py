@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .ast import Node, str_inlines, stringify, walk
+from .ast import Node, str_inlines, stringify, walk_structure
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
 from .load import Chapter, Text
@@ -334,7 +334,7 @@ class TextMarker:
         return self.new_marker(entry, inlines, classes)
 
     def check_no_hand_marks(self, header: Node) -> None:
-        if any(n["t"] == "Span" and HAND_CLASS in n["c"][0][1] for n in walk(header["c"][2])):
+        if any(n["t"] == "Span" and HAND_CLASS in n["c"][0][1] for n in walk_structure(header["c"][2])):
             self.collector.error(
                 "E082",
                 "index mark inside a heading: its id would be copied into the table of contents",

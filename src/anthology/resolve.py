@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import crossref, indexing, pandoc
-from .ast import Node, attr_of, stringify, walk
+from .ast import Node, attr_of, stringify, walk_structure
 from .bibliography import CitationIndex, process_citations
 from .diagnostics import BuildError, Collector
 from .generated import GENERATORS, PrintOverride
@@ -88,7 +88,7 @@ class ResolvedBook:
         owners: dict[str, str] = {}
         for slug, item in self.texts.items():
             owners[item.anchor] = slug
-            for node in walk(item.blocks):
+            for node in walk_structure(item.blocks):
                 attr = attr_of(node)
                 if attr is not None and attr[0]:
                     owners[attr[0]] = slug
@@ -102,7 +102,7 @@ def book_id(slug: str, local: str) -> str:
 
 def prefix_ids(ast: dict[str, Any], slug: str) -> None:
     """Prefix every id and every in-text link target with the text's slug."""
-    for node in walk(ast["blocks"]):
+    for node in walk_structure(ast["blocks"]):
         attr = attr_of(node)
         if attr is not None and attr[0]:
             attr[0] = book_id(slug, attr[0])
@@ -115,7 +115,7 @@ def prefix_ids(ast: dict[str, Any], slug: str) -> None:
 def collect_sections(ast: dict[str, Any]) -> list[Section]:
     return [
         Section(node["c"][0], node["c"][1][0], stringify(node["c"][2]))
-        for node in walk(ast["blocks"])
+        for node in walk_structure(ast["blocks"])
         if node["t"] == "Header"
     ]
 
