@@ -298,7 +298,7 @@ class TextMarker:
         ]
         if not matches:
             return run
-        pieces = split_run(run, text, {p for s, e, _ in matches for p in (s, e)})
+        pieces = split_run(run, text, sorted({p for s, e, _ in matches for p in (s, e)}))
         out: list[Node] = []
         index = 0
         for start, end, entry in matches:
@@ -349,18 +349,25 @@ class TextMarker:
         return self.text.body_line + index
 
 
-def split_run(run: list[Node], text: str, cuts: set[int]) -> list[tuple[int, int, Node]]:
-    """The run's elements with their character ranges, Str elements split at the cut points."""
+def split_run(run: list[Node], text: str, cuts: list[int]) -> list[tuple[int, int, Node]]:
+    """The run's elements with their character ranges, Str elements split at the cut points (sorted): a Str
+    with no cut inside is kept as it is. One pass over the run and the cuts together (a long run has many
+    matches, and looking through every cut for every word took most of the marking)."""
     pieces: list[tuple[int, int, Node]] = []
     position = 0
+    following = 0  # the first cut after the start of the element
     for item in run:
-        length = len(item["c"]) if item["t"] == "Str" else 1
-        start, end = position, position + length
-        position = end
-        if item["t"] != "Str":
-            pieces.append((start, end, item))
+        start = position
+        position += len(item["c"]) if item["t"] == "Str" else 1
+        while following < len(cuts) and cuts[following] <= start:
+            following += 1
+        inside = following
+        while inside < len(cuts) and cuts[inside] < position:
+            inside += 1
+        if item["t"] != "Str" or inside == following:
+            pieces.append((start, position, item))
             continue
-        bounds = [start, *sorted(c for c in cuts if start < c < end), end]
+        bounds = [start, *cuts[following:inside], position]
         pieces.extend((a, b, {"t": "Str", "c": text[a:b]}) for a, b in pairwise(bounds))
     return pieces
 
