@@ -110,16 +110,25 @@ def transform_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
 
 def rewrite_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> None:
     """transform_lists in place, for a tree its caller owns: copying every list and dict of a book's trees took
-    a large part of the resolve stage."""
+    a large part of the resolve stage. Words (WORDS) hold no list, and are not entered."""
     if type(value) is dict:
         for child in value.values():
             if type(child) is dict or type(child) is list:
                 rewrite_lists(child, fn)
     elif type(value) is list:
+        elements = True  # every item an element (a dict with 't')
         for child in value:
-            if type(child) is dict or type(child) is list:
-                rewrite_lists(child, fn)
-        if value and all(type(item) is dict and "t" in item for item in value):
+            if type(child) is dict:
+                if "t" not in child:
+                    elements = False
+                    rewrite_lists(child, fn)
+                elif child["t"] not in WORDS:
+                    rewrite_lists(child, fn)
+            else:
+                elements = False
+                if type(child) is list:
+                    rewrite_lists(child, fn)
+        if value and elements:
             value[:] = fn(value)
 
 
