@@ -205,6 +205,15 @@ class XrefResolver:
         return blocks
 
 
+def cites_xrefs(blocks: list[Node]) -> bool:
+    """Whether a citation in the blocks has a cross-reference key: most texts have none, and rewriting every list
+    of their trees (XrefResolver.transform) would leave them as they are."""
+    return any(
+        node["t"] == "Cite" and any(citation["citationId"].startswith(PREFIX) for citation in node["c"][0])
+        for node in walk_structure(blocks)
+    )
+
+
 def label_inlines(label: str) -> list[Node]:
     """Inlines of a label, keeping its spaces (pandoc Markdown would treat quotes or asterisks specially)."""
     inlines: list[Node] = []
@@ -241,7 +250,8 @@ def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
     wording = resolved.book.config.crossref
     notes: dict[str, set[int]] = {}
     for item in resolved.texts.values():
-        item.ast["blocks"] = XrefResolver(item.text, targets, wording, collector, notes).transform(item.blocks)
+        if cites_xrefs(item.blocks):
+            item.ast["blocks"] = XrefResolver(item.text, targets, wording, collector, notes).transform(item.blocks)
     for slug, numbers in notes.items():
         item = resolved.texts[slug]
         item.ast["blocks"] = anchor_notes(item.blocks, slug, numbers)
