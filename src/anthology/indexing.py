@@ -24,9 +24,10 @@ first occurrence on that page.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,7 +309,7 @@ class TextMarker:
 
     def run(self, run: list[Node]) -> list[Node]:
         """Wrap each match in a run of Str/Space/SoftBreak in a marker, splitting words where a match starts."""
-        text = "".join(item["c"] if item["t"] == "Str" else " " for item in run)
+        text = "".join([item["c"] if item["t"] == "Str" else " " for item in run])
         matches = [
             (m.start(), m.end(), e)
             for m in self.matcher.pattern.finditer(text)
@@ -320,15 +321,12 @@ class TextMarker:
         out: list[Node] = []
         index = 0
         for start, end, entry in matches:
-            while pieces[index][0] < start:
-                out.append(pieces[index][2])
-                index += 1
-            inner = []
-            while index < len(pieces) and pieces[index][1] <= end:
-                inner.append(pieces[index][2])
-                index += 1
-            out.append(self.new_marker(entry, inner))
-        out.extend(piece[2] for piece in pieces[index:])
+            first = bisect_left(pieces.starts, start, index)  # the first piece from the match's start
+            last = bisect_right(pieces.ends, end, first)  # the first piece that ends after the match
+            out += pieces.nodes[index:first]
+            out.append(self.new_marker(entry, pieces.nodes[first:last]))
+            index = last
+        out += pieces.nodes[index:]
         return out
 
     def hand_mark(self, item: Node) -> Node:
@@ -367,26 +365,40 @@ class TextMarker:
         return self.text.body_line + index
 
 
-def split_run(run: list[Node], text: str, cuts: list[int]) -> list[tuple[int, int, Node]]:
-    """The run's elements with their character ranges, Str elements split at the cut points (sorted): a Str
-    with no cut inside is kept as it is. One pass over the run and the cuts together (a long run has many
-    matches, and looking through every cut for every word took most of the marking)."""
-    pieces: list[tuple[int, int, Node]] = []
-    position = 0
-    following = 0  # the first cut after the start of the element
-    for item in run:
-        start = position
-        position += len(item["c"]) if item["t"] == "Str" else 1
-        while following < len(cuts) and cuts[following] <= start:
-            following += 1
-        inside = following
-        while inside < len(cuts) and cuts[inside] < position:
-            inside += 1
-        if item["t"] != "Str" or inside == following:
-            pieces.append((start, position, item))
-            continue
-        bounds = [start, *cuts[following:inside], position]
-        pieces.extend((a, b, {"t": "Str", "c": text[a:b]}) for a, b in pairwise(bounds))
+@dataclass
+class Pieces:
+    """A run's elements, Str elements split at cut points, with the character range of each."""
+
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+
+    def extend(self, starts: list[int], ends: list[int], nodes: list[Node]) -> None:
+        self.starts += starts
+        self.ends += ends
+        self.nodes += nodes
+
+
+def split_run(run: list[Node], text: str, cuts: list[int]) -> Pieces:
+    """The run's elements with their character ranges, Str elements split at the cut points (sorted).
+
+    Only the words a cut falls inside are visited one by one (found by bisection); the elements between them
+    are taken as slices: going through every element of a long run took most of the marking."""
+    ends = list(accumulate([len(item["c"]) if item["t"] == "Str" else 1 for item in run]))
+    starts = [0, *ends[:-1]]
+    inside: dict[int, list[int]] = {}  # the cuts that fall inside an element, by the element's index
+    for cut in cuts:
+        index = bisect_left(starts, cut) - 1  # the last element that starts before the cut
+        if index >= 0 and cut < ends[index]:
+            inside.setdefault(index, []).append(cut)
+    pieces = Pieces()
+    done = 0
+    for index, within in inside.items():
+        pieces.extend(starts[done:index], ends[done:index], run[done:index])
+        bounds = [starts[index], *within, ends[index]]
+        pieces.extend(bounds[:-1], bounds[1:], [{"t": "Str", "c": text[a:b]} for a, b in pairwise(bounds)])
+        done = index + 1
+    pieces.extend(starts[done:], ends[done:], run[done:])
     return pieces
 
 
