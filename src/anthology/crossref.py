@@ -267,6 +267,7 @@ def number_notes(resolved: ResolvedBook) -> None:
     citeproc turns citations in the running text into notes too, so that note may be printed as note 15. Called by
     the resolve stage after citeproc; counts every note of the text in order up to the anchor before the note."""
     printed: dict[str, int] = {}
+    links: list[Node] = []  # references to notes, relabelled once every text's notes are counted
     for item in resolved.texts.values():
         count = 0
         for node in walk_structure(item.blocks):
@@ -274,15 +275,16 @@ def number_notes(resolved: ResolvedBook) -> None:
                 count += 1
             elif node["t"] == "Span" and "note-anchor" in node["c"][0][1]:
                 printed[node["c"][0][0]] = count + 1
+            elif is_xref(node) and "note" in node["c"][0][1]:
+                links.append(node)
     wording = resolved.book.config.crossref
     texts = {text.slug: text for text in resolved.book.texts}
-    for item in resolved.texts.values():
-        for node in walk_structure(item.blocks):
-            target = node["c"][2][0][1:] if is_xref(node) and "note" in node["c"][0][1] else None
-            if target in printed:
-                text = texts[target.split(ID_SEPARATOR, 1)[0]]
-                label = place(text, target, "note", "", wording, number=printed[target]).label
-                node["c"][1] = label_inlines(label)
+    for node in links:
+        target = node["c"][2][0][1:]
+        if target in printed:
+            text = texts[target.split(ID_SEPARATOR, 1)[0]]
+            label = place(text, target, "note", "", wording, number=printed[target]).label
+            node["c"][1] = label_inlines(label)
 
 
 def is_xref(node: Node) -> bool:
