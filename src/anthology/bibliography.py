@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -37,6 +39,11 @@ class CitationIndex:
 
     def add(self, key: str, slug: str, ident: str) -> None:
         self.places.setdefault(key, []).append((slug, ident))
+
+    def extend(self, other: CitationIndex) -> None:
+        """The places of `other` after these (one text's, after those of the texts before it)."""
+        for key, places in other.places.items():
+            self.places.setdefault(key, []).extend(places)
 
 
 def csl_path(book: Book, styles_dir: Path) -> Path:
@@ -185,12 +192,24 @@ def bibliography_file(book: Book) -> Path:
     return book.root / BIBLIOGRAPHY_FILE
 
 
-def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styles_dir: Path) -> CitationIndex:
-    """Render citations in every text that has any; report every text's problems together."""
+def process_citations(
+    items: list[tuple[Text, dict[str, Any]]],
+    book: Book,
+    styles_dir: Path,
+    then: Callable[[Text, dict[str, Any]], None],
+) -> CitationIndex:
+    """Render citations in every text that has any; report every text's problems together.
+
+    `then(text, ast)` is called on each text once its citations are rendered and linked, as soon as they are (the
+    texts without citations first): the caller's work on the texts is done while the citeproc runs of others go
+    on (an edited essay's takes half a second). The places of the index are in reading order all the same."""
     index = CitationIndex()
     collector = Collector()
-    cited = [(text, ast) for text, ast in items if cite_keys(ast["blocks"])]
+    cites = [bool(cite_keys(ast["blocks"])) for _, ast in items]
+    cited = [item for item, citing in zip(items, cites, strict=True) if citing]
     if not cited:
+        for text, ast in items:
+            then(text, ast)
         return index
     bibliography = bibliography_file(book)
     if not bibliography.is_file():
@@ -208,18 +227,38 @@ def process_citations(items: list[tuple[Text, dict[str, Any]]], book: Book, styl
             ]
         )
     csl = csl_path(book, styles_dir)
-    runs = pandoc.each_at_once(lambda item: run_citeproc(item[1], item[0], bibliography, csl, book.config.lang), cited)
-    for (text, ast), run in zip(cited, runs, strict=True):
-        try:
-            rendered = run.result()
-        except BuildError as error:
-            collector.items.extend(error.diagnostics)
-            continue
-        ast["blocks"] = rendered["blocks"]
-        capitalise_note_openings(ast["blocks"])
-        link_citations(ast["blocks"], text.slug, index)
+    linked = [CitationIndex() for _ in cited]  # each text's places, joined in reading order
+    failed: dict[int, BuildError] = {}  # by position in `cited`
+    with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
+        runs = {
+            pool.submit(run_citeproc, ast, text, bibliography, csl, book.config.lang): position
+            for position, (text, ast) in longest_first(cited)
+        }
+        for (text, ast), citing in zip(items, cites, strict=True):
+            if not citing:
+                then(text, ast)
+        for run in as_completed(runs):
+            position = runs[run]
+            text, ast = cited[position]
+            try:
+                ast["blocks"] = run.result()["blocks"]
+            except BuildError as error:
+                failed[position] = error
+                continue
+            capitalise_note_openings(ast["blocks"])
+            link_citations(ast["blocks"], text.slug, linked[position])
+            then(text, ast)
+    for position in sorted(failed):
+        collector.items.extend(failed[position].diagnostics)
     collector.raise_if_errors()
+    for places in linked:
+        index.extend(places)
     return index
+
+
+def longest_first(cited: list[tuple[Text, dict[str, Any]]]) -> list[tuple[int, tuple[Text, dict[str, Any]]]]:
+    """The texts with their positions, the longest first: its citeproc run takes longest, and so starts at once."""
+    return sorted(enumerate(cited), key=lambda item: -len(item[1][0].body))
 
 
 def text_label(text: Text) -> str:

@@ -415,21 +415,41 @@ def has_index(resolved: ResolvedBook) -> bool:
     return any(text.slug == "index" and text.kind == "generated" for text in resolved.book.back + resolved.book.front)
 
 
-def mark_book(resolved: ResolvedBook, collector: Collector) -> None:
-    """Mark occurrences in every text (hand marks everywhere; automatic marks in chapters) if the book has an index."""
+class BookMarker:
+    """Marks the texts one at a time, in any order (each as soon as its citations are rendered); the marks and the
+    problems found are the book's in reading order."""
+
+    def __init__(self, spec: IndexSpec):
+        self.spec = spec
+        self.matcher = Matcher(spec)
+        self.marked: dict[str, tuple[Marks, Collector]] = {}  # by slug
+
+    def mark(self, text: Text, ast: dict[str, Any]) -> None:
+        """Hand marks in every text; automatic marks in chapters."""
+        marks, collector = Marks(), Collector()
+        ast["blocks"] = TextMarker(text, self.matcher, self.spec, marks, collector).blocks(ast["blocks"])
+        self.marked[text.slug] = (marks, collector)
+
+    def finish(self, resolved: ResolvedBook, collector: Collector) -> None:
+        """The book's index from every text's marks, in reading order; their problems to the collector."""
+        marks = Marks()
+        for slug in resolved.texts:
+            text_marks, problems = self.marked[slug]
+            marks.occurrences += text_marks.occurrences
+            collector.items.extend(problems.items)
+        resolved.index = BookIndex(self.spec, marks)
+
+
+def book_marker(resolved: ResolvedBook, collector: Collector) -> BookMarker | None:
+    """A marker for the book's texts if the book has an index (None without one, or when index.yaml has problems:
+    they go to the collector)."""
     if not has_index(resolved):
-        return
+        return None
     try:
-        spec = load_spec(resolved.book.root)
+        return BookMarker(load_spec(resolved.book.root))
     except BuildError as error:
         collector.items.extend(error.diagnostics)
-        return
-    matcher = Matcher(spec)
-    marks = Marks()
-    for item in resolved.texts.values():
-        marker = TextMarker(item.text, matcher, spec, marks, collector)
-        item.ast["blocks"] = marker.blocks(item.blocks)
-    resolved.index = BookIndex(spec, marks)
+        return None
 
 
 # --------------------------------------------------------------------------------------------- the generated index

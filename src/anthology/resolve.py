@@ -162,10 +162,16 @@ def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
     # (so an index marker never lands inside a cross-reference's link text).
     crossref.resolve_xrefs(result, collector)
     collector.raise_if_errors()
-    # Citations after cross-references (citeproc must never see an xref key) and before the index is marked.
-    result.citations = process_citations([(item.text, item.ast) for item in result.texts.values()], book, styles_dir)
-    crossref.number_notes(result)  # notes are named by their printed numbers, which citeproc may have changed
-    indexing.mark_book(result, collector)
+    # Citations after cross-references (citeproc must never see an xref key) and before the index is marked: each
+    # text is marked as soon as its citations are rendered, while the other texts' citeproc runs go on.
+    marker = indexing.book_marker(result, collector)
+    items = [(item.text, item.ast) for item in result.texts.values()]
+    result.citations = process_citations(items, book, styles_dir, then=marker.mark if marker else lambda *_: None)
+    # Notes are named by their printed numbers, which citeproc may have changed. (Marking left alone the words of
+    # the references it relabels: they are a link's.)
+    crossref.number_notes(result)
+    if marker is not None:
+        marker.finish(result, collector)
     collector.raise_if_errors()
     generate_texts(result)
     result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
