@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
@@ -74,11 +74,21 @@ def place(text: Text, ident: str, kind: str, what: str, wording: CrossrefWording
     return Target(ident, kind, label)
 
 
-def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Target]:
-    """Every id inside one text (by its local id), and its notes as `fn<n>`."""
+@dataclass
+class Survey:
+    """What one walk of a parsed text finds: the ids inside it (by local id, its notes as `fn<n>`), whether it
+    cites a cross-reference (to be rewritten) and whether it already links as one (an author's `{.xref}` link)."""
+
+    targets: dict[str, Target] = field(default_factory=dict)
+    cites: bool = False
+    links: bool = False
+
+
+def survey(item: ResolvedText, wording: CrossrefWording) -> Survey:
+    """One walk for all three: walking every text once for each took most of the cross-references' time."""
     text = item.text
     prefix = text.slug + ID_SEPARATOR
-    targets: dict[str, Target] = {}
+    found = Survey()
     tables = 0
     notes = 0
     for node in walk_structure(item.blocks):
@@ -86,8 +96,11 @@ def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Tar
         if kind == "Note":
             notes += 1
             local = f"fn{notes}"
-            targets[local] = place(text, f"{prefix}note-{notes}", "note", local, wording, number=notes)
+            found.targets[local] = place(text, f"{prefix}note-{notes}", "note", local, wording, number=notes)
             continue
+        if kind == "Cite":
+            found.cites = found.cites or any(citation["citationId"].startswith(PREFIX) for citation in node["c"][0])
+        found.links = found.links or is_xref(node)
         if kind == "Table":
             tables += 1
         attr = attr_of(node)
@@ -95,15 +108,15 @@ def inner_targets(item: ResolvedText, wording: CrossrefWording) -> dict[str, Tar
             continue
         local = attr[0][len(prefix) :]
         if kind == "Header":
-            targets[local] = place(text, attr[0], "section", local, wording, title=stringify(node["c"][2]))
+            found.targets[local] = place(text, attr[0], "section", local, wording, title=stringify(node["c"][2]))
         elif kind == "Table":
-            targets[local] = place(text, attr[0], "table", local, wording, number=tables)
+            found.targets[local] = place(text, attr[0], "table", local, wording, number=tables)
         else:
-            targets[local] = place(text, attr[0], "anchor", local, wording)
-    return targets
+            found.targets[local] = place(text, attr[0], "anchor", local, wording)
+    return found
 
 
-def build_targets(resolved: ResolvedBook) -> dict[str, Target]:
+def build_targets(resolved: ResolvedBook, surveys: dict[str, Survey]) -> dict[str, Target]:
     """Every reference key the book can resolve: `slug`, `slug#local`, `part-N`."""
     wording = resolved.book.config.crossref
     targets: dict[str, Target] = {}
@@ -111,9 +124,8 @@ def build_targets(resolved: ResolvedBook) -> dict[str, Target]:
         targets[part.anchor] = Target(part.anchor, "part", wording.part.format(number=part.number, title=part.title))
     for text in resolved.book.texts:
         targets[text.slug] = whole_text_target(text, wording)
-        item = resolved.texts.get(text.slug)
-        if item is not None:
-            for local, target in inner_targets(item, wording).items():
+        if text.slug in surveys:
+            for local, target in surveys[text.slug].targets.items():
                 targets[f"{text.slug}#{local}"] = target
     return targets
 
@@ -205,15 +217,6 @@ class XrefResolver:
         return blocks
 
 
-def cites_xrefs(blocks: list[Node]) -> bool:
-    """Whether a citation in the blocks has a cross-reference key: most texts have none, and rewriting every list
-    of their trees (XrefResolver.transform) would leave them as they are."""
-    return any(
-        node["t"] == "Cite" and any(citation["citationId"].startswith(PREFIX) for citation in node["c"][0])
-        for node in walk_structure(blocks)
-    )
-
-
 def label_inlines(label: str) -> list[Node]:
     """Inlines of a label, keeping its spaces (pandoc Markdown would treat quotes or asterisks specially)."""
     inlines: list[Node] = []
@@ -246,18 +249,27 @@ def anchor_notes(blocks: list[Node], slug: str, numbers: set[int]) -> list[Node]
 
 def resolve_xrefs(resolved: ResolvedBook, collector: Collector) -> None:
     """Turn every cross-reference of every text into a link; dangling ones go to the collector, all together."""
-    targets = build_targets(resolved)
     wording = resolved.book.config.crossref
+    surveys = {slug: survey(item, wording) for slug, item in resolved.texts.items()}
+    targets = build_targets(resolved, surveys)
     notes: dict[str, set[int]] = {}
-    for item in resolved.texts.values():
-        if cites_xrefs(item.blocks):
+    for slug, item in resolved.texts.items():
+        if surveys[slug].cites:  # a text without is left as it is
             item.ast["blocks"] = XrefResolver(item.text, targets, wording, collector, notes).transform(item.blocks)
     for slug, numbers in notes.items():
         item = resolved.texts[slug]
         item.ast["blocks"] = anchor_notes(item.blocks, slug, numbers)
     for slug, item in resolved.texts.items():
-        if any(is_xref(node) for node in walk_structure(item.blocks)):
+        if links_as_xref(item, surveys[slug]):
             resolved.print_overrides[slug] = paged_override(item, wording)
+
+
+def links_as_xref(item: ResolvedText, found: Survey) -> bool:
+    """Whether a text links as a cross-reference once its references are rewritten: one not rewritten has the
+    links it had (the anchors added before notes are no links)."""
+    if not found.cites:
+        return found.links
+    return any(is_xref(node) for node in walk_structure(item.blocks))
 
 
 def number_notes(resolved: ResolvedBook) -> None:
