@@ -27,6 +27,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -417,39 +418,51 @@ def has_index(resolved: ResolvedBook) -> bool:
 
 class BookMarker:
     """Marks the texts one at a time, in any order (each as soon as its citations are rendered); the marks and the
-    problems found are the book's in reading order."""
+    problems found are the book's in reading order. index.yaml is read when the first text is marked: the resolve
+    stage has started the texts' citeproc runs by then."""
 
-    def __init__(self, spec: IndexSpec):
-        self.spec = spec
-        self.matcher = Matcher(spec)
+    def __init__(self, root: Path, collector: Collector):
+        self.root = root
+        self.collector = collector
         self.marked: dict[str, tuple[Marks, Collector]] = {}  # by slug
+
+    @cached_property
+    def spec(self) -> IndexSpec | None:
+        """book/index.yaml, or None when it has problems (they go to the collector)."""
+        try:
+            return load_spec(self.root)
+        except BuildError as error:
+            self.collector.items.extend(error.diagnostics)
+            return None
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        assert self.spec is not None
+        return Matcher(self.spec)
 
     def mark(self, text: Text, ast: dict[str, Any]) -> None:
         """Hand marks in every text; automatic marks in chapters."""
-        marks, collector = Marks(), Collector()
-        ast["blocks"] = TextMarker(text, self.matcher, self.spec, marks, collector).blocks(ast["blocks"])
-        self.marked[text.slug] = (marks, collector)
+        if self.spec is None:
+            return
+        marks, problems = Marks(), Collector()
+        ast["blocks"] = TextMarker(text, self.matcher, self.spec, marks, problems).blocks(ast["blocks"])
+        self.marked[text.slug] = (marks, problems)
 
-    def finish(self, resolved: ResolvedBook, collector: Collector) -> None:
+    def finish(self, resolved: ResolvedBook) -> None:
         """The book's index from every text's marks, in reading order; their problems to the collector."""
+        if self.spec is None:
+            return
         marks = Marks()
         for slug in resolved.texts:
             text_marks, problems = self.marked[slug]
             marks.occurrences += text_marks.occurrences
-            collector.items.extend(problems.items)
+            self.collector.items.extend(problems.items)
         resolved.index = BookIndex(self.spec, marks)
 
 
 def book_marker(resolved: ResolvedBook, collector: Collector) -> BookMarker | None:
-    """A marker for the book's texts if the book has an index (None without one, or when index.yaml has problems:
-    they go to the collector)."""
-    if not has_index(resolved):
-        return None
-    try:
-        return BookMarker(load_spec(resolved.book.root))
-    except BuildError as error:
-        collector.items.extend(error.diagnostics)
-        return None
+    """A marker for the book's texts if the book has an index."""
+    return BookMarker(resolved.book.root, collector) if has_index(resolved) else None
 
 
 # --------------------------------------------------------------------------------------------- the generated index

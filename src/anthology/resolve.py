@@ -176,7 +176,7 @@ def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
     # the references it relabels: they are a link's.)
     crossref.number_notes(result)
     if marker is not None:
-        marker.finish(result, collector)
+        marker.finish(result)
     collector.raise_if_errors()
     generate_texts(result)
     result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
