@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from anthology import pandoc
 from conftest import BOOK, MINIBOOK, ROOT, build_into
 
 
@@ -115,3 +117,20 @@ def zip_text(path: Path) -> str:
 
     with zipfile.ZipFile(path) as archive:
         return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+
+
+def test_one_pandoc_run_made_in_several_threads_at_once_is_cached(tmp_path, monkeypatch):
+    """A book whose texts repeat (the benchmark's 50 chapters) has the same run made by several threads at once:
+    each writes the cache without tripping over the others."""
+    monkeypatch.setattr(pandoc, "CACHE_DIR", tmp_path)
+    together = threading.Barrier(pandoc.PROCESSES)
+    output = '{"blocks": [], "text": "' + "x" * 20_000_000 + '"}'
+
+    def slow_pandoc(*args, **kwargs):
+        together.wait(timeout=30)  # every thread finishes its run at the same moment
+        return output
+
+    monkeypatch.setattr(pandoc, "run_pandoc", slow_pandoc)
+    results = pandoc.map_at_once(lambda text: pandoc.run(["--to", "json"], text), ["same"] * pandoc.PROCESSES)
+    assert results == [output] * pandoc.PROCESSES
+    assert [path.read_text() == output for path in tmp_path.glob("*/*")] == [True]

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
@@ -110,7 +111,9 @@ def run(
         return stored.read_text(encoding="utf-8")
     output = run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
     stored.parent.mkdir(parents=True, exist_ok=True)
-    temporary = stored.with_name(f".{key}.{os.getpid()}")
+    # Named for the thread too: texts that repeat (the benchmark's 50 chapters) make the same run in several
+    # threads at once, and one thread's rename took the file another was about to rename.
+    temporary = stored.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}")
     temporary.write_text(output, encoding="utf-8")
     os.replace(temporary, stored)
     return output
