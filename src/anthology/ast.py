@@ -29,6 +29,17 @@ def walk(value: Any) -> Iterator[Node]:
     With an explicit stack: nested generators cost a step per level for every element, and the book's ASTs are
     walked many times. An element's children (its 'c') are read after it is yielded, so a caller may still replace
     them."""
+    return _walk(value, containers)
+
+
+def walk_structure(value: Any) -> Iterator[Node]:
+    """walk without the word-level elements (WORDS): the same elements otherwise, in the same order, for a pass
+    that never looks at words. Three times as fast as walk: a word is never pushed, popped or yielded."""
+    return _walk(value, structure)
+
+
+def _walk(value: Any, enter: Callable[[list[Any]], list[Any]]) -> Iterator[Node]:
+    """The elements depth first; `enter` gives the children to go into, reversed for the stack."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -37,14 +48,14 @@ def walk(value: Any) -> Iterator[Node]:
                 yield item
                 content = item.get("c")
                 if type(content) is list:
-                    stack.extend([child for child in reversed(content) if type(child) in CONTAINERS])
+                    stack.extend(enter(content))
                 elif type(content) is dict:
                     stack.append(content)
                 continue
             children = list(item.values())
         else:
             children = item
-        stack.extend([child for child in reversed(children) if type(child) in CONTAINERS])
+        stack.extend(enter(children))
 
 
 CONTAINERS = (dict, list)
@@ -53,25 +64,9 @@ CONTAINERS = (dict, list)
 WORDS = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})
 
 
-def walk_structure(value: Any) -> Iterator[Node]:
-    """walk without the word-level elements (WORDS): the same elements otherwise, in the same order, for a pass
-    that never looks at words. Three times as fast as walk: a word is never pushed, popped or yielded."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            if "t" in item:
-                yield item
-                content = item.get("c")
-                if type(content) is list:
-                    stack.extend(structure(content))
-                elif type(content) is dict:
-                    stack.append(content)
-                continue
-            children = list(item.values())
-        else:
-            children = item
-        stack.extend(structure(children))
+def containers(children: list[Any]) -> list[Any]:
+    """The children a walk enters, reversed for its stack: every dict and list."""
+    return [child for child in reversed(children) if type(child) in CONTAINERS]
 
 
 def structure(children: list[Any]) -> list[Any]:
