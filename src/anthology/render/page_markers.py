@@ -16,14 +16,12 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .epub_package import EPUB_TYPE, q
 from .pagemap import PageBreak, WordStream, letters, marker_ids
 
-XHTML = "http://www.w3.org/1999/xhtml"
-OPS = "http://www.idpf.org/2007/ops"
 MATHML = "http://www.w3.org/1998/Math/MathML"
-EPUB_TYPE = f"{{{OPS}}}type"
 # What the running text leaves out: notes (set at the page foot in print), code, math and the document's head.
-LEFT_OUT = {f"{{{XHTML}}}{name}" for name in ("head", "aside", "code", "pre")} | {f"{{{MATHML}}}math"}
+LEFT_OUT = {q(name) for name in ("head", "aside", "code", "pre")} | {f"{{{MATHML}}}math"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ def char_of_letter(text: str, letter: int) -> int:
 def new_marker(parent: etree._Element, label: str, ident: str) -> etree._Element:
     """pandoc's span for a marker, attributes in its order, made inside `parent` so that it takes the document's
     namespace prefixes (the caller moves it into place)."""
-    span = etree.SubElement(parent, f"{{{XHTML}}}span")
+    span = etree.SubElement(parent, q("span"))
     span.set("id", ident)
     span.set("class", "pagebreak")
     span.set(EPUB_TYPE, "pagebreak")
@@ -117,9 +115,7 @@ def last_section(body: etree._Element) -> etree._Element:
     """Where pandoc puts blocks that follow the book's last one: its innermost open section (not the notes)."""
     element = body
     while True:
-        sections = [
-            child for child in element if child.tag == f"{{{XHTML}}}section" and child.get(EPUB_TYPE) != "footnotes"
-        ]
+        sections = [child for child in element if child.tag == q("section") and child.get(EPUB_TYPE) != "footnotes"]
         if not sections or sections[-1] is not element[-1]:
             return element
         element = sections[-1]
