@@ -269,27 +269,26 @@ class WorkerPool:
 
     def __init__(self) -> None:
         self.workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-        self.processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self.processes = ProcessPoolExecutor(self.workers, mp_context=worker_context())
         self.threads = ThreadPoolExecutor(1)
         self.retired = threading.Event()
+        self.starter: threading.Thread | None = None
 
     def warm_up(self) -> None:
-        """Start the workers and import WeasyPrint in each while the book is read: seconds that would otherwise
-        come before the first segment. One worker after the other (the pool starts a process when a job finds none
-        idle), so that reading the book shares the cores with one import at a time, not with all of them; an edit
-        needs one worker, a cold build needs the others only after its page guess."""
+        """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
+        waits until the fork server has imported WeasyPrint (about a second, the first time): a thread of its own
+        does it, not the thread that reads the book."""
         from .render import segments
 
-        def next_worker(started: Future, remaining: int) -> None:
-            if not remaining or started.cancelled():
-                return
-            try:
-                following = self.processes.submit(segments.warm_up)
-            except RuntimeError:  # the build ended first (an error): the pool is shut down
-                return
-            following.add_done_callback(lambda f: next_worker(f, remaining - 1))
+        def start() -> None:
+            for _ in range(self.workers):
+                try:
+                    self.processes.submit(segments.warm_up)
+                except RuntimeError:  # the build ended first (an error): the pool is shut down
+                    return
 
-        self.processes.submit(segments.warm_up).add_done_callback(lambda f: next_worker(f, self.workers - 1))
+        self.starter = threading.Thread(target=start, name="anthology-workers", daemon=True)
+        self.starter.start()
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         return self.processes.submit(function, *args)
@@ -304,11 +303,25 @@ class WorkerPool:
         self.retired.set()
 
     def close(self) -> None:
+        if self.starter is not None:
+            self.starter.join()
         self.threads.shutdown(wait=True)
         self.processes.shutdown(wait=True, cancel_futures=True)
 
 
 MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a server process that has imported WeasyPrint and the layout code once: each worker
+    started afresh (spawn) imported them again, a core-second in all on a cold build (which is CPU-bound on two
+    cores: issue 11). The server is a process of its own, with no threads, so forking it is safe where forking this
+    process (which runs pandoc from threads) is not."""
+    from .render import segments
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(segments.PRELOAD))
+    return context
 
 
 @contextmanager

@@ -258,8 +258,13 @@ def measure(anchors: dict[str, int]) -> tuple[list[list[Any]], dict[str, int]]:
     return separated, totals
 
 
+# What the workers' fork server imports once, before it forks them (build.worker_context).
+PRELOAD = ("weasyprint", "pikepdf", "anthology.render.pdf", "anthology.render.resume")
+
+
 def warm_up() -> None:
-    """A worker's first job: import WeasyPrint (seconds) while the main process reads the book."""
+    """A worker's first job, while the main process reads the book: WeasyPrint patched (pdf.py), and the worker
+    started, ready for the first segment."""
     from . import pdf
 
     pdf.keep_footnotes_with_calls()
