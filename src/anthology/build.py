@@ -273,6 +273,7 @@ class WorkerPool:
         self.threads = ThreadPoolExecutor(1)
         self.retired = threading.Event()
         self.starter: threading.Thread | None = None
+        self.retiring: threading.Thread | None = None
 
     def warm_up(self) -> None:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
@@ -298,13 +299,20 @@ class WorkerPool:
 
     def retire(self) -> None:
         """End the worker processes once no layout is left: WeasyPrint's leftovers in them (0.5 GB on a 50-chapter
-        book) would otherwise sit beside the merges and the EPUB's pandoc run."""
-        self.processes.shutdown(wait=True)
-        self.retired.set()
+        book) would otherwise sit beside the merges and the EPUB's pandoc run. They exit while the merges start
+        (waiting for them took 0.15 s of the build's last stretch); `retired` says when they are gone."""
+
+        def wait_for_exit() -> None:
+            self.processes.shutdown(wait=True)
+            self.retired.set()
+
+        self.retiring = threading.Thread(target=wait_for_exit, name="anthology-retire", daemon=True)
+        self.retiring.start()
 
     def close(self) -> None:
-        if self.starter is not None:
-            self.starter.join()
+        for thread in (self.starter, self.retiring):
+            if thread is not None:
+                thread.join()
         self.threads.shutdown(wait=True)
         self.processes.shutdown(wait=True, cancel_futures=True)
 
