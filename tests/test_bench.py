@@ -68,3 +68,53 @@ def test_peak_memory_leaves_out_a_child_that_has_not_exec_d(bench: ModuleType) -
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+def test_peak_memory_counts_the_workers_a_fork_server_forks(bench: ModuleType) -> None:
+    """The build's workers are forked by multiprocessing's fork server and never exec: they keep the server's
+    command line, yet they are the build's layout, and their memory counts."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = 150 * 2**20
+    hold = f"import time; x = bytearray({size}); x[::4096] = b'1' * len(range(0, {size}, 4096)); time.sleep(20)"
+    context = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(1, mp_context=context)
+    workers: list[psutil.Process] = []
+    try:
+        pool.submit(exec, hold)
+        me = psutil.Process()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            servers = [p for p in me.children() if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+            workers = [w for s in servers for w in s.children() if w.memory_info().rss >= size]
+            if workers:
+                break
+            time.sleep(0.2)
+        assert workers, "the fork server's worker never held the memory"
+        total, _ = bench.tree_rss(me)
+        assert total >= me.memory_info().rss + workers[0].memory_info().rss
+    finally:
+        for worker in workers:
+            worker.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_cpu_time_counts_a_descendant_that_outlives_the_command(tmp_path: Path) -> None:
+    """The build's fork server exits after the build's main process: the benchmark adopts and reaps it, so that its
+    CPU time (and its workers') is the command's. Measured in a process of its own, as the benchmark is."""
+    burn = "import time; end = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
+    # The command's child starts a grandchild that burns a CPU-second, and exits at once: the grandchild is orphaned.
+    command = [sys.executable, "-c", f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {burn!r}])"]
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('bench', {str(ROOT / 'benchmarks' / 'bench.py')!r})\n"
+        "bench = importlib.util.module_from_spec(spec); sys.modules['bench'] = bench; spec.loader.exec_module(bench)\n"
+        "bench.adopt_orphans()\n"
+        "import os, pathlib\n"
+        f"sample = bench.measure({command!r}, pathlib.Path({str(tmp_path / 'log')!r}), dict(os.environ))\n"
+        "print(sample.cpu, sample.seconds)\n"
+    )
+    cpu, seconds = map(float, subprocess.check_output([sys.executable, "-c", script], text=True).split())
+    assert cpu >= 0.9
+    assert seconds < cpu  # the command itself ended before its grandchild's work did
