@@ -166,13 +166,20 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
     segment = next(part for part in segments.split(html) if part.name == name)
     options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
     job = segments.Job("whole", segment, str(folder), str(STYLES), str(book), ("print", "screen"), options)
-    return pdf.render_segment(job), job
+    result = pdf.render_segment(job)
+    for prefix in segments.underived(folder, result):  # as the build's screen process does
+        segments.derive_screen(str(folder), prefix)
+    return result, job
 
 
 def assert_same_layout(ours: Any, folder: Path, whole: Any, whole_folder: Path, tmp_path: Path) -> None:
     """A resumed layout has the whole layout's measurements and page images (its pages from several files)."""
     from dataclasses import asdict
 
+    from anthology.render import segments
+
+    for prefix in segments.underived(folder, ours):  # a layout made here: its screen PDFs as the build derives them
+        segments.derive_screen(str(folder), prefix)
     assert whole.files == [] and ours.files != []
     mine = {key: value for key, value in asdict(ours).items() if key != "files"}
     assert mine == {key: value for key, value in asdict(whole).items() if key != "files"}
@@ -440,3 +447,24 @@ def test_a_cold_build_lays_out_each_segment_once(built):
     report = json.loads(report_path(built.pdf).read_text())
     assert {"index", "bibliography"} <= {anchor for part in parts for anchor in part.ids}
     assert report["segments_laid_out"] == len(parts) > 10
+
+
+def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, tmp_path):
+    """A worker writes the printer's PDF and the links; the screen PDFs are derived by a process of their own.
+    A build that stopped before deriving them (the cache holds a layout without its screen PDF) derives them and
+    lays nothing out, and its screen PDF is the one a build that derived every piece gives."""
+    from anthology.render import segments
+
+    book, out, longest = edited_copy(built, tmp_path)
+    folder = (
+        out / ".cache" / "segments" / json.loads((out / ".cache" / "pages.json").read_text())["segments"][longest.name]
+    )
+    assert (folder / "links.json").exists()
+    (folder / "screen.pdf").unlink()
+    assert segments.cached(folder, ("print", "screen")) is not None  # a complete layout, its screen PDF to derive
+    build_pdf(book, out)
+    report = json.loads(report_path(out / built.pdf.name).read_text())
+    assert report["segments_laid_out"] == 0
+    assert (folder / "screen.pdf").exists()
+    screen = built.pdf.with_name(built.pdf.stem + "-screen.pdf")
+    assert (out / screen.name).read_bytes() == screen.read_bytes()

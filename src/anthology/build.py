@@ -274,6 +274,7 @@ class WorkerPool:
         self.retired = threading.Event()
         self.starter: threading.Thread | None = None
         self.retiring: threading.Thread | None = None
+        self.screens: ProcessPoolExecutor | None = None
 
     def warm_up(self) -> None:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
@@ -293,6 +294,18 @@ class WorkerPool:
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         return self.processes.submit(function, *args)
+
+    def derive(self, folder: str, prefix: str) -> Future:
+        """A segment's screen PDF derived from its printer's PDF (segments.derive_screen) by a process of its own,
+        at a lower priority than the workers': it takes the cores when the layout leaves one idle (the index is
+        laid out alone; the folios, the merges), not while every worker lays out (issue 11)."""
+        from .render import segments
+
+        if self.screens is None:
+            self.screens = ProcessPoolExecutor(
+                1, mp_context=worker_context(), initializer=os.nice, initargs=(SCREEN_NICENESS,)
+            )
+        return self.screens.submit(segments.derive_screen, folder, prefix)
 
     def submit_thread(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         return self.threads.submit(function, *args, **kwargs)
@@ -315,9 +328,14 @@ class WorkerPool:
                 thread.join()
         self.threads.shutdown(wait=True)
         self.processes.shutdown(wait=True, cancel_futures=True)
+        if self.screens is not None:
+            self.screens.shutdown(wait=True, cancel_futures=True)
 
 
 MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
+# The screen PDFs' process: it yields the cores to the layout's workers (at 10, it still took a tenth of a core from
+# them while they laid out: the most a process of niceness 19 takes beside busy ones is about a seventieth).
+SCREEN_NICENESS = 19
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

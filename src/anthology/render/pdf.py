@@ -861,15 +861,16 @@ def render_segment(job: segments.Job, reuse: bool = True) -> segments.Result:
 
 
 def write_segment(document: Document, job: segments.Job, folder: Path, links: set[int], prefix: str = "") -> None:
-    """The printer's PDF (nothing interactive, the links' text marked), then the reader's derived from it
-    (screen.py): WeasyPrint writes one PDF per layout. `prefix` names the files of a resumed layout's pages."""
+    """The printer's PDF (nothing interactive, the links' text marked) and the links and destinations the reader's
+    is derived with (segments.derive_screen): WeasyPrint writes one PDF per layout. `prefix` names the files of a
+    resumed layout's pages."""
     interactive = screen.interactive_parts(document)
     strip_interactive(document)
     fix_document_id(document, job.options["print"]["document_id"])
     with screen.marking_links(screen.link_text_boxes(document, links)):
         document.write_pdf(folder / f"{prefix}print.pdf", **write_options(job.options["print"]))
     if "screen" in job.variants:
-        screen.derive(folder / f"{prefix}print.pdf", folder / f"{prefix}screen.pdf", interactive)
+        segments.save_links(folder, prefix, interactive)
 
 
 # ---- The book: segments laid out in parallel, page numbers settled, PDFs merged ---------------------------------
@@ -939,6 +940,18 @@ class SegmentRenderer:
         # a segment laid out again resumes where its text changed (resume.py).
         self.previous: dict[str, Path] = {}
         self.laid_out = 0
+        self.deriving: dict[Path, Any] = {}  # each screen PDF being derived: the future of its job
+
+    def derive_screens(self, job: segments.Job, result: segments.Result) -> None:
+        """A layout's screen PDFs, derived by the pool's screen process where they are not yet (once each)."""
+        folder = Path(job.folder)
+        for prefix in segments.underived(folder, result):
+            if folder / f"{prefix}screen.pdf" not in self.deriving:
+                self.deriving[folder / f"{prefix}screen.pdf"] = self.pool.derive(job.folder, prefix)
+
+    def screens_derived(self) -> None:
+        for future in self.deriving.values():
+            future.result()
 
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
@@ -968,6 +981,7 @@ class SegmentRenderer:
             found = segments.cached(Path(job.folder), job.variants)
             if found is not None:
                 results[index] = found
+                self.derive_screens(job, found)
             else:
                 pending.append((index, job))
         self.progress(len(results), len(jobs))
@@ -999,6 +1013,7 @@ class SegmentRenderer:
                     results[index] = joined
                 else:
                     results[index] = future.result()
+                self.derive_screens(jobs[index], results[index])
                 self.laid_out += 1
                 self.progress(len(results), len(jobs))
         ordered = [results[i] for i in range(len(jobs))]
@@ -1254,6 +1269,8 @@ def write_book(
         for stamp in result.stamps:
             drawn[start - 1 + stamp[1]] = True
     for variant in [variant for variant in (PRINT, SCREEN) if variant.name in targets]:
+        if variant.interactive:
+            renderer.screens_derived()  # derived meanwhile, by a process of their own
         files = [
             merge.Part(renderer.folder_of[seg.name] / f"{prefix}{variant.name}.pdf", start, stop)
             for seg, result in zip(parts, book.results, strict=True)

@@ -473,8 +473,9 @@ def link_pieces(
         seen += stop - start
         if low >= high:
             continue
-        for variant in variants:
-            source, target = old / f"{prefix}{variant}.pdf", new / f"{name}{variant}.pdf"
+        derived = ["screen.pdf"] if (old / f"{prefix}screen.pdf").exists() else []  # else derived in this build
+        for suffix in [*(piece[len(prefix) :] for piece in segments.piece_files(prefix, variants)), *derived]:
+            source, target = old / f"{prefix}{suffix}", new / f"{name}{suffix}"
             target.unlink(missing_ok=True)
             try:
                 os.link(source, target)
@@ -805,8 +806,8 @@ def render_part(job: segments.Job, role: str, reuse: bool = True) -> Part | None
 def discard(job: segments.Job, part: Part | None) -> None:
     """The files of a split's second part whose guess failed (the first part's are laid out again in place)."""
     for prefix, _start, _stop in part.result.files if part is not None else []:
-        for variant in job.variants:
-            (Path(job.folder) / f"{prefix}{variant}.pdf").unlink(missing_ok=True)
+        for name in [*segments.piece_files(prefix, job.variants), f"{prefix}screen.pdf"]:
+            (Path(job.folder) / name).unlink(missing_ok=True)
 
 
 def join(job: segments.Job, head: Part | None, rest: Part | None) -> segments.Result | None:

@@ -14,9 +14,12 @@ there, with the folios. A segment is laid out again only when a number gains or 
 bibliography print their page numbers as plain text, since the numbers decide what is printed around them (an index
 range, "p." or "pp."): they are laid out again when their numbers change.
 
-A worker lays a segment out once, writes the printer's PDF (CMYK black, nothing interactive) and derives the
-screen PDF (sRGB, links, destinations) from it (screen.py). Footnotes that WeasyPrint separates from their calls are
-mended inside the segment by forced page breaks (`pdf.footnote_breaks`); they depend only on the segment's HTML.
+A worker lays a segment out once and writes the printer's PDF (CMYK black, nothing interactive) with, beside it,
+the links and destinations the layout found (links.json). The screen PDF (sRGB, links, destinations) is derived
+from the two by a process of its own at a lower priority (screen.py, `derive_screen`): that work is off the
+layout's path, done while a worker waits (the index laid out alone) or the PDFs are joined. Footnotes that
+WeasyPrint separates from their calls are mended inside the segment by forced page breaks (`pdf.footnote_breaks`);
+they depend only on the segment's HTML.
 """
 
 from __future__ import annotations
@@ -159,7 +162,7 @@ class Job:
 
     key: str
     segment: Segment
-    folder: str  # the cache entry: print.pdf, screen.pdf, result.json
+    folder: str  # the cache entry: print.pdf, links.json, screen.pdf (derived from the two), result.json
     styles_dir: str
     book_dir: str
     variants: tuple[str, ...]
@@ -217,14 +220,44 @@ def job_key(segment: Segment, fingerprint: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def piece_files(prefix: str, variants: tuple[str, ...]) -> list[str]:
+    """The files a laid-out piece of a segment needs: the printer's PDF, and for a screen PDF the links it is
+    derived with (the screen PDF itself may still be being derived: `underived`)."""
+    return [f"{prefix}print.pdf", *([f"{prefix}{LINKS}"] if "screen" in variants else [])]
+
+
+LINKS = "links.json"
+
+
 def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
-    """A complete cache entry: its result and the PDFs of every variant asked for."""
+    """A complete cache entry: its result, and the files of each of its pieces (piece_files)."""
     try:
         result = Result.load(folder)
     except (OSError, ValueError, TypeError):
         return None
-    files = [folder / f"{prefix}{variant}.pdf" for prefix, _start, _stop in result.pieces() for variant in variants]
+    files = [folder / name for prefix, _start, _stop in result.pieces() for name in piece_files(prefix, variants)]
     return result if all(path.exists() for path in files) else None
+
+
+def underived(folder: Path, result: Result) -> list[str]:
+    """The pieces (by file prefix) of a cache entry whose screen PDF is not derived yet."""
+    return [prefix for prefix, _start, _stop in result.pieces() if not (folder / f"{prefix}screen.pdf").exists()]
+
+
+def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:
+    """The links and destinations of a layout's pages (screen.PageLinks), for deriving its screen PDF later."""
+    (folder / f"{prefix}{LINKS}").write_text(json.dumps([asdict(page) for page in pages]), encoding="utf-8")
+
+
+def derive_screen(folder: str, prefix: str) -> None:
+    """A job of the screen process: a piece's screen PDF from its printer's PDF and its links."""
+    from . import screen
+    from .common import atomic_file
+
+    where = Path(folder)
+    pages = [screen.PageLinks(**page) for page in json.loads((where / f"{prefix}{LINKS}").read_text(encoding="utf-8"))]
+    with atomic_file(where / f"{prefix}screen.pdf") as temporary:
+        screen.derive(where / f"{prefix}print.pdf", temporary, pages)
 
 
 def prune(cache: Path, keep: set[str]) -> None:
