@@ -1354,6 +1354,7 @@ def render_pdfs(
     overlays = lay_out_folios(renderer, parts, book, project)
     pool.retire()  # the last layout is done: the workers' memory goes back before the merges and the EPUB's pandoc
     write_book(renderer, parts, book, overlays, targets)
+    renderer.screens_derived()  # for a build without the screen PDF too: its cache entries complete
     whole = renderer.cache.parent / "book-print.html"
     whole.write_text(segments.whole_book(parts, [r.body for r in book.results]), encoding="utf-8")
     if PRINT.name in targets:

@@ -474,7 +474,7 @@ def link_pieces(
         if low >= high:
             continue
         derived = ["screen.pdf"] if (old / f"{prefix}screen.pdf").exists() else []  # else derived in this build
-        for suffix in [*(piece[len(prefix) :] for piece in segments.piece_files(prefix, variants)), *derived]:
+        for suffix in [*segments.piece_files("", variants), *derived]:
             source, target = old / f"{prefix}{suffix}", new / f"{name}{suffix}"
             target.unlink(missing_ok=True)
             try:

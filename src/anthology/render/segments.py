@@ -220,13 +220,13 @@ def job_key(segment: Segment, fingerprint: str) -> str:
     return digest.hexdigest()[:32]
 
 
+LINKS = "links.json"
+
+
 def piece_files(prefix: str, variants: tuple[str, ...]) -> list[str]:
     """The files a laid-out piece of a segment needs: the printer's PDF, and for a screen PDF the links it is
     derived with (the screen PDF itself may still be being derived: `underived`)."""
     return [f"{prefix}print.pdf", *([f"{prefix}{LINKS}"] if "screen" in variants else [])]
-
-
-LINKS = "links.json"
 
 
 def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
