@@ -333,8 +333,8 @@ class WorkerPool:
 
 
 MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
-# The screen PDFs' process: it yields the cores to the layout's workers (at 10, it still took a tenth of a core from
-# them while they laid out: the most a process of niceness 19 takes beside busy ones is about a seventieth).
+# The screen PDFs' process: it yields the cores to the layout's workers. By the scheduler's weights a process at
+# niceness 10 beside busy ones still gets about a tenth of a core, at 19 about a seventieth; at 10 no gain showed.
 SCREEN_NICENESS = 19
 
 
