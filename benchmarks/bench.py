@@ -4,7 +4,7 @@ Run `python benchmarks/bench.py --help` (or `invoke bench`). Every figure is mea
 subprocess (`python -m invoke TASK --book B --out O` from the project's root, with this checkout's `src/` first on
 PYTHONPATH), timed from start to exit, with the peak of the summed RSS of its whole process tree sampled every
 50 ms (a child that has not yet started its own program is left out: it maps its parent's pages; see tree_rss),
-and the CPU time of that whole tree (user + system, every process reaped: see cpu_of_tree).
+and the CPU time of that whole tree (user + system, every process reaped: see adopt_orphans).
 Times are medians of `--runs` runs; memory is the highest peak of those runs. Nothing here imports the pipeline, so
 the benchmark measures the code of the checkout it lives in, whatever is installed.
 """

@@ -167,19 +167,23 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
     options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
     job = segments.Job("whole", segment, str(folder), str(STYLES), str(book), ("print", "screen"), options)
     result = pdf.render_segment(job)
-    for prefix in segments.underived(folder, result):  # as the build's screen process does
-        segments.derive_screen(str(folder), prefix)
+    derive_screens(folder, result)
     return result, job
+
+
+def derive_screens(folder: Path, result: Any) -> None:
+    """The screen PDFs of a layout made here, not by a build: derived as the build's screen process does."""
+    from anthology.render import segments
+
+    for prefix in segments.underived(folder, result):
+        segments.derive_screen(str(folder), prefix)
 
 
 def assert_same_layout(ours: Any, folder: Path, whole: Any, whole_folder: Path, tmp_path: Path) -> None:
     """A resumed layout has the whole layout's measurements and page images (its pages from several files)."""
     from dataclasses import asdict
 
-    from anthology.render import segments
-
-    for prefix in segments.underived(folder, ours):  # a layout made here: its screen PDFs as the build derives them
-        segments.derive_screen(str(folder), prefix)
+    derive_screens(folder, ours)
     assert whole.files == [] and ours.files != []
     mine = {key: value for key, value in asdict(ours).items() if key != "files"}
     assert mine == {key: value for key, value in asdict(whole).items() if key != "files"}
