@@ -433,12 +433,43 @@ def test_folio_documents_start_on_rectos_where_segments_start():
     assert chunks([1], 4) == [(0, 1)]
 
 
-def test_the_built_book_stamps_its_folios_from_two_documents(built):
-    """The 190-page anthology's folios come from two folio documents whose pages add up to the book's."""
-    documents = sorted((built.project.build_dir / ".cache").glob("folios-print-*.pdf"))
-    assert len(documents) == 2
-    counts = [len(pypdf.PdfReader(path).pages) for path in documents]
+def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_pages_apart():
+    """No folio document straddles the start of the texts laid out last (from the first printing exact page
+    numbers), nor the end of the segments before them that print one of their pages: the others' folio documents
+    can be laid out while those texts are."""
+    from anthology.render.pdf import folio_regions
+    from anthology.render.segments import Segment
+
+    def part(name: str, ids: set[str], targets: tuple[str, ...] = ()) -> Segment:
+        return Segment(name, "", frozenset(ids | {name}), False, ("1",) * len(targets), targets)
+
+    contents = part("contents", set(), ("essay", "index"))
+    essay = part("essay", {"essay--s1"}, ("essay--s1",))
+    index = part("index", {"index-entry"})
+    assert folio_regions([contents, essay, index], {"index"}) == [(0, 1), (1, 2), (2, 3)]
+    assert folio_regions([contents, essay, index], set()) == [(0, 3)]  # nothing laid out last: one run
+    late_reference = part("essay", set(), ("index-entry",))
+    assert folio_regions([contents, essay, late_reference, index], {"index"}) == [(0, 3), (3, 4)]
+    assert folio_regions([index, essay], {"index"}) == [(0, 2)]
+
+
+def test_the_built_book_stamps_its_folios_from_documents_that_add_up_to_it(built):
+    """The anthology's folios come from four documents: the contents (they print the index's page), the body in
+    two of about 100 pages, and the back matter from the bibliography on. Their pages add up to the book's."""
+    documents = [pypdf.PdfReader(path) for path in (built.project.build_dir / ".cache").glob("folios-print-*.pdf")]
+    counts = sorted(len(document.pages) for document in documents)
     assert sum(counts) == len(pypdf.PdfReader(built.pdf).pages)
+    assert len(counts) == 4
+    assert counts[0] < 10 and counts[-1] > 60  # the contents; a body document
+
+
+def test_a_cold_build_lays_out_the_body_folios_while_the_index_is_laid_out(built):
+    """On a cold build the index and the bibliography are laid out last, on the other segments' pages: the folio
+    documents of the pages before them are laid out meanwhile, by the worker the bibliography leaves free, and only
+    the contents' and the back matter's are left for the end."""
+    report = json.loads(report_path(built.pdf).read_text())
+    assert report["folio_documents_laid_out"] == 4
+    assert report["folio_documents_ahead"] == 2
 
 
 def test_a_cold_build_lays_out_each_segment_once(built):

@@ -450,6 +450,9 @@ class Typesetting:
     # were laid out by this build (the others came from the cache).
     settled: bool = True
     segments_laid_out: int = 0
+    # Folio documents this build laid out, and how many of those while the last segments were being laid out.
+    folio_documents_laid_out: int = 0
+    folio_documents_ahead: int = 0
 
     @property
     def separated_count(self) -> int:
@@ -941,6 +944,9 @@ class SegmentRenderer:
         self.previous: dict[str, Path] = {}
         self.laid_out = 0
         self.deriving: dict[Path, Any] = {}  # each screen PDF being derived: the future of its job
+        self.exact = exact_page_texts(resolved)
+        self.folio_jobs: dict[str, Any] = {}  # each folio document being laid out, by its key: its job's future
+        self.ahead: set[str] = set()  # the keys of those laid out before the book's layout was final
 
     def derive_screens(self, job: segments.Job, result: segments.Result) -> None:
         """A layout's screen PDFs, derived by the pool's screen process where they are not yet (once each)."""
@@ -967,7 +973,20 @@ class SegmentRenderer:
             str(previous) if previous is not None and previous != self.cache / key else "",
         )
 
-    def run(self, jobs: list[segments.Job]) -> list[segments.Result]:
+    def folio(self, html: str) -> tuple[str, dict[str, Path]]:
+        """A folio document's key and files by variant, its layout given to the workers unless the files were made
+        before (it is laid out again only when what it prints, the page design or this code change) or it is being
+        laid out (ahead: speculate_folios)."""
+        key = hashlib.sha256(f"{html}/{folio_code()}".encode()).hexdigest()[:16]
+        paths = {variant: self.cache.parent / f"folios-{variant}-{key}.pdf" for variant in (PRINT.name, SCREEN.name)}
+        if key not in self.folio_jobs and not all(path.exists() for path in paths.values()):
+            targets = {variant: str(path) for variant, path in paths.items()}
+            self.folio_jobs[key] = self.pool.submit(overlay_job, html, self.project, targets)
+        return key, paths
+
+    def run(self, jobs: list[segments.Job], book: bool = False) -> list[segments.Result]:
+        """The jobs' results, laid out or from the cache. `book`: the jobs are the whole book's segments, and the
+        folio documents of those before the first laid out are laid out once the workers are free."""
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         from . import resume  # it builds on this module
@@ -993,6 +1012,8 @@ class SegmentRenderer:
                     waiting[self.pool.submit(segments.run_part, job, role)] = (index, role)
             else:
                 waiting[self.pool.submit(segments.run, job)] = (index, "")
+        if book:
+            speculate_folios(self, [job.segment for job in jobs], results)
         parts: dict[int, dict[str, Any]] = {}
         while waiting:
             done, _ = wait(waiting, return_when=FIRST_COMPLETED)
@@ -1121,7 +1142,7 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
         html = new_html
 
         parts = segments.split(html)
-        layout = compose(renderer.run([renderer.job(seg) for seg in parts]))
+        layout = compose(renderer.run([renderer.job(seg) for seg in parts], book=True))
         pages, total = layout.pages, layout.total
     if settled:
         state = {
@@ -1151,18 +1172,35 @@ def page_rules(project: Project, sheet: str) -> str:
 OVERLAY_PAGES = 100
 
 
-def overlay_chunks(book: Layout) -> list[tuple[int, int]]:
-    """The segments (first, past the last) of each folio document. A document starts where a segment does, on a
-    recto with an odd page number, as the first page of a WeasyPrint document is a right-hand page."""
-    count = max(1, round(book.total / OVERLAY_PAGES))
-    cuts = [0]
-    for number in range(1, count):
-        wanted = 1 + book.total * number / count
-        rectos = [i for i in range(cuts[-1] + 1, len(book.starts)) if book.starts[i] % 2 == 1]
-        if rectos:
-            cuts.append(min(rectos, key=lambda i: abs(book.starts[i] - wanted)))
-    cuts.append(len(book.starts))
-    return list(itertools.pairwise(cuts))
+def folio_regions(parts: list[segments.Segment], exact: set[str]) -> list[tuple[int, int]]:
+    """The segments (first, past the last) in up to three runs, which no folio document straddles: the last texts
+    laid out (from the first that prints exact page numbers: the bibliography, the index), the segments before
+    them that print a page of theirs (the contents), and the rest. The rest's folio documents can then be laid out
+    while the last texts are (speculate_folios), the index alone at the end of a cold build."""
+    late = next((i for i, part in enumerate(parts) if part.ids & exact), len(parts))
+    later = {anchor for part in parts[late:] for anchor in part.ids}
+    front = max((i + 1 for i, part in enumerate(parts[:late]) if later.intersection(part.targets)), default=0)
+    return [(first, last) for first, last in ((0, front), (front, late), (late, len(parts))) if first < last]
+
+
+def overlay_chunks(book: Layout, regions: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """The segments (first, past the last) of each folio document: each region (by default the whole book) cut
+    into documents of about OVERLAY_PAGES pages. A document starts where a segment does, on a recto with an odd
+    page number, as the first page of a WeasyPrint document is a right-hand page."""
+    ends = [*book.starts[1:], book.total + 1]  # the page after each segment
+    chunks: list[tuple[int, int]] = []
+    for first, last in regions or [(0, len(book.starts))]:
+        opening, pages = book.starts[first], ends[last - 1] - book.starts[first]
+        count = max(1, round(pages / OVERLAY_PAGES))
+        cuts = [first]
+        for number in range(1, count):
+            wanted = opening + pages * number / count
+            rectos = [i for i in range(cuts[-1] + 1, last) if book.starts[i] % 2 == 1]
+            if rectos:
+                cuts.append(min(rectos, key=lambda i: abs(book.starts[i] - wanted)))
+        cuts.append(last)
+        chunks += itertools.pairwise(cuts)
+    return chunks
 
 
 def overlay_html(parts: list[segments.Segment], book: Layout, project: Project, chunk: tuple[int, int]) -> str:
@@ -1218,38 +1256,60 @@ def overlay_job(html: str, project: Project, targets: dict[str, str]) -> None:
         screen.derive(Path(targets[PRINT.name]), temporary)
 
 
-def cached_overlays(
-    renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project
-) -> tuple[dict[str, list[Path]], list[Any]]:
-    """The folio documents by variant, in page order, and the workers' jobs laying out those not cached (a folio
-    document is laid out again only when what it prints, the page design or this code change)."""
-    scratch = renderer.cache.parent
-    code = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("pdf.py", "screen.py"))
-    overlays: dict[str, list[Path]] = {PRINT.name: [], SCREEN.name: []}
-    wanted: list[tuple[str, dict[str, str]]] = []
-    for chunk in overlay_chunks(book):
-        html = overlay_html(parts, book, project, chunk)
-        key = hashlib.sha256(f"{html}/{code}".encode()).hexdigest()[:16]
-        paths = {variant: scratch / f"folios-{variant}-{key}.pdf" for variant in overlays}
-        for variant, path in paths.items():
-            overlays[variant].append(path)
-        if not all(path.exists() for path in paths.values()):
-            wanted.append((html, {variant: str(path) for variant, path in paths.items()}))
-    kept = {path for paths in overlays.values() for path in paths}
-    for old in scratch.glob("folios-*.pdf"):
-        if old not in kept:
-            old.unlink()
-    return overlays, [renderer.pool.submit(overlay_job, html, project, targets) for html, targets in wanted]
+@cache
+def folio_code() -> str:
+    """The code a folio document is made by, part of its key."""
+    return "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("pdf.py", "screen.py"))
+
+
+def numbers_known(part: segments.Segment, pages: dict[str, int]) -> bool:
+    """Whether every page number the segment prints is the page its anchor has in `pages`."""
+    return len(part.targets) == len(part.numbers) and all(
+        str(pages.get(target)) == number for number, target in zip(part.numbers, part.targets, strict=True)
+    )
+
+
+def speculate_folios(renderer: SegmentRenderer, parts: list[segments.Segment], known: dict[int, Any]) -> None:
+    """The folio documents of the segments before the first being laid out (the segments `known` come from the
+    cache), given to the workers after the round's segments: they take them as they come free. Only a document
+    whose every number is already the page of its anchor is laid out ahead; it is used when the book's final
+    layout asks for that very document (lay_out_folios), as it then does unless a page count changed."""
+    settled = next((index for index in range(len(parts)) if index not in known), len(parts))
+    if settled == len(parts):
+        return
+    book = compose([known[index] for index in range(settled)])
+    regions = [region for region in folio_regions(parts, renderer.exact) if region[1] <= settled]
+    for chunk in overlay_chunks(book, regions):
+        if all(numbers_known(part, book.pages) for part in parts[chunk[0] : chunk[1]]):
+            key, _paths = renderer.folio(overlay_html(parts, book, renderer.project, chunk))
+            if key in renderer.folio_jobs:
+                renderer.ahead.add(key)
 
 
 def lay_out_folios(
     renderer: SegmentRenderer, parts: list[segments.Segment], book: Layout, project: Project
-) -> dict[str, list[Path]]:
-    """The folio documents by variant, laid out by the workers where they are not cached: the build's last layout."""
-    overlays, jobs = cached_overlays(renderer, parts, book, project)
-    for job in jobs:
-        job.result()
-    return overlays
+) -> tuple[dict[str, list[Path]], int, int]:
+    """The folio documents by variant, in page order, laid out by the workers where they are not cached: the
+    build's last layout. Also how many were laid out, and how many of those ahead (speculate_folios)."""
+    overlays: dict[str, list[Path]] = {PRINT.name: [], SCREEN.name: []}
+    used: set[str] = set()
+    for chunk in overlay_chunks(book, folio_regions(parts, renderer.exact)):
+        key, paths = renderer.folio(overlay_html(parts, book, project, chunk))
+        used.add(key)
+        for variant, path in paths.items():
+            overlays[variant].append(path)
+    for key, job in renderer.folio_jobs.items():
+        if key not in used:
+            job.cancel()  # laid out ahead for pages that have changed since: unless it has started
+    for job in renderer.folio_jobs.values():
+        if not job.cancelled():
+            job.result()  # before the folder is pruned: a job still running would write into it
+    kept = {path for paths in overlays.values() for path in paths}
+    for old in renderer.cache.parent.glob("folios-*.pdf"):
+        if old not in kept:
+            old.unlink()
+    laid_out = used & renderer.folio_jobs.keys()
+    return overlays, len(laid_out), len(laid_out & renderer.ahead)
 
 
 def write_book(
@@ -1351,7 +1411,9 @@ def render_pdfs(
     pages = book_pages(book)
     if on_pages is not None:
         on_pages(pages)
-    overlays = lay_out_folios(renderer, parts, book, project)
+    overlays, report.folio_documents_laid_out, report.folio_documents_ahead = lay_out_folios(
+        renderer, parts, book, project
+    )
     pool.retire()  # the last layout is done: the workers' memory goes back before the merges and the EPUB's pandoc
     write_book(renderer, parts, book, overlays, targets)
     renderer.screens_derived()  # for a build without the screen PDF too: its cache entries complete

@@ -61,6 +61,7 @@ class Segment:
     ids: frozenset[str]
     last: bool
     numbers: tuple[str, ...] = ()  # the page numbers masked, in document order
+    targets: tuple[str, ...] = ()  # the anchor each of them is the page of (the link it is printed in), or ""
 
 
 def mask_numbers(html: str) -> tuple[str, tuple[str, ...]]:
@@ -121,6 +122,19 @@ def _relink(group: list[Any], ids: set[str]) -> None:
                 link.set("href", DEST_SCHEME + href[1:])
 
 
+def _targets(group: list[Any]) -> tuple[str, ...]:
+    """The anchor each page number in the group is the page of: the link the number is printed in ("" for a
+    number in no link). In document order, as mask_numbers counts them."""
+    targets = []
+    for element in group:
+        for number in element.iter("span"):
+            if number.get("class") == "pnum":
+                link = next(number.iterancestors("a"), None)
+                href = "" if link is None else link.get("href") or ""
+                targets.append(href.removeprefix("#").removeprefix(DEST_SCHEME) if href else "")
+    return tuple(targets)
+
+
 def split(document: str) -> list[Segment]:
     """Cut the whole book's print HTML into segments, each a complete HTML document with the same head."""
     root = lxml_html.document_fromstring(document)
@@ -136,7 +150,10 @@ def split(document: str) -> list[Segment]:
         end = "" if last else '<div class="segment-end"></div>'
         html = f'<!DOCTYPE html>\n<html lang="{lang}">{head}<body>{body}{end}</body></html>\n'
         masked, numbers = mask_numbers(html)
-        segments.append(Segment(_name(group, number), masked, frozenset(ids), last, numbers))
+        targets = _targets(group)
+        if len(targets) != len(numbers):  # a number mask_numbers does not count (it has attributes): none known
+            targets = ("",) * len(numbers)
+        segments.append(Segment(_name(group, number), masked, frozenset(ids), last, numbers, targets))
     return segments
 
 
