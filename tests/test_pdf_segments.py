@@ -503,3 +503,21 @@ def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, t
     assert (folder / "screen.pdf").exists()
     screen = built.pdf.with_name(built.pdf.stem + "-screen.pdf")
     assert (out / screen.name).read_bytes() == screen.read_bytes()
+
+
+def test_a_worker_warms_up_in_the_book_style_and_language():
+    """A worker's first job lays a page out in the book's style sheet and language before any segment comes, so
+    that what WeasyPrint reads once in a process (fonts, the hyphenation dictionary) is not read on the layout's
+    path. Run in a process of its own, as a worker is: which dictionaries it read."""
+    code = (
+        "import sys, pyphen; from anthology.render import segments; "
+        "segments.warm_up(sys.argv[1], sys.argv[2], sys.argv[3]); "
+        "print(' '.join(sorted(path.name for path in pyphen.hdcache)))"
+    )
+    import pyphen
+
+    for lang in ("en", "de"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(MINIBOOK), str(STYLES), lang], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split() == [Path(pyphen.LANGUAGES[pyphen.language_fallback(lang)]).name], done.stderr

@@ -110,10 +110,10 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
     pandoc.USED_KEYS.clear()
     with worker_pool() as pool:
-        if any(name in VARIANT_OF for name in wanted):
-            pool.warm_up()  # WeasyPrint is imported by the workers and here while the book is read
         stage(f"load {project.book_dir}")
         book = load_book(project.book_dir)
+        if any(name in VARIANT_OF for name in wanted):
+            pool.warm_up(project, book.config.lang)  # the workers start, and set WeasyPrint up, while it is read
         stage(f"resolve {len(book.chapters)} chapters")
         resolved = resolve_book(book, project.styles_dir)
         slug = book.config.slug
@@ -276,16 +276,18 @@ class WorkerPool:
         self.retiring: threading.Thread | None = None
         self.screens: ProcessPoolExecutor | None = None
 
-    def warm_up(self) -> None:
+    def warm_up(self, project: Project, lang: str) -> None:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
         waits until the fork server has imported WeasyPrint (about a second, the first time): a thread of its own
         does it, not the thread that reads the book."""
         from .render import segments
 
+        arguments = (str(project.book_dir.resolve()), str(project.styles_dir.resolve()), lang)
+
         def start() -> None:
             for _ in range(self.workers):
                 try:
-                    self.processes.submit(segments.warm_up)
+                    self.processes.submit(segments.warm_up, *arguments)
                 except RuntimeError:  # the build ended first (an error): the pool is shut down
                     return
 
