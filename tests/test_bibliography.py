@@ -108,3 +108,17 @@ def test_no_note_or_citation_of_the_real_book_renders_empty(resolved_real_book):
                 empty.append(f"{slug}: empty citation {node['c'][2][0]}")
     assert empty == []
     assert sum(len(places) for places in resolved_real_book.citations.places.values()) > 300
+
+
+def test_the_bibliography_is_rendered_for_the_works_the_texts_cite_beside_their_citations(resolved_real_book):
+    """The bibliography's citeproc run starts with the texts' (issue 11: resolving the book is on every build's
+    longest path) for the keys their citations name before citeproc; those are the works the rendered citations
+    cite, so that run is the one the bibliography takes, not one made after the texts'."""
+    index = resolved_real_book.citations
+    assert index.references is not None
+    keys, rendered = index.references
+    assert keys == sorted(index.places) and len(keys) > 100
+    assert rendered.done()
+    html = ast_to_html(resolved_real_book.texts["bibliography"].ast)
+    entries = lxml_html.fromstring(html).xpath("//div[contains(@class, 'csl-entry')]")
+    assert len(entries) == len(keys)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,6 +36,8 @@ class CitationIndex:
     """Where each bibliography key is cited: (text slug, citation id) in reading order."""
 
     places: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # The bibliography's entries for the keys the texts cite (citeproc's JSON), rendered beside their citations.
+    references: tuple[list[str], Future[str]] | None = None
 
     def add(self, key: str, slug: str, ident: str) -> None:
         self.places.setdefault(key, []).append((slug, ident))
@@ -227,6 +229,12 @@ def process_citations(
             ]
         )
     csl = csl_path(book, styles_dir)
+    keys = sorted({key for _, ast in cited for key in cite_keys(ast["blocks"])})
+    # The bibliography's citeproc run, which the resolve stage waits for at its end, runs beside the texts' (the
+    # cores are not all busy while theirs run): the works the texts cite are known before their citations are.
+    beside = ThreadPoolExecutor(1)
+    index.references = (keys, beside.submit(render_references, book, csl, keys))
+    beside.shutdown(wait=False)
     linked = [CitationIndex() for _ in cited]  # each text's places, joined in reading order
     failed: dict[int, BuildError] = {}  # by position in `cited`
     with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
@@ -326,6 +334,41 @@ def entry_key(node: Node) -> str | None:
     return ident[len(prefix) :] if ident.startswith(prefix) else None
 
 
+def references_document(keys: list[str]) -> dict[str, Any]:
+    """A document that cites every key and prints nothing else: citeproc's reference list of those works."""
+    citations = [
+        {
+            "t": "Cite",
+            "c": [
+                [
+                    {
+                        "citationId": key,
+                        "citationPrefix": [],
+                        "citationSuffix": [],
+                        "citationMode": {"t": "NormalCitation"},
+                        "citationNoteNum": 0,
+                        "citationHash": 0,
+                    }
+                ],
+                [],
+            ],
+        }
+        for key in keys
+    ]
+    return {
+        "pandoc-api-version": pandoc.API_VERSION,
+        "blocks": [{"t": "Div", "c": [["refs", [], []], []]}],
+        "meta": {"nocite": {"t": "MetaInlines", "c": citations}},
+    }
+
+
+def render_references(book: Book, csl: Path, keys: list[str]) -> str:
+    """The works of `keys` in the house style, as citeproc lists them: pandoc's JSON (one run)."""
+    args = citeproc_args(bibliography_file(book), csl, book.config.lang)
+    document = json.dumps(references_document(keys))
+    return pandoc.run(args, document, source=bibliography_file(book), sandbox=False)
+
+
 @register(BIBLIOGRAPHY_SLUG, "Bibliography")
 def make_bibliography(resolved: Any, slug: str) -> Generated:
     """All works cited anywhere in the book, in the house style, each with where it is cited."""
@@ -335,37 +378,11 @@ def make_bibliography(resolved: Any, slug: str) -> Generated:
         return Generated([para(str_inlines("No works are cited in this book."))])
     entries = load_entries(bibliography_file(book))
     keys = sorted(index.places)
-    document = {
-        "pandoc-api-version": pandoc.API_VERSION,
-        "blocks": [{"t": "Div", "c": [["refs", [], []], []]}],
-        "meta": {
-            "nocite": {
-                "t": "MetaInlines",
-                "c": [
-                    {
-                        "t": "Cite",
-                        "c": [
-                            [
-                                {
-                                    "citationId": key,
-                                    "citationPrefix": [],
-                                    "citationSuffix": [],
-                                    "citationMode": {"t": "NormalCitation"},
-                                    "citationNoteNum": 0,
-                                    "citationHash": 0,
-                                }
-                            ],
-                            [],
-                        ],
-                    }
-                    for key in keys
-                ],
-            }
-        },
-    }
-    csl = csl_path(book, resolved.styles_dir)
-    args = citeproc_args(bibliography_file(book), csl, book.config.lang)
-    blocks = json.loads(pandoc.run(args, json.dumps(document), source=bibliography_file(book), sandbox=False))["blocks"]
+    if index.references is not None and index.references[0] == keys:
+        rendered = index.references[1].result()
+    else:  # the rendered citations name other works than the texts' keys (not seen so far): rendered now
+        rendered = render_references(book, csl_path(book, resolved.styles_dir), keys)
+    blocks = json.loads(rendered)["blocks"]
     for node in walk_structure(blocks):
         if node["t"] in ("Div", "Span") and node["c"][0][0]:
             node["c"][0][0] = f"{slug}--{node['c'][0][0]}"
