@@ -303,11 +303,21 @@ class WorkerPool:
         laid out alone; the folios, the merges), not while every worker lays out (issue 11)."""
         from .render import segments
 
+        return self.screen_process().submit(segments.derive_screen, folder, prefix)
+
+    def screen_process(self) -> ProcessPoolExecutor:
         if self.screens is None:
             self.screens = ProcessPoolExecutor(
                 1, mp_context=worker_context(), initializer=os.nice, initargs=(SCREEN_NICENESS,)
             )
-        return self.screens.submit(segments.derive_screen, folder, prefix)
+        return self.screens
+
+    def merge(self, *arguments: Any) -> Future:
+        """A PDF merged (merge.merge) by the screen process, after the screen PDFs it is deriving: the screen PDF's
+        merge, while this process merges the printer's."""
+        from .render import merge
+
+        return self.screen_process().submit(merge.merge, *arguments)
 
     def submit_thread(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         return self.threads.submit(function, *args, **kwargs)

@@ -18,6 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -1320,31 +1321,35 @@ def write_book(
     targets: dict[str, Path],
 ) -> None:
     """Each variant's segments merged, with the folios stamped on, the result moved into place only when complete.
-    The merges run here, one after the other: in the workers, beside what WeasyPrint leaves in them, two merges at
-    once took a 50-chapter book's build past 3 GB."""
+    The printer's PDF is merged here and the screen PDF, at the same time, by the process that derived its pieces
+    (after them): two processes, the workers ended. (In the workers, beside what WeasyPrint leaves in them, two
+    merges at once took a 50-chapter book's build past 3 GB.)"""
     from . import merge
 
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
     for start, result in zip(book.starts, book.results, strict=True):
         for stamp in result.stamps:
             drawn[start - 1 + stamp[1]] = True
-    for variant in [variant for variant in (PRINT, SCREEN) if variant.name in targets]:
-        if variant.interactive:
-            renderer.screens_derived()  # derived meanwhile, by a process of their own
-        files = [
-            merge.Part(renderer.folder_of[seg.name] / f"{prefix}{variant.name}.pdf", start, stop)
-            for seg, result in zip(parts, book.results, strict=True)
-            for prefix, start, stop in result.pieces()
-        ]
-        bookmarks = None
-        if variant.interactive:
-            bookmarks = [
-                [start - 1 + page, level, label, x, y]
-                for start, result in zip(book.starts, book.results, strict=True)
-                for page, level, label, x, y in result.bookmarks
+    with ExitStack() as files_in_place:
+        beside = []
+        for variant in [variant for variant in (SCREEN, PRINT) if variant.name in targets]:
+            files = [
+                merge.Part(renderer.folder_of[seg.name] / f"{prefix}{variant.name}.pdf", start, stop)
+                for seg, result in zip(parts, book.results, strict=True)
+                for prefix, start, stop in result.pieces()
             ]
-        with atomic_file(targets[variant.name]) as temporary:
-            merge.merge(files, overlays[variant.name], drawn, temporary, bookmarks)
+            temporary = files_in_place.enter_context(atomic_file(targets[variant.name]))
+            if variant.interactive:
+                bookmarks = [
+                    [start - 1 + page, level, label, x, y]
+                    for start, result in zip(book.starts, book.results, strict=True)
+                    for page, level, label, x, y in result.bookmarks
+                ]
+                beside.append(renderer.pool.merge(files, overlays[variant.name], drawn, temporary, bookmarks))
+            else:
+                merge.merge(files, overlays[variant.name], drawn, temporary)
+        for job in beside:
+            job.result()
 
 
 def book_pages(book: Layout) -> list[pagemap.PrintPage]:
