@@ -521,3 +521,32 @@ def test_a_worker_warms_up_in_the_book_style_and_language():
             [sys.executable, "-c", code, str(MINIBOOK), str(STYLES), lang], capture_output=True, text=True, check=True
         )
         assert done.stdout.split() == [Path(pyphen.LANGUAGES[pyphen.language_fallback(lang)]).name], done.stderr
+
+
+def test_a_stream_every_segment_carries_is_compressed_once_per_worker_to_the_same_bytes():
+    """Every segment's printer's PDF carries the output intent's ICC profile (444 KB): a worker compresses it once
+    and gives the next PDFs those bytes, which are zlib's at the level the PDFs are written at, as any other stream's
+    are. Two segments' PDFs written one after the other in a process of their own, as a worker writes them."""
+    code = """
+import io, sys, zlib
+from pathlib import Path
+from anthology.render import engine, pdf
+from anthology.render.common import Project
+project = Project(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]))
+page = '<html lang="en"><head><link rel="stylesheet" href="print.css"></head><body><p>{}</p></body></html>'
+for word in ("One", "Two"):
+    document, _ = pdf.layout(page.format(word), project, pdf.PRINT)
+    document.write_pdf(io.BytesIO(), **pdf.write_options({"pdf_variant": "pdf/x-4"}))
+written = engine._deflate_repeated.cache_info()
+profile = (Path(sys.argv[2]) / "icc" / "GRACoL_TR006_coated.icc").read_bytes()
+deflate = engine._FlateForPydyf.compressobj()
+ours = deflate.compress(profile) + deflate.flush()
+theirs = zlib.compressobj(engine.FLATE_LEVEL)
+checked = engine._deflate_repeated.cache_info()
+print(written.misses, written.hits, checked.misses, ours == theirs.compress(profile) + theirs.flush())
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(MINIBOOK), str(STYLES)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # Compressed for the first PDF, taken for the second; it was the profile (no new compression for it after);
+    # and the bytes are zlib's own.
+    assert done.stdout.split() == ["1", "1", "1", "True"]
