@@ -960,6 +960,15 @@ class SegmentRenderer:
         for future in self.deriving.values():
             future.result()
 
+    def share_derivations(self) -> None:
+        """The screen PDFs still waiting for the screen process, given to the workers too once they have their last
+        layouts: the screen process, which yields the cores to the layout, is left with a queue at its end, and the
+        screen PDF's merge waits for it."""
+        for path, future in self.deriving.items():
+            if future.cancel():  # not started
+                prefix = path.name.removesuffix("screen.pdf")
+                self.deriving[path] = self.pool.submit(segments.derive_screen, str(path.parent), prefix)
+
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
         previous = self.previous.get(segment.name)
@@ -1299,6 +1308,7 @@ def lay_out_folios(
         used.add(key)
         for variant, path in paths.items():
             overlays[variant].append(path)
+    renderer.share_derivations()
     for key, job in renderer.folio_jobs.items():
         if key not in used:
             job.cancel()  # laid out ahead for pages that have changed since: unless it has started
@@ -1321,8 +1331,8 @@ def write_book(
     targets: dict[str, Path],
 ) -> None:
     """Each variant's segments merged, with the folios stamped on, the result moved into place only when complete.
-    The printer's PDF is merged here and the screen PDF, at the same time, by the process that derived its pieces
-    (after them): two processes, the workers ended. (In the workers, beside what WeasyPrint leaves in them, two
+    The printer's PDF is merged here and the screen PDF, at the same time, by the screen process once its pieces
+    are derived: two processes, the workers ended. (In the workers, beside what WeasyPrint leaves in them, two
     merges at once took a 50-chapter book's build past 3 GB.)"""
     from . import merge
 
@@ -1340,6 +1350,7 @@ def write_book(
             ]
             temporary = files_in_place.enter_context(atomic_file(targets[variant.name]))
             if variant.interactive:
+                renderer.screens_derived()  # by the screen process and, at the end, the workers too
                 bookmarks = [
                     [start - 1 + page, level, label, x, y]
                     for start, result in zip(book.starts, book.results, strict=True)
