@@ -550,3 +550,25 @@ print(written.misses, written.hits, checked.misses, ours == theirs.compress(prof
     # Compressed for the first PDF, taken for the second; it was the profile (no new compression for it after);
     # and the bytes are zlib's own.
     assert done.stdout.split() == ["1", "1", "1", "True"]
+
+
+def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured_ones(tmp_path):
+    """A book's first layout guesses its pages to lay out all but the texts that print exact page numbers (the
+    bibliography's page lists, the index), which wait for the measured pages: their print form on the guessed
+    pages would be converted by pandoc and never laid out, so they keep their form without page numbers."""
+    from anthology.load import load_book
+    from anthology.render.common import Project
+    from anthology.render.pdf import print_html
+    from anthology.render.segments import split
+    from anthology.resolve import resolve_book
+
+    resolved = resolve_book(load_book(MINIBOOK), STYLES)
+    project = Project(MINIBOOK, STYLES, tmp_path)
+    pages = {ident: 7 for _slug, ident in (place for places in resolved.citations.places.values() for place in places)}
+
+    def bibliography(html: str) -> str:
+        return next(part.html for part in split(html) if "bibliography" in part.ids)
+
+    without = bibliography(print_html(resolved, project, {}))
+    assert bibliography(print_html(resolved, project, pages, exact=False)) == without
+    assert "p. 7" in bibliography(print_html(resolved, project, pages)) and "p. 7" not in without

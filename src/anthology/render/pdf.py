@@ -188,14 +188,18 @@ def iso_timestamp(resolved: ResolvedBook) -> str:
     return datetime.fromtimestamp(source_date_epoch(resolved), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int = 0) -> str:
+def print_html(
+    resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int = 0, exact: bool = True
+) -> str:
     """The whole book as one HTML document for WeasyPrint. Page numbers are text, from `pages` (the page of every
     anchor): the contents, cross-references, bibliography and index print them, and generated texts take their
-    print form. Made once for each page map: settling the page numbers asks for the same one more than once."""
-    key = hashlib.sha256(json.dumps([pages, page_count], sort_keys=True).encode()).hexdigest()
+    print form. Made once for each page map: settling the page numbers asks for the same one more than once.
+    `exact`: False leaves the texts that print exact page numbers (the index, the bibliography) without them, for
+    a layout that does not lay them out (first_pages)."""
+    key = hashlib.sha256(json.dumps([pages, page_count, exact], sort_keys=True).encode()).hexdigest()
     documents = fragments_of(resolved).documents
     if key not in documents:
-        documents[key] = compose_print_html(resolved, project, pages, page_count)
+        documents[key] = compose_print_html(resolved, project, pages, page_count, exact)
     return documents[key]
 
 
@@ -207,14 +211,18 @@ def print_environment(project: Project) -> jinja2.Environment:
     return environment
 
 
-def compose_print_html(resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int) -> str:
+def compose_print_html(
+    resolved: ResolvedBook, project: Project, pages: dict[str, int], page_count: int, exact: bool = True
+) -> str:
     config = resolved.book.config
     fragments = dict(base_fragments(resolved))
 
     def converted(slug: str) -> str:
         override = resolved.print_overrides[slug]
         fragment = positional_fragment(resolved, slug, override, pages)
-        return fragment if fragment is not None else overridden_fragment(resolved, slug, override(pages))
+        if fragment is None:
+            fragment = overridden_fragment(resolved, slug, override(pages if exact or positional(override) else {}))
+        return fragment
 
     overrides = list(resolved.print_overrides)  # each a pandoc run, the first time
     fragments.update(zip(overrides, pandoc.map_at_once(converted, overrides), strict=True))
@@ -1103,7 +1111,8 @@ def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRende
     guesses = guess_segments(parts)
     guessed = compose(guesses)
     page_count = guessed.total
-    parts = segments.split(print_html(resolved, project, guessed.pages, page_count))
+    # The index and the bibliography wait for the measured pages: not given the guessed ones (pandoc runs).
+    parts = segments.split(print_html(resolved, project, guessed.pages, page_count, exact=False))
     exact = exact_page_texts(resolved)
     waits = [bool(part.ids & exact) for part in parts]
 
