@@ -122,3 +122,12 @@ def test_the_bibliography_is_rendered_for_the_works_the_texts_cite_beside_their_
     html = ast_to_html(resolved_real_book.texts["bibliography"].ast)
     entries = lxml_html.fromstring(html).xpath("//div[contains(@class, 'csl-entry')]")
     assert len(entries) == len(keys)
+
+
+def test_a_book_that_prints_no_bibliography_renders_no_reference_list(book_copy):
+    """The early citeproc run is the bibliography's: a book that does not list it in `back:` does not pay for it."""
+    config = book_copy / "book.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("back: [bibliography]", "back: []"), encoding="utf-8")
+    resolved = resolved_minibook(book_copy)
+    assert "bibliography" not in resolved.texts
+    assert resolved.citations.places and resolved.citations.references is None

@@ -229,12 +229,13 @@ def process_citations(
             ]
         )
     csl = csl_path(book, styles_dir)
-    keys = sorted({key for _, ast in cited for key in cite_keys(ast["blocks"])})
-    # The bibliography's citeproc run, which the resolve stage waits for at its end, runs beside the texts' (the
-    # cores are not all busy while theirs run): the works the texts cite are known before their citations are.
-    beside = ThreadPoolExecutor(1)
-    index.references = (keys, beside.submit(render_references, book, csl, keys))
-    beside.shutdown(wait=False)
+    if any(text.slug == BIBLIOGRAPHY_SLUG and text.kind == "generated" for text in book.texts):
+        # The bibliography's citeproc run, which the resolve stage waits for at its end, runs beside the texts'
+        # (the cores are not all busy while theirs run): the works the texts cite are known before their citations.
+        keys = sorted({key for _, ast in cited for key in cite_keys(ast["blocks"])})
+        beside = ThreadPoolExecutor(1)
+        index.references = (keys, beside.submit(render_references, book, csl, keys))
+        beside.shutdown(wait=False)
     linked = [CitationIndex() for _ in cited]  # each text's places, joined in reading order
     failed: dict[int, BuildError] = {}  # by position in `cited`
     with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
