@@ -3,9 +3,10 @@ serialized markup."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import orjson
 
 Node = dict[str, Any]
 
@@ -78,10 +79,17 @@ def structure(children: list[Any]) -> list[Any]:
     ]
 
 
+def to_json(value: Any) -> bytes:
+    """An AST as JSON for pandoc: orjson writes a book's trees in a sixth of the time the json module takes
+    (9 ms against 54 ms for the anthology's texts), and each build writes them several times (print, site, EPUB,
+    citations)."""
+    return orjson.dumps(value)
+
+
 def clone(value: Any) -> Any:
     """A private copy of an AST (pure JSON): a JSON round trip copies a book's trees in a fraction of the time
-    copy.deepcopy takes."""
-    return json.loads(json.dumps(value))
+    copy.deepcopy takes (with orjson, 81 ms against the json module's 141 ms for the anthology's texts)."""
+    return orjson.loads(orjson.dumps(value))
 
 
 def attr_of(node: Node) -> list[Any] | None:
@@ -91,20 +99,46 @@ def attr_of(node: Node) -> list[Any] | None:
     return node["c"][position]
 
 
-def transform_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
-    """Rebuild every list of elements bottom-up through fn (to replace or expand elements in place)."""
-    if isinstance(value, dict):
-        return {key: transform_lists(child, fn) for key, child in value.items()}
-    if isinstance(value, list):
-        rebuilt = [transform_lists(child, fn) for child in value]
-        if rebuilt and all(isinstance(item, dict) and "t" in item for item in rebuilt):
-            return fn(rebuilt)
-        return rebuilt
-    return value
+def replace_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
+    """Every list of elements passed through fn bottom-up (to replace or expand elements), without copying what
+    fn leaves alone: fn returns the list it was given when it changes nothing, and only the lists it changes, and
+    the lists and dicts that hold them, are new. The rest is shared with `value`, so neither may be changed in
+    place afterwards. Words (WORDS) hold no list, and are not entered: the anthology's print footnotes took 160 ms
+    when every list and dict was rebuilt, 30 ms this way."""
+    if type(value) is dict:
+        copy = None
+        for key, child in value.items():
+            if type(child) is dict or type(child) is list:
+                new = replace_lists(child, fn)
+                if new is not child:
+                    if copy is None:
+                        copy = dict(value)
+                    copy[key] = new
+        return value if copy is None else copy
+    if type(value) is not list:
+        return value
+    items = value
+    elements = True  # every item an element (a dict with 't')
+    for index, child in enumerate(value):
+        if type(child) is dict:
+            if "t" not in child:
+                elements = False
+            elif child["t"] in WORDS:
+                continue
+        else:
+            elements = False
+            if type(child) is not list:
+                continue
+        new = replace_lists(child, fn)
+        if new is not child:
+            if items is value:
+                items = list(value)
+            items[index] = new
+    return fn(items) if items and elements else items
 
 
 def rewrite_lists(value: Any, fn: Callable[[list[Any]], list[Any]]) -> None:
-    """transform_lists in place, for a tree its caller owns: copying every list and dict of a book's trees took
+    """replace_lists in place, for a tree its caller owns: copying every list and dict of a book's trees took
     a large part of the resolve stage. Words (WORDS) hold no list, and are not entered."""
     if type(value) is dict:
         for child in value.values():

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pandoc, yamlfile
-from .ast import Node, para, str_inlines, walk_structure
+from .ast import Node, clone, para, str_inlines, to_json, walk_structure
 from .diagnostics import BuildError, Collector, Diagnostic
 from .generated import Generated, register
 from .load import Book, Chapter, Text
@@ -99,7 +99,7 @@ def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path,
     """Render the citations of one text; an unknown key is an error at the line where the key is written."""
     args = citeproc_args(bibliography, csl, lang, suppress_bibliography=True)
     try:
-        return json.loads(pandoc.run(args, json.dumps(ast), source=text.path, sandbox=False))
+        return json.loads(pandoc.run(args, to_json(ast), source=text.path, sandbox=False))
     except BuildError as error:
         raise BuildError([located(d, text) for d in error.diagnostics]) from None
 
@@ -366,7 +366,7 @@ def references_document(keys: list[str]) -> dict[str, Any]:
 def render_references(book: Book, csl: Path, keys: list[str]) -> str:
     """The works of `keys` in the house style, as citeproc lists them: pandoc's JSON (one run)."""
     args = citeproc_args(bibliography_file(book), csl, book.config.lang)
-    document = json.dumps(references_document(keys))
+    document = to_json(references_document(keys))
     return pandoc.run(args, document, source=bibliography_file(book), sandbox=False)
 
 
@@ -389,7 +389,7 @@ def make_bibliography(resolved: Any, slug: str) -> Generated:
             node["c"][0][0] = f"{slug}--{node['c'][0][0]}"
 
     def with_places(pages: dict[str, int] | None) -> list[Node]:
-        result = json.loads(json.dumps(blocks))
+        result = clone(blocks)
         cited = set(index.places)
         for node in walk_structure(result):
             if node["t"] == "Div" and (key := entry_key(node)) is not None:

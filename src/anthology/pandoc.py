@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import pypandoc
 
+from .ast import to_json
 from .diagnostics import BuildError, Diagnostic
 
 MARKDOWN = "markdown-smart"
@@ -75,13 +76,13 @@ CACHE_DIR: Path | None = None
 USED_KEYS: set[str] = set()
 
 
-def cache_key(args: list[str], stdin: str, epoch: int | None, sandbox: bool) -> str | None:
+def cache_key(args: list[str], stdin: str | bytes, epoch: int | None, sandbox: bool) -> str | None:
     """What a pandoc run's output depends on: pandoc, the arguments, the input, and the files it reads (named by
     the arguments); None for a run that writes a file."""
     if any(arg in ("-o", "--output") or arg.startswith("--output=") for arg in args):
         return None
     digest = hashlib.sha256(f"{pandoc_identity()}\0{json.dumps(args)}\0{epoch}\0{sandbox}\0".encode())
-    digest.update(stdin.encode("utf-8"))
+    digest.update(as_bytes(stdin))
     for arg in args:
         path = Path(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg)
         if not arg.startswith("-") or "=" in arg:
@@ -93,9 +94,13 @@ def cache_key(args: list[str], stdin: str, epoch: int | None, sandbox: bool) -> 
     return digest.hexdigest()
 
 
+def as_bytes(stdin: str | bytes) -> bytes:
+    return stdin if isinstance(stdin, bytes) else stdin.encode("utf-8")
+
+
 def run(
     args: list[str],
-    stdin: str = "",
+    stdin: str | bytes = "",
     epoch: int | None = None,
     source: Path | None = None,
     sandbox: bool = True,
@@ -130,7 +135,7 @@ def prune_cache() -> None:
 
 def run_pandoc(
     args: list[str],
-    stdin: str = "",
+    stdin: str | bytes = "",
     epoch: int | None = None,
     source: Path | None = None,
     sandbox: bool = True,
@@ -147,7 +152,7 @@ def run_pandoc(
         env["SOURCE_DATE_EPOCH"] = str(epoch)
     process = subprocess.run(
         [pandoc_binary(), *(["--sandbox"] if sandbox else []), *args],
-        input=stdin.encode("utf-8"),
+        input=as_bytes(stdin),
         capture_output=True,
         env=env,
         check=False,
@@ -197,4 +202,4 @@ def markdown_to_ast(text: str, source: Path | None = None, line_offset: int = 0)
 
 
 def ast_to_html(ast: dict[str, Any], extra: list[str] | None = None, source: Path | None = None) -> str:
-    return run(["--from", "json", "--to", "html5", "--wrap=none", *(extra or [])], json.dumps(ast), source=source)
+    return run(["--from", "json", "--to", "html5", "--wrap=none", *(extra or [])], to_json(ast), source=source)

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jinja2
 
-from ..ast import Node, clone, span, transform_lists
+from ..ast import Node
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedBook
@@ -117,26 +117,3 @@ def flatten_blocks(blocks: list[Node]) -> list[Node]:
             inlines.append({"t": "LineBreak"})
         inlines.extend(piece)
     return inlines
-
-
-def notes_to_footnote_spans(blocks: list[Node]) -> list[Node]:
-    """Turn each pandoc Note into a span WeasyPrint floats to the foot of the page (CSS float: footnote)."""
-
-    def convert(items: list[Any]) -> list[Any]:
-        return [
-            span(flatten_blocks(item["c"]), classes=["footnote"]) if item.get("t") == "Note" else item for item in items
-        ]
-
-    return transform_lists(clone(blocks), convert)
-
-
-def shift_headings(blocks: list[Node], by: int) -> list[Node]:
-    """Headings one level deeper, for editions where parts and chapters take the top levels."""
-
-    def shift(items: list[Any]) -> list[Any]:
-        for item in items:
-            if item.get("t") == "Header":
-                item["c"][0] = min(6, item["c"][0] + by)
-        return items
-
-    return transform_lists(clone(blocks), shift)

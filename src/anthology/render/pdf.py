@@ -30,7 +30,7 @@ import jinja2
 from rich.console import Console
 
 from .. import pandoc
-from ..ast import Node, span, transform_lists
+from ..ast import Node, replace_lists, span
 from ..config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
@@ -156,9 +156,11 @@ def notes_to_print_footnotes(blocks: list[Node], slug: str) -> list[Node]:
 
     def convert(items: list[Any]) -> list[Any]:
         nonlocal counter
+        if not any(item["t"] == "Note" for item in items):
+            return items
         result: list[Any] = []
         for item in items:
-            if isinstance(item, dict) and item.get("t") == "Note":
+            if item["t"] == "Note":
                 counter += 1
                 call, text = footnote_ids(slug, counter)
                 result += [span([], ident=call), span(flatten_blocks(item["c"]), ident=text, classes=["footnote"])]
@@ -166,7 +168,7 @@ def notes_to_print_footnotes(blocks: list[Node], slug: str) -> list[Node]:
                 result.append(item)
         return result
 
-    return transform_lists(blocks, convert)  # rebuilds every list and dict: the blocks given are left as they were
+    return replace_lists(blocks, convert)  # the blocks given are left as they were (they share what is unchanged)
 
 
 def text_fragment(item: ResolvedText, blocks: list[Node] | None = None) -> str:
