@@ -376,6 +376,13 @@ FONTTOOLS_CODE = (
     "weasyprint.HTML(filename=sys.argv[1], base_url=sys.argv[2]).write_pdf(sys.argv[3])"
 )
 
+# The same render with Python's cycle collector at the thresholds the build's own processes use
+# (build.COLLECTION_THRESHOLDS): how much of the build's lead over the floor is that setting alone.
+COLLECT_LESS_CODE = (
+    "import sys, weasyprint; from anthology.build import collect_less; collect_less(); "
+    "weasyprint.HTML(filename=sys.argv[1], base_url=sys.argv[2]).write_pdf(sys.argv[3])"
+)
+
 
 def print_html_for(bench: Bench, built: Path, book: Path) -> Path | None:
     """The final print HTML for the engine floor: the whole book as one document, with its final page numbers as
@@ -423,6 +430,10 @@ LABELS = {
         "engine floor, fonts subset by fontTools",
         "as the engine floor, with HarfBuzz-Subset switched off (as without libharfbuzz-subset0)",
     ),
+    "floor_collect": (
+        "engine floor, the build's collector thresholds",
+        "as the engine floor, with Python's cycle collector set as the build's processes set it",
+    ),
 }
 
 
@@ -451,6 +462,9 @@ def baselines(bench: Bench, book: Path, run_dir: Path, built: Path) -> None:
         fonttools_pdf = run_dir / "floor-fonttools.pdf"
         command = [sys.executable, "-c", FONTTOOLS_CODE, str(html), str(STYLES) + "/", str(fonttools_pdf)]
         bench.run("floor_fonttools", command, run_dir / "logs" / "floor-fonttools.log", fonttools_pdf)
+        collect_pdf = run_dir / "floor-collect.pdf"
+        command = [sys.executable, "-c", COLLECT_LESS_CODE, str(html), str(STYLES) + "/", str(collect_pdf)]
+        bench.run("floor_collect", command, run_dir / "logs" / "floor-collect.log", collect_pdf)
     naive_pdf = run_dir / "naive.pdf"
     bench.run("naive", naive_pandoc(book, naive_pdf), run_dir / "logs" / "naive.log", naive_pdf, run_dir, naive_env())
 
@@ -566,6 +580,11 @@ def build_checks(rows: dict[str, Row]) -> list[Check]:
             "cold build, all editions: CPU time ÷ cores ÷ engine floor",
             cpu_bound(rows, "cold_all", "floor"),
             note="the first ratio's lower bound on this machine, however well the work is spread over the cores",
+        ),
+        Check(
+            "cold build, all editions ÷ engine floor at the build's collector thresholds",
+            ratio(rows, "cold_all", "floor_collect"),
+            note="the floor given the collector setting the build's processes use (not the target's floor)",
         ),
         Check("cold build, all editions ÷ naive pandoc", ratio(rows, "cold_all", "naive")),
         Check("engine floor: fontTools ÷ HarfBuzz-Subset subsetting", ratio(rows, "floor_fonttools", "floor")),

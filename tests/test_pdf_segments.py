@@ -572,3 +572,22 @@ def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured
     without = bibliography(print_html(resolved, project, {}))
     assert bibliography(print_html(resolved, project, pages, exact=False)) == without
     assert "p. 7" in bibliography(print_html(resolved, project, pages)) and "p. 7" not in without
+
+
+def test_the_build_processes_collect_cycles_less_often_and_this_process_gets_its_thresholds_back():
+    """The collector took a tenth of WeasyPrint's layout at Python's default thresholds: the workers, the screen
+    process and this process during a build run at the build's."""
+    import gc
+    import os
+
+    from anthology.build import COLLECTION_THRESHOLDS, SCREEN_NICENESS, collecting_less, worker_pool
+
+    before = gc.get_threshold()
+    assert before != COLLECTION_THRESHOLDS
+    with worker_pool() as pool:
+        assert pool.submit(gc.get_threshold).result() == COLLECTION_THRESHOLDS
+        assert pool.screen_process().submit(gc.get_threshold).result() == COLLECTION_THRESHOLDS
+        assert pool.screen_process().submit(os.nice, 0).result() == os.nice(0) + SCREEN_NICENESS
+    with collecting_less():
+        assert gc.get_threshold() == COLLECTION_THRESHOLDS
+    assert gc.get_threshold() == before
