@@ -39,9 +39,12 @@ LINE_WINDOW = 400  # how far past the page's last matched line its next line may
 SEARCH_WINDOW = 20000  # how far past the previous page a page may begin, in letters
 
 
+NOT_LETTER = re.compile(r"[^a-z]")
+
+
 def letters(text: str) -> str:
     """Lowercase ASCII letters only: the common ground of the PDF's extracted text and the AST's words."""
-    return re.sub(r"[^a-z]", "", text.lower())
+    return NOT_LETTER.sub("", text.lower())
 
 
 @dataclass(frozen=True)
@@ -255,27 +258,36 @@ class WordStream:
 
 
 def _before_letters(text: str) -> str:
+    if text[:1].isascii() and text[:1].isalpha():  # most words: a letter first
+        return ""
     for index, char in enumerate(text):
         if letters(char):
             return text[:index]
     return text
 
 
-def _words(value: Any) -> Iterator[tuple[list[Node], Node]]:
+NOT_RUNNING_TEXT = frozenset({"Note", "Image", "RawBlock", "RawInline", "Math", "Code", "CodeBlock"})
+
+
+def _words(value: Any) -> list[tuple[list[Node], Node]]:
     """Every Str in reading order with the list that holds it; notes (set at the page foot in print), images and
-    raw markup are not part of the running text."""
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and item.get("t") == "Str":
-                yield value, item
-            else:
-                yield from _words(item)
-    elif isinstance(value, dict) and "t" in value:
-        kind = value["t"]
-        if kind in ("Note", "Image", "RawBlock", "RawInline", "Math", "Code", "CodeBlock"):
-            return
-        content = value.get("c")
-        yield from _words(content[1] if kind == "Cite" else content)
+    raw markup are not part of the running text. With an explicit stack: nested generators took most of the
+    e-book draft's word stream."""
+    found: list[tuple[list[Node], Node]] = []
+    stack: list[Any] = [value]
+    while stack:
+        value = stack.pop()
+        if type(value) is tuple:  # a word, in its turn
+            found.append(value)
+        elif type(value) is list:
+            for item in reversed(value):
+                stack.append((value, item) if type(item) is dict and item.get("t") == "Str" else item)
+        elif type(value) is dict and "t" in value:
+            kind = value["t"]
+            if kind not in NOT_RUNNING_TEXT:
+                content = value.get("c")
+                stack.append(content[1] if kind == "Cite" else content)
+    return found
 
 
 @dataclass(frozen=True)
