@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .. import pandoc
-from ..ast import Node, clone, div, header, para, span, str_inlines, to_json, walk
+from ..ast import Node, clone, div, header, para, span, str_inlines, to_json, walk_structure
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter
 from ..resolve import ResolvedBook, ResolvedText
@@ -72,7 +72,7 @@ def shifted(blocks: list[Node], by: int) -> list[Node]:
     """A private copy of a text's blocks (markers are placed in it), headings `by` levels deeper."""
     copied: list[Node] = clone(blocks)
     if by:
-        for node in walk(copied):
+        for node in walk_structure(copied):
             if node["t"] == "Header":
                 node["c"][0] = min(6, node["c"][0] + by)
     return copied

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import pandoc
-from ..ast import Node, clone, div, header, para, str_inlines, stringify, walk
+from ..ast import Node, clone, div, header, para, str_inlines, stringify, walk_structure
 from ..diagnostics import BuildError, Diagnostic
 from ..load import Chapter, PartModel, Text
 from ..resolve import ResolvedBook, ResolvedText, Section, book_id
@@ -156,7 +156,7 @@ def notes_section(slug: str, notes: list[SiteNote], heading: str) -> Node:
 
 def retarget_links(blocks: list[Node], links: dict[str, str]) -> list[Node]:
     """'#id' becomes 'page.html#id' when the id lives on another page of the site."""
-    for node in walk(blocks):
+    for node in walk_structure(blocks):
         if node["t"] == "Link" and node["c"][2][0].startswith("#"):
             ident = node["c"][2][0][1:]
             if ident in links:
