@@ -409,6 +409,14 @@ def keep_footnotes_with_calls() -> None:
     block._anthology_patched = True
 
 
+@cache
+def font_configuration() -> Any:
+    """One FontConfiguration for every layout a process makes: fonts found and loaded once, not once per segment."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
 def layout(
     html: str,
     project: Project,
@@ -432,7 +440,7 @@ def layout(
     if prepare is not None:
         prepare(elements)
     force_breaks(elements, breaks)
-    return parsed.render(stylesheets=[stylesheet], color_profiles=profiles), elements
+    return parsed.render(stylesheets=[stylesheet], color_profiles=profiles, font_config=font_configuration()), elements
 
 
 def force_breaks(elements: list[Any], breaks: Iterable[int]) -> None:
