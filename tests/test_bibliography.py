@@ -131,3 +131,49 @@ def test_a_book_that_prints_no_bibliography_renders_no_reference_list(book_copy)
     resolved = resolved_minibook(book_copy)
     assert "bibliography" not in resolved.texts
     assert resolved.citations.places and resolved.citations.references is None
+
+
+def test_citeproc_given_the_blocks_with_citations_or_notes_renders_what_it_renders_for_the_whole_text(monkeypatch):
+    """Each text's citeproc run is given only the blocks that cite or hold a note (issue 11): the real book's
+    texts come back exactly as from a run on the whole text, 'Ibid.' and note numbers included."""
+    from anthology import bibliography
+    from anthology.ast import clone
+    from conftest import BOOK
+
+    calls = []
+    reduced_run = bibliography.run_citeproc
+
+    def recording(ast, text, *rest):
+        calls.append((clone(ast), text, rest))
+        return reduced_run(ast, text, *rest)
+
+    monkeypatch.setattr(bibliography, "run_citeproc", recording)
+    resolve_book(load_book(BOOK), STYLES)
+    assert len(calls) >= 5
+    left_out = 0
+    for ast, text, rest in calls:
+        kept = bibliography.citing_blocks(ast["blocks"])
+        left_out += len(ast["blocks"]) - len(kept)
+        assert reduced_run(clone(ast), text, *rest) == bibliography.citeproc_blocks(ast, text, *rest), text.slug
+    assert left_out > 100  # most blocks neither cite nor hold a note
+
+
+def test_a_note_without_a_citation_between_two_citations_still_keeps_the_second_from_being_ibid():
+    """citeproc is not given the blocks that neither cite nor hold a note; a note without a citation is given, as it
+    decides 'Ibid.' (and numbers the notes citations become)."""
+    from anthology import bibliography
+    from anthology.pandoc import markdown_to_ast
+
+    book = load_book(MINIBOOK)
+    markdown = (
+        "First.[@serge-year-one, 40]\n\nPlain words.\n\nA remark.^[Not a citation.]\n\n"
+        "Second.[@serge-year-one, 41]\n\nThird.[@serge-year-one, 42]\n"
+    )
+    ast = markdown_to_ast(markdown)
+    assert bibliography.citing_blocks(ast["blocks"]) == [0, 2, 3, 4]
+    arguments = (book.texts[0], bibliography.bibliography_file(book), bibliography.csl_path(book, STYLES), "en")
+    blocks = bibliography.run_citeproc(ast, *arguments)
+    assert blocks == bibliography.citeproc_blocks(ast, *arguments)
+    notes = [stringify(node["c"]) for node in walk(blocks) if node["t"] == "Note"]
+    assert notes[0].startswith("Serge, Year One") and notes[1] == "Not a citation."
+    assert not notes[2].startswith("Ibid.") and notes[3].startswith("Ibid.")
