@@ -109,6 +109,7 @@ def collecting_less() -> Iterator[None]:
 def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console | None = None) -> dict[str, Path]:
     """Build the editions under the output folder's lock; raises BuildError (with every diagnostic) before any
     output is replaced."""
+    one_malloc_arena()
     with build_lock(project.build_dir), collecting_less():
         return _build(project, editions, console)
 
@@ -250,16 +251,34 @@ def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future |
 EPUB_BESIDE_WORKERS = 8_000_000
 
 
+def glibc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: its memory settings do not apply
+        return None
+
+
 def return_freed_memory() -> None:
     """Give the system back what this process freed (the HTML edition's work, the EPUB's draft) before pandoc's
     EPUB run, which needs 0.8 GB beside this process on a 50-chapter book. glibc keeps freed memory for reuse: it
     had kept 0.4 GB there (malloc_trim; nothing to do where there is no glibc)."""
     gc.collect()
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.malloc_trim(0)
+    libc = glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas a process may have
+
+
+def one_malloc_arena() -> None:
+    """Every thread of this process allocates from glibc's one main arena. By default each thread that runs pandoc
+    or builds an edition gets an arena of its own, and memory freed in one is kept there: on the 50-chapter book
+    this process held 1.19 GB through the layout with them, 1.08 GB with one arena, for the same build time (the
+    Python work of the threads takes turns anyway). Set before the build starts its threads."""
+    libc = glibc()
+    if libc is not None:
+        libc.mallopt(M_ARENA_MAX, 1)
 
 
 def book_slug(book_dir: Path) -> str | None:
