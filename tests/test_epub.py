@@ -587,3 +587,38 @@ def test_the_epub_writer_is_given_its_json_with_spaces_after_separators(tmp_path
     document = draft.serialised(resolved)
     assert document.startswith(b'{"pandoc-api-version": [') and b'{"t": "Str", "c": ' in document
     assert json.loads(document)["blocks"]
+
+
+def test_the_word_stream_reads_the_running_text_in_order_and_nothing_else():
+    """The e-book's words in reading order, each with the list holding it: not a note's, an image's or raw markup's,
+    and an attribute's pairs (tuples, where the pipeline makes them) are not words."""
+    blocks = [
+        {
+            "t": "Div",
+            "c": [
+                ["d", ["x"], [("role", "note"), ["lang", "en"]]],
+                [
+                    {
+                        "t": "Para",
+                        "c": [
+                            {"t": "Str", "c": "“The"},
+                            {"t": "Space"},
+                            {"t": "Emph", "c": [{"t": "Str", "c": "raw"}]},
+                            {"t": "Note", "c": [{"t": "Para", "c": [{"t": "Str", "c": "aside"}]}]},
+                            {"t": "RawInline", "c": ["html", "<br>"]},
+                            {"t": "Space"},
+                            {"t": "Str", "c": "words,"},
+                            {"t": "Str", "c": "—"},
+                        ],
+                    }
+                ],
+            ],
+        },
+        {"t": "Para", "c": [{"t": "Str", "c": "End."}]},
+    ]
+    stream = pagemap.WordStream.of(blocks)
+    assert stream.text == "therawwordsend"
+    assert stream.starts == [0, 3, 6, 11]
+    assert [node["c"] for _, node in stream.words] == ["“The", "raw", "words,", "End."]
+    assert stream.words[1][0] is blocks[0]["c"][1][0]["c"][2]["c"]  # the list the word is in
+    assert stream.prefixes == {0: "“"}

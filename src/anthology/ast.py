@@ -81,8 +81,8 @@ def structure(children: list[Any]) -> list[Any]:
 
 def to_json(value: Any) -> bytes:
     """An AST as JSON for pandoc: orjson writes a book's trees in a sixth of the time the json module takes
-    (9 ms against 54 ms for the anthology's texts), and each build writes them several times (print, site, EPUB,
-    citations)."""
+    (9 ms against 54 ms for the anthology's texts), and each build writes them several times (print, site,
+    citations; not the EPUB's, see epub.Draft.serialised)."""
     return orjson.dumps(value)
 
 

@@ -109,7 +109,7 @@ def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path,
     """The text's blocks with its citations rendered; an unknown key is an error at the line where the key is
     written. citeproc is given only the blocks it renders citations in or counts notes from (citing_blocks), in
     their order, and they are put back in their places: pandoc read and wrote the whole text before, for a few
-    citations (an essay's run took 0.1 s longer)."""
+    citations (four essays' runs took 0.86 CPU-s that way, 0.69 this way)."""
     blocks = ast["blocks"]
     positions = citing_blocks(blocks)
     rendered = citeproc_blocks(dict(ast, blocks=[blocks[p] for p in positions]), text, bibliography, csl, lang)

@@ -266,6 +266,7 @@ def _before_letters(text: str) -> str:
     return text
 
 
+_WORD = object()  # on _words' stack, above a word and its list (the AST may hold tuples: attributes' pairs)
 NOT_RUNNING_TEXT = frozenset({"Note", "Image", "RawBlock", "RawInline", "Math", "Code", "CodeBlock"})
 
 
@@ -277,11 +278,15 @@ def _words(value: Any) -> list[tuple[list[Node], Node]]:
     stack: list[Any] = [value]
     while stack:
         value = stack.pop()
-        if type(value) is tuple:  # a word, in its turn
-            found.append(value)
+        if value is _WORD:  # a word, in its turn: below the marker, with its list
+            found.append(stack.pop())
         elif type(value) is list:
             for item in reversed(value):
-                stack.append((value, item) if type(item) is dict and item.get("t") == "Str" else item)
+                if type(item) is dict and item.get("t") == "Str":
+                    stack.append((value, item))
+                    stack.append(_WORD)
+                else:
+                    stack.append(item)
         elif type(value) is dict and "t" in value:
             kind = value["t"]
             if kind not in NOT_RUNNING_TEXT:
