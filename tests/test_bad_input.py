@@ -441,3 +441,16 @@ def test_non_utf8_source_stops_ingest_with_file_and_line_and_keeps_the_texts(tmp
     assert result.returncode == EXIT_INPUT_ERROR and "Traceback" not in output, output
     assert "hampton-bureaucracy.txt:11: error E003: not valid UTF-8 (byte 0xe9)" in output
     assert snapshot(book / "texts") == before
+
+
+def test_a_pandoc_io_error_is_one_diagnostic_naming_the_file_without_its_backtrace(tmp_path):
+    """pandoc follows an I/O error with a GHC backtrace, a line per frame: the diagnostics keep the message, which
+    names the file, and drop the frames (they filled a failed build's last lines instead of it)."""
+    from anthology.diagnostics import BuildError
+
+    missing = tmp_path / "missing.md"
+    with pytest.raises(BuildError) as raised:
+        pandoc.run_pandoc([str(missing), "--to", "html"], sandbox=False)
+    messages = [diagnostic.message for diagnostic in raised.value.diagnostics]
+    assert len(messages) == 1, messages
+    assert str(missing) in messages[0] and "does not exist" in messages[0]

@@ -157,13 +157,24 @@ def run_pandoc(
         env=env,
         check=False,
     )
-    messages = [line for line in process.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    messages = pandoc_messages(process.stderr.decode("utf-8", "replace"))
     if process.returncode != 0 or messages:
         problems = [pandoc_diagnostic(message, source, line_offset) for message in messages]
         if process.returncode != 0 and not problems:
             problems = [Diagnostic("E030", f"pandoc failed (exit {process.returncode})", file=source)]
         raise BuildError(problems)
     return process.stdout.decode("utf-8")
+
+
+# The backtrace pandoc (GHC) prints after an I/O error's message: a heading, then a line per frame.
+BACKTRACE = re.compile(r"^(?:HasCallStack backtrace:|CallStack \(from HasCallStack\):|\s+\S+, called at .*)$")
+
+
+def pandoc_messages(stderr: str) -> list[str]:
+    """pandoc's warnings and errors, a message per line, without the backtrace that follows an I/O error (its
+    frames, each a diagnostic of its own, pushed the message that names the file out of a failed build's last
+    lines)."""
+    return [line for line in stderr.splitlines() if line.strip() and not BACKTRACE.match(line)]
 
 
 PANDOC_POSITION = re.compile(r"line (\d+) column (\d+)")
