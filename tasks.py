@@ -72,7 +72,7 @@ PDF_HELP = {**BOOK_HELP, "pdf": "the print PDF to use (default: build/<slug>.pdf
 @task(help=PDF_HELP)
 def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
     """Check the print PDF as a printer would (trim, fonts, PDF/X, colour, margins, …); exit 1 on any failure."""
-    from anthology.preflight import run_preflight
+    from anthology.check.preflight import run_preflight
 
     run_preflight(book, ROOT, pdf=pdf, out=out, debug=debug)
 
@@ -80,7 +80,7 @@ def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
 @task(help=PDF_HELP)
 def cover(c, book=BOOK, pdf=None, out=None, debug=False):
     """Write the full-wrap cover (build/<slug>-cover.pdf), its spine sized from the print PDF's page count."""
-    from anthology.cover import run_cover
+    from anthology.render.print.cover import run_cover
 
     run_cover(book, ROOT, pdf=pdf, out=out, debug=debug)
 

@@ -12,7 +12,7 @@ import pytest
 from anthology.build import build, output_path
 from anthology.load import Book, load_book
 from anthology.render.common import Project
-from anthology.resolve import ResolvedBook, resolve_book
+from anthology.resolve.book import ResolvedBook, resolve_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"

@@ -10,12 +10,12 @@ from pathlib import Path
 from lxml import html as lxml_html
 
 from anthology.ast import stringify, walk
-from anthology.bibliography import bibliography_warnings
 from anthology.build import build
 from anthology.load import load_book
 from anthology.pandoc import ast_to_html
 from anthology.render.common import Project
-from anthology.resolve import resolve_book
+from anthology.resolve.bibliography import bibliography_warnings
+from anthology.resolve.book import resolve_book
 from conftest import MINIBOOK, STYLES
 from outputs import epub_text, pdf_pages_text
 
@@ -136,8 +136,8 @@ def test_a_book_that_prints_no_bibliography_renders_no_reference_list(book_copy)
 def test_citeproc_given_the_blocks_with_citations_or_notes_renders_what_it_renders_for_the_whole_text(monkeypatch):
     """Each text's citeproc run is given only the blocks that cite or hold a note (issue 11): the real book's
     texts come back exactly as from a run on the whole text, 'Ibid.' and note numbers included."""
-    from anthology import bibliography
     from anthology.ast import clone
+    from anthology.resolve import bibliography
     from conftest import BOOK
 
     calls = []
@@ -161,8 +161,8 @@ def test_citeproc_given_the_blocks_with_citations_or_notes_renders_what_it_rende
 def test_a_note_without_a_citation_between_two_citations_still_keeps_the_second_from_being_ibid():
     """citeproc is not given the blocks that neither cite nor hold a note; a note without a citation is given, as it
     decides 'Ibid.' (and numbers the notes citations become)."""
-    from anthology import bibliography
     from anthology.pandoc import markdown_to_ast
+    from anthology.resolve import bibliography
 
     book = load_book(MINIBOOK)
     markdown = (

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from anthology.citations import (  # noqa: E402
+from anthology.ingest.citations import (  # noqa: E402
     ChunkResult,
     CitationState,
     WorksTable,

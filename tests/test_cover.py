@@ -10,9 +10,9 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTContainer
 from pypdf import PdfReader
 
-from anthology.cover import cover_geometry, render_cover, spine_width_in
-from anthology.preflight import check_fonts, check_no_rgb, check_pdfx
+from anthology.check.preflight import check_fonts, check_no_rgb, check_pdfx
 from anthology.render.common import Project
+from anthology.render.print.cover import cover_geometry, render_cover, spine_width_in
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from anthology.ast import stringify, walk
 from anthology.load import load_book
-from anthology.resolve import resolve_book
+from anthology.resolve.book import resolve_book
 from conftest import ROOT, STYLES
 
 XREFS = """

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from anthology.ast import walk
-from anthology.check import check_book
+from anthology.check.book import check_book
 from anthology.load import load_book
 from anthology.render.common import Project
-from anthology.resolve import resolve_book
+from anthology.resolve.book import resolve_book
 from conftest import BOOK, STYLES
 
 

@@ -24,9 +24,9 @@ from anthology.build import build
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.pandoc import markdown_to_ast
-from anthology.render import page_markers, pagemap
 from anthology.render.common import Project
-from anthology.render.epub import (
+from anthology.render.epub import page_markers
+from anthology.render.epub.edition import (
     TITLE_PAGE_ID,
     EpubWriter,
     documents,
@@ -35,8 +35,9 @@ from anthology.render.epub import (
     page_source,
     render_epub,
 )
-from anthology.render.epub_package import Finishing, finish, serialize
-from anthology.resolve import resolve_book
+from anthology.render.epub.package import Finishing, finish, serialize
+from anthology.render.print import pagemap
+from anthology.resolve.book import resolve_book
 from conftest import STYLES
 from outputs import pdf_pages_text
 
@@ -578,8 +579,8 @@ def test_the_epub_writer_is_given_its_json_with_spaces_after_separators(tmp_path
     import json
 
     from anthology.render.common import Project
-    from anthology.render.epub import draft_epub
-    from anthology.resolve import resolve_book
+    from anthology.render.epub.edition import draft_epub
+    from anthology.resolve.book import resolve_book
     from conftest import MINIBOOK, STYLES
 
     resolved = resolve_book(load_book(MINIBOOK), STYLES)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import html as lxml_html
 
-from anthology.indexing import page_ranges
+from anthology.resolve.indexing import page_ranges
 from outputs import letters, pdf_pages_text
 from test_crossref_book import anchor_pages
 

@@ -10,7 +10,9 @@ import pytest
 from anthology import pandoc
 from anthology.ast import stringify, walk
 from anthology.diagnostics import BuildError, Collector
-from anthology.indexing import (
+from anthology.load import Chapter, TextMeta, load_book
+from anthology.resolve.book import resolve_book
+from anthology.resolve.indexing import (
     Entry,
     IndexSpec,
     Marks,
@@ -20,8 +22,6 @@ from anthology.indexing import (
     page_ranges,
     print_locators,
 )
-from anthology.load import Chapter, TextMeta, load_book
-from anthology.resolve import resolve_book
 from conftest import STYLES
 
 
@@ -118,7 +118,7 @@ def test_page_ranges_collapse_consecutive_pages_without_duplicates():
 
 
 def test_print_locators_link_each_page_once_to_its_first_occurrence():
-    from anthology.indexing import Occurrence
+    from anthology.resolve.indexing import Occurrence
 
     occurrences = [Occurrence("t", f"m{n}", "essay", 1, "", "t") for n in range(5)]
     pages = {"m0": 10, "m1": 10, "m2": 11, "m3": 12, "m4": 20}

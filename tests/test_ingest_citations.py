@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anthology.citations import WorksTable, load_works
+from anthology.ingest.citations import WorksTable, load_works
 from anthology.ingest.fidelity import account_citations, check_records, compare, split_markdown, words
 from anthology.ingest.pipeline import STEPS, clean, fidelity
 from anthology.ingest.recipe import Recipe, Rules
@@ -165,7 +165,7 @@ def test_a_record_claiming_words_its_original_lacks_is_caught(converted) -> None
 
 
 def test_a_bare_ibid_may_repeat_only_the_place_just_cited() -> None:
-    from anthology.citations import Conversion
+    from anthology.ingest.citations import Conversion
 
     full = Conversion(0, 10, "Carr, p. 65", "[@carr-1, 65]", ("carr-1",), "65", "note")
     ibid = Conversion(0, 5, "Ibid.", "[@carr-1, 65]", ("carr-1",), "65", "ibid")
@@ -175,7 +175,7 @@ def test_a_bare_ibid_may_repeat_only_the_place_just_cited() -> None:
 
 
 def test_account_citations_puts_the_original_words_back() -> None:
-    from anthology.citations import Conversion
+    from anthology.ingest.citations import Conversion
 
     c = Conversion(0, 0, "(From Lenin to Stalin, page 40)", "[@serge-fls, 40]", ("serge-fls",), "40", "parenthetical")
     text, problems = account_citations("Serge saw it [@serge-fls, 40].", [c])

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anthology.citations import WorksTable, load_works
 from anthology.ingest import blocks as blocks_mod
+from anthology.ingest.citations import WorksTable, load_works
 from anthology.ingest.fidelity import account_citations, check_records, compare, words
 from anthology.ingest.model import Document
 from anthology.ingest.notes import NoteError

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anthology.citations import load_references
 from anthology.ingest import main, run_ingest
+from anthology.ingest.citations import load_references
 from anthology.ingest.fidelity import CITATION, EDITORIAL_INSERTION, citation_items
 from anthology.ingest.typography import CITATION_KEY
 from anthology.pandoc import pandoc_binary

@@ -16,8 +16,8 @@ from PIL import ImageCms
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
-from anthology.preflight import minimum_gutter_in, pdfx_version
-from anthology.render.pdf import ICC_PROFILE, RunningHeads, geometry_for, report_path, sentence
+from anthology.check.preflight import minimum_gutter_in, pdfx_version
+from anthology.render.print.pdf import ICC_PROFILE, RunningHeads, geometry_for, report_path, sentence
 from outputs import letters
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"

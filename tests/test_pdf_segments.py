@@ -16,8 +16,8 @@ from typing import Any
 import pypdf
 from weasyprint import HTML
 
-from anthology.render.engine import ConfinedFetcher
-from anthology.render.pdf import PRINT, keep_footnotes_with_calls, layout_css, report_path
+from anthology.render.print.engine import ConfinedFetcher
+from anthology.render.print.pdf import PRINT, keep_footnotes_with_calls, layout_css, report_path
 from conftest import MINIBOOK, ROOT, STYLES
 from outputs import letters
 
@@ -140,7 +140,7 @@ def edit_late_in(text: Path) -> None:
 def edited_copy(built, tmp_path: Path) -> tuple[Path, Path, Any]:
     """A copy of the built book and of its build's cache (a later build resumes from it), and the longest
     chapter's layout there."""
-    from anthology.render import segments
+    from anthology.render.print import segments
 
     book, out = tmp_path / "book", tmp_path / "out"
     shutil.copytree(built.project.book_dir, book)
@@ -155,9 +155,9 @@ def edited_copy(built, tmp_path: Path) -> tuple[Path, Path, Any]:
 def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, Any]:
     """The segment laid out whole, here, from the HTML the last build gave the worker; and that job."""
     from anthology.load import load_book
-    from anthology.render import pdf, segments
     from anthology.render.common import Project
-    from anthology.resolve import resolve_book
+    from anthology.render.print import pdf, segments
+    from anthology.resolve.book import resolve_book
 
     state = json.loads((out / ".cache" / "pages.json").read_text())
     resolved = resolve_book(load_book(book), STYLES)
@@ -173,7 +173,7 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
 
 def derive_screens(folder: Path, result: Any) -> None:
     """The screen PDFs of a layout made here, not by a build: derived as the build's screen process does."""
-    from anthology.render import segments
+    from anthology.render.print import segments
 
     for prefix in segments.underived(folder, result):
         segments.derive_screen(str(folder), prefix)
@@ -228,7 +228,7 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     (a worker idle) or in one piece (several chapters edited at once), as when the pages after the edit move."""
     from dataclasses import replace
 
-    from anthology.render import pdf, resume, segments
+    from anthology.render.print import pdf, resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     edit_late_in(book / "texts" / f"{longest.name}.md")
@@ -273,7 +273,7 @@ def test_an_edit_that_adds_an_element_takes_the_pages_after_it_too(built, tmp_pa
     document order. The pages after the edit are still taken from the previous layout, their paragraphs counted
     one further on (their footnote breaks and the pages a later edit may resume at), and the chapter is its whole
     layout."""
-    from anthology.render import segments
+    from anthology.render.print import segments
 
     book, out, longest = edited_copy(built, tmp_path)
     text = book / "texts" / f"{longest.name}.md"
@@ -298,7 +298,7 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     and the rest is laid out in one piece, which is again the whole chapter's layout."""
     from dataclasses import replace
 
-    from anthology.render import resume, segments
+    from anthology.render.print import resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     first = min(longest.openings, key=lambda opening: abs(opening[0] - longest.pages / 3))
@@ -342,7 +342,7 @@ def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(bu
 
     import pikepdf
 
-    from anthology.render import resume, segments
+    from anthology.render.print import resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     text = book / "texts" / f"{longest.name}.md"
@@ -377,7 +377,7 @@ def test_style_sheets_that_carry_state_across_a_cut_are_not_resumed():
     running heads of the text's element and the page side: style sheets that carry anything else across (strings
     or counters set elsewhere, page references, rules for a text's later pages, styling by contents) make the
     chapter be laid out whole. The book's own style sheet carries nothing else."""
-    from anthology.render.resume import continued_page_ok, nothing_carried
+    from anthology.render.print.resume import continued_page_ok, nothing_carried
 
     css = (STYLES / "print.css").read_text(encoding="utf-8")
     assert nothing_carried(css, []) and continued_page_ok(css)
@@ -414,7 +414,7 @@ def test_no_two_font_subsets_share_a_name(built):
 def test_folio_documents_start_on_rectos_where_segments_start():
     """The folios are laid out as documents of about OVERLAY_PAGES pages, at once in the workers; each starts with a
     segment, on an odd page (a WeasyPrint document begins on a right-hand page), and together they are the book."""
-    from anthology.render.pdf import OVERLAY_PAGES, Layout, overlay_chunks
+    from anthology.render.print.pdf import OVERLAY_PAGES, Layout, overlay_chunks
 
     def chunks(starts: list[int], total: int) -> list[tuple[int, int]]:
         return overlay_chunks(Layout([], starts, {}, total))
@@ -437,8 +437,8 @@ def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_page
     """No folio document straddles the start of the texts laid out last (from the first printing exact page
     numbers), nor the end of the segments before them that print one of their pages: the others' folio documents
     can be laid out while those texts are."""
-    from anthology.render.pdf import folio_regions
-    from anthology.render.segments import Segment
+    from anthology.render.print.pdf import folio_regions
+    from anthology.render.print.segments import Segment
 
     def part(name: str, ids: set[str], targets: tuple[str, ...] = ()) -> Segment:
         return Segment(name, "", frozenset(ids | {name}), False, ("1",) * len(targets), targets)
@@ -475,7 +475,7 @@ def test_a_cold_build_lays_out_the_body_folios_while_the_index_is_laid_out(built
 def test_a_cold_build_lays_out_each_segment_once(built):
     """The index and the bibliography print exact page numbers: on a book never built in its folder they wait for
     the other segments' pages instead of being laid out on guessed ones and again on the real ones."""
-    from anthology.render import segments
+    from anthology.render.print import segments
 
     whole = (built.project.build_dir / ".cache" / "book-print.html").read_text(encoding="utf-8")
     parts = segments.split(whole)
@@ -488,7 +488,7 @@ def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, t
     """A worker writes the printer's PDF and the links; the screen PDFs are derived by a process of their own.
     A build that stopped before deriving them (the cache holds a layout without its screen PDF) derives them and
     lays nothing out, and its screen PDF is the one a build that derived every piece gives."""
-    from anthology.render import segments
+    from anthology.render.print import segments
 
     book, out, longest = edited_copy(built, tmp_path)
     folder = (
@@ -530,7 +530,8 @@ def test_a_stream_every_segment_carries_is_compressed_once_per_worker_to_the_sam
     code = """
 import io, sys, zlib
 from pathlib import Path
-from anthology.render import engine, pdf
+from anthology.render.print import engine
+from anthology.render.print import pdf
 from anthology.render.common import Project
 project = Project(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]))
 page = '<html lang="en"><head><link rel="stylesheet" href="print.css"></head><body><p>{}</p></body></html>'
@@ -558,9 +559,9 @@ def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured
     pages would be converted by pandoc and never laid out, so they keep their form without page numbers."""
     from anthology.load import load_book
     from anthology.render.common import Project
-    from anthology.render.pdf import print_html
-    from anthology.render.segments import split
-    from anthology.resolve import resolve_book
+    from anthology.render.print.pdf import print_html
+    from anthology.render.print.segments import split
+    from anthology.resolve.book import resolve_book
 
     resolved = resolve_book(load_book(MINIBOOK), STYLES)
     project = Project(MINIBOOK, STYLES, tmp_path)

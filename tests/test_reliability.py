@@ -86,7 +86,7 @@ def test_an_epub_made_beside_a_pdf_that_then_fails_is_not_put_in_place(tmp_path,
     the previous EPUB stays, as the previous PDFs do (a new EPUB beside old PDFs would not match their pages)."""
     from anthology import build as build_module
     from anthology.diagnostics import BuildError, Diagnostic
-    from anthology.render import pdf
+    from anthology.render.print import pdf
 
     book = tmp_path / "book"
     shutil.copytree(MINIBOOK, book)

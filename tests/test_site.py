@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from lxml import html as lxml_html
 
-from anthology.render.html import page_href
+from anthology.render.site.edition import page_href
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "site"

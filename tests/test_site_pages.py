@@ -13,9 +13,9 @@ from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.pandoc import markdown_to_ast
 from anthology.render.common import Project
-from anthology.render.html import page_href, render_site
-from anthology.render.passages import mark_passages
-from anthology.resolve import prefix_ids, resolve_book
+from anthology.render.site.edition import page_href, render_site
+from anthology.render.site.passages import mark_passages
+from anthology.resolve.book import prefix_ids, resolve_book
 from conftest import MINIBOOK, STYLES
 
 SEARCH_INDEX_PREFIX = "window.anthologySearchIndex = "

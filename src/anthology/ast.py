@@ -212,7 +212,7 @@ PAGE_NUMBER_CLASS = "pnum"
 
 def page_number(inlines: list[Node], page: int) -> list[Node]:
     """The inlines with PAGE_SLOT replaced by the page number in its own span (class pnum): the print layout keeps
-    the number's place and prints it once every page is known (render/pdf.py)."""
+    the number's place and prints it once every page is known (render/print/pdf.py)."""
     out: list[Node] = []
     for node in inlines:
         if node["t"] != "Str" or PAGE_SLOT not in node["c"]:

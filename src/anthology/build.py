@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from . import manifest
-from .diagnostics import BuildError, Diagnostic
+from anthology import manifest
+from anthology.diagnostics import BuildError, Diagnostic
 
 if TYPE_CHECKING:
-    from .render.common import Project
+    from anthology.render.common import Project
 
 EDITIONS = ("pdf", "screen", "epub", "html")
 
@@ -134,9 +134,9 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         stage("the EPUB carries the print edition's page numbers: building the print PDF of these sources first")
         wanted = [name for name in EDITIONS if name in {*wanted, "pdf"}]
     # The pipeline's stages, imported only when there is work (WeasyPrint takes seconds to import).
-    from . import pandoc
-    from .load import load_book
-    from .resolve import resolve_book
+    from anthology import pandoc
+    from anthology.load import load_book
+    from anthology.resolve.book import resolve_book
 
     pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
     pandoc.USED_KEYS.clear()
@@ -153,7 +153,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         pending = None
         pages_known: Future = Future()
         if pdfs:
-            from .render.pdf import render_pdfs
+            from anthology.render.print.pdf import render_pdfs
 
             stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} (segments in {pool.workers} processes)")
             laying_out = threading.Event()
@@ -174,7 +174,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
             while pending is not None and not laying_out.wait(0.05) and not pending.done():
                 pass
             if "html" in wanted:
-                from .render.html import render_site
+                from anthology.render.site.edition import render_site
 
                 stage("render html")
                 outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
@@ -208,7 +208,7 @@ def start_epub(
 ) -> EpubStarted:
     """The EPUB's body made here, and pandoc's EPUB writer started on it in a thread: it runs while the print
     edition is laid out (and the HTML edition written), and the page markers go in at the end."""
-    from .render.epub import EpubRun
+    from anthology.render.epub.edition import EpubRun
 
     stage("render epub")
     run = scratch.enter_context(EpubRun(resolved, project))
@@ -230,8 +230,8 @@ def start_epub(
 def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future | None, pages_known: Future) -> Path:
     """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too), its
     page markers placed by the final layout's pages (or, with no PDF in this build, the print PDF's)."""
-    from .render import pagemap
-    from .render.epub import print_pdf
+    from anthology.render.epub.edition import print_pdf
+    from anthology.render.print import pagemap
 
     epub.written.result()
     if pdf is None:
@@ -286,7 +286,7 @@ def book_slug(book_dir: Path) -> str | None:
     reports why)."""
     import yaml
 
-    from .yamlfile import safe_load
+    from anthology.yamlfile import safe_load
 
     try:
         data = safe_load((book_dir / "book.yaml").read_text(encoding="utf-8"))
@@ -329,7 +329,7 @@ class WorkerPool:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
         waits until the fork server has imported WeasyPrint (about a second, the first time): a thread of its own
         does it, not the thread that reads the book."""
-        from .render import segments
+        from anthology.render.print import segments
 
         arguments = (str(project.book_dir.resolve()), str(project.styles_dir.resolve()), lang)
 
@@ -350,7 +350,7 @@ class WorkerPool:
         """A segment's screen PDF derived from its printer's PDF (segments.derive_screen) by a process of its own,
         at a lower priority than the workers': it takes the cores when the layout leaves one idle (a worker waiting
         for its next segment, the end of the build), not while every worker lays out (issue 11)."""
-        from .render import segments
+        from anthology.render.print import segments
 
         return self.screen_process().submit(segments.derive_screen, folder, prefix)
 
@@ -364,7 +364,7 @@ class WorkerPool:
     def merge(self, *arguments: Any) -> Future:
         """A PDF merged (merge.merge) by the screen process, after the screen PDFs it is deriving: the screen PDF's
         merge, while this process merges the printer's."""
-        from .render import merge
+        from anthology.render.print import merge
 
         return self.screen_process().submit(merge.merge, *arguments)
 
@@ -405,7 +405,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     started afresh (spawn) imported them again, a core-second in all on a cold build (which is CPU-bound on two
     cores: issue 11). The server is a process of its own, with no threads, so forking it is safe where forking this
     process (which runs pandoc from threads) is not."""
-    from .render import segments
+    from anthology.render.print import segments
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(segments.PRELOAD))

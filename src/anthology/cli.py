@@ -10,9 +10,9 @@ from pathlib import Path
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from .build import EDITIONS, build
-from .diagnostics import BuildError
-from .render.common import Project
+from anthology.build import EDITIONS, build
+from anthology.diagnostics import BuildError
+from anthology.render.common import Project
 
 EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -58,7 +58,7 @@ def run_build(
     def action() -> None:
         project = project_for(book, root, out)
         if strict:  # every warning `invoke check` would give stops the build, before anything is written
-            from .check import check_book
+            from anthology.check.book import check_book
 
             check_book(project).raise_if_errors(strict=True)
         outputs = build(project, editions)
@@ -70,7 +70,7 @@ def run_build(
 
 def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) -> None:
     def action() -> int:
-        from .check import check_book
+        from anthology.check.book import check_book
 
         collector = check_book(project_for(book, root))
         for diagnostic in collector.items:
@@ -83,7 +83,7 @@ def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) 
 
 
 def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
-    from .ingest import main as ingest_main
+    from anthology.ingest import main as ingest_main
 
     guarded(lambda: ingest_main(Path(book), check=check), debug)
 

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .diagnostics import BuildError, Diagnostic
-from .yamlfile import YamlDocument, load_yaml
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.yamlfile import YamlDocument, load_yaml
 
 POINTS_PER_INCH = 72.0
 POINTS_PER_MM = 72.0 / 25.4
@@ -23,7 +23,7 @@ KDP_GUTTER_IN = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.87
 
 def minimum_gutter_in(page_count: int) -> float:
     """KDP's minimum gutter for a book of this many pages (the largest figure beyond its table): the page design
-    (render/pdf.py) widens its inner margin to it, and preflight checks it."""
+    (render/print/pdf.py) widens its inner margin to it, and preflight checks it."""
     for pages, gutter in KDP_GUTTER_IN:
         if page_count <= pages:
             return gutter

@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import BookConfig, load_config
-from .diagnostics import BuildError, Collector, Diagnostic
-from .generated import generators
-from .yamlfile import YamlDocument, parse_yaml, read_text
+from anthology.config import BookConfig, load_config
+from anthology.diagnostics import BuildError, Collector, Diagnostic
+from anthology.resolve.generated import generators
+from anthology.yamlfile import YamlDocument, parse_yaml, read_text
 
 FRONT_MATTER_FENCE = "---"
 T = TypeVar("T")

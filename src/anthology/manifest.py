@@ -3,7 +3,7 @@
 The key of a build is a hash of everything that can change an output: every file of the book folder and of the
 styles folder, the pipeline's own code, the pinned tools' versions and SOURCE_DATE_EPOCH. An edition is skipped
 when its recorded key is the current one and its output is still the file (or folder) that build wrote.
-Finer-grained reuse (one chapter edited) is the print segments' cache (render/segments.py).
+Finer-grained reuse (one chapter edited) is the print segments' cache (render/print/segments.py).
 """
 
 from __future__ import annotations

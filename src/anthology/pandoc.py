@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import pypandoc
 
-from .ast import to_json
-from .diagnostics import BuildError, Diagnostic
+from anthology.ast import to_json
+from anthology.diagnostics import BuildError, Diagnostic
 
 MARKDOWN = "markdown-smart"
 # pandoc processes run at once by a stage that has many texts to convert (threads waiting on subprocesses: the

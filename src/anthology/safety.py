@@ -9,9 +9,9 @@ from urllib.parse import unquote, urlparse
 
 from lxml import html as lxml_html
 
-from .ast import walk
-from .diagnostics import Collector
-from .load import Text
+from anthology.ast import walk
+from anthology.diagnostics import Collector
+from anthology.load import Text
 
 REMOTE_SCHEMES = {"http", "https", "ftp", "ftps", "sftp", "ws", "wss"}
 ACTIVE_TAGS = {"script", "iframe", "object", "embed", "applet", "base", "meta", "link", "style", "form"}

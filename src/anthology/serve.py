@@ -26,12 +26,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .build import build_lock, output_path
-from .diagnostics import BuildError
-from .load import load_book
-from .render.common import Project
-from .render.html import copy_assets, render_site
-from .resolve import ResolvedBook, resolve_book
+from anthology.build import build_lock, output_path
+from anthology.diagnostics import BuildError
+from anthology.load import load_book
+from anthology.render.common import Project
+from anthology.render.site.edition import copy_assets, render_site
+from anthology.resolve.book import ResolvedBook, resolve_book
 
 STATE_PATH = "/__live__/state"
 POLL_SECONDS = 0.5

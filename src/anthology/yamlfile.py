@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import BuildError, Diagnostic
+from anthology.diagnostics import BuildError, Diagnostic
 
 KeyPath = tuple[str | int, ...]
 

@@ -13,15 +13,15 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ..citations import WorksTable, load_references, load_works
-from ..render.common import atomic_file
-from ..yamlfile import read_text
-from .emend import EmendationError
-from .fidelity import split_markdown, words
-from .notes import NoteError
-from .pipeline import clean, fidelity
-from .recipe import Recipe, RecipeError, load_recipe
-from .typography import CITATION_KEY
+from anthology.ingest.citations import WorksTable, load_references, load_works
+from anthology.ingest.emend import EmendationError
+from anthology.ingest.fidelity import split_markdown, words
+from anthology.ingest.notes import NoteError
+from anthology.ingest.pipeline import clean, fidelity
+from anthology.ingest.recipe import Recipe, RecipeError, load_recipe
+from anthology.ingest.typography import CITATION_KEY
+from anthology.render.common import atomic_file
+from anthology.yamlfile import read_text
 
 __all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]
 

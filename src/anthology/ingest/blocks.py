@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .model import Block, Document, Removal
-from .recipe import Rules
+from anthology.ingest.model import Block, Document, Removal
+from anthology.ingest.recipe import Rules
 
 
 def split_blocks(raw: str) -> list[Block]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ..citations import CitationState, WorksTable, citation_candidates, convert_chunk
-from .model import Block, CitationRecord, Document
-from .recipe import Rules
+from anthology.ingest.citations import CitationState, WorksTable, citation_candidates, convert_chunk
+from anthology.ingest.model import Block, CitationRecord, Document
+from anthology.ingest.recipe import Rules
 
 _CALL = re.compile(r"\[\^(\d+)\]")
 BODY_STYLES = frozenset({"parenthetical", "author-date"})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .model import Document
-from .recipe import Rules
+from anthology.ingest.model import Document
+from anthology.ingest.recipe import Rules
 
 
 class EmendationError(Exception):

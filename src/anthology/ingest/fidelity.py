@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import yamlfile
-from .notes import MISSING_NOTE, SUPERSCRIPTS
+from anthology import yamlfile
+from anthology.ingest.notes import MISSING_NOTE, SUPERSCRIPTS
 
 if TYPE_CHECKING:
-    from ..citations import Conversion
+    from anthology.ingest.citations import Conversion
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _SUPER = re.compile(f"[{SUPERSCRIPTS}]+")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .model import Block, Change, Document
-from .recipe import Rules
+from anthology.ingest.model import Block, Change, Document
+from anthology.ingest.recipe import Rules
 
 _TERMINAL = ".!?:…"
 _CLOSING = "”’\"')]*"

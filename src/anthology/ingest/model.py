@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..citations import Conversion, WorksTable
+    from anthology.ingest.citations import Conversion, WorksTable
 
 
 @dataclass

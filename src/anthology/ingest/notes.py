@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .model import Block, Document, Note
-from .recipe import Rules
+from anthology.ingest.model import Block, Document, Note
+from anthology.ingest.recipe import Rules
 
 SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPER_TO_DIGIT = str.maketrans(SUPERSCRIPTS, "0123456789")

@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from .. import yamlfile
+from anthology import yamlfile
 
 
 class RecipeError(Exception):

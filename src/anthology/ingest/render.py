@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import yaml
 
-from .model import Block, Document
-from .notes import MISSING_NOTE
-from .recipe import Recipe
-from .structure import BULLET_ITEM, LIST_ITEM
-from .typography import apply_typography
+from anthology.ingest.model import Block, Document
+from anthology.ingest.notes import MISSING_NOTE
+from anthology.ingest.recipe import Recipe
+from anthology.ingest.structure import BULLET_ITEM, LIST_ITEM
+from anthology.ingest.typography import apply_typography
 
 _BLOCK_START = re.compile(r"^(\d+\.\s|\d+\)\s|[-+*]\s|#|>|\||:::)")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .model import Block, Document
-from .recipe import Rules
+from anthology.ingest.model import Block, Document
+from anthology.ingest.recipe import Rules
 
 LIST_ITEM = re.compile(r"^\s*(\d+)\.\s+\S")
 BULLET_ITEM = re.compile(r"^\s*-\s+\S")

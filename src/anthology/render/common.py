@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from ..ast import Node
+from anthology.ast import Node
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedBook
+    from anthology.resolve.book import ResolvedBook
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from rich.console import Console
 
-from .. import pandoc
-from ..ast import Node, replace_lists, span
-from ..config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
-from ..diagnostics import BuildError, Diagnostic
-from ..load import Chapter, PartModel, Text
-from ..resolve import ResolvedBook, ResolvedText, book_id
-from . import pagemap, screen, segments
-from .common import Project, atomic_file, flatten_blocks, jinja_environment, source_date_epoch
+from anthology import pandoc
+from anthology.ast import Node, replace_lists, span
+from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.load import Chapter, PartModel, Text
+from anthology.render.common import Project, atomic_file, flatten_blocks, jinja_environment, source_date_epoch
+from anthology.render.print import pagemap, screen, segments
+from anthology.resolve.book import ResolvedBook, ResolvedText, book_id
 
 if TYPE_CHECKING:  # WeasyPrint is imported by the workers alone: a second of every build's main process otherwise
     from weasyprint import CSS
@@ -429,7 +429,7 @@ def layout(
     the parsed elements in document order, which the layout's boxes point to."""
     from weasyprint import HTML
 
-    from .engine import ConfinedFetcher
+    from anthology.render.print.engine import ConfinedFetcher
 
     keep_footnotes_with_calls()
     fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
@@ -857,7 +857,7 @@ def render_segment(job: segments.Job, reuse: bool = True) -> segments.Result:
     """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout.
     A segment laid out before with the same style and code resumes where its text first changed (resume.py), and
     with `reuse` takes the previous layout's pages after the change when they are the same."""
-    from . import resume
+    from anthology.render.print import resume
 
     if job.previous:
         resumed = resume.render_resumed(job, reuse)
@@ -866,7 +866,7 @@ def render_segment(job: segments.Job, reuse: bool = True) -> segments.Result:
     project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    from .engine import weasyprint_warnings
+    from anthology.render.print.engine import weasyprint_warnings
 
     watch = resume.OpeningWatch()
     with weasyprint_warnings() as warnings:
@@ -1017,7 +1017,7 @@ class SegmentRenderer:
         folio documents of those before the first laid out are laid out once the workers are free."""
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-        from . import resume  # it builds on this module
+        from anthology.render.print import resume  # it builds on this module
 
         results: dict[int, segments.Result] = {}
         pending: list[tuple[int, segments.Job]] = []
@@ -1353,7 +1353,7 @@ def write_book(
     The printer's PDF is merged here and the screen PDF, at the same time, by the screen process once its pieces
     are derived: two processes, the workers ended. (In the workers, beside what WeasyPrint leaves in them, two
     merges at once took a 50-chapter book's build past 3 GB.)"""
-    from . import merge
+    from anthology.render.print import merge
 
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
     for start, result in zip(book.starts, book.results, strict=True):

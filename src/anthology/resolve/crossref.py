@@ -25,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
-from .config import CrossrefWording
-from .diagnostics import Collector
-from .load import Chapter, Text
+from anthology.ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
+from anthology.config import CrossrefWording
+from anthology.diagnostics import Collector
+from anthology.load import Chapter, Text
 
 if TYPE_CHECKING:
-    from .resolve import ResolvedBook, ResolvedText
+    from anthology.resolve.book import ResolvedBook, ResolvedText
 
 PREFIX = "xref:"
 ID_SEPARATOR = "--"  # as resolve.ID_SEPARATOR (imported lazily there: resolve imports this module)
@@ -322,6 +322,6 @@ def paged_override(item: ResolvedText, wording: CrossrefWording) -> Callable[[di
         return copied
 
     # The numbers change nothing but themselves: the print build may render this once with placeholders
-    # (render/pdf.py, positional_fragment).
+    # (render/print/pdf.py, positional_fragment).
     with_pages.positional = True  # type: ignore[attr-defined]
     return with_pages

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlfile
+from anthology import yamlfile
 
 __all__ = [
     "Alias",

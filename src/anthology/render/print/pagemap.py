@@ -25,9 +25,9 @@ from typing import Any
 
 from lxml import etree
 
-from ..ast import Node
-from ..diagnostics import BuildError, Diagnostic
-from ..manifest import output_hash
+from anthology.ast import Node
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.manifest import output_hash
 
 FOLIO = re.compile(r"^(\d+|[ivxlcdm]+)$")
 FOLIO_BAND = 0.1  # a folio sits in the outer tenth of the page height, above or below the text block

@@ -14,12 +14,12 @@ from pathlib import Path
 from pypdf import PdfReader
 from weasyprint import HTML
 
-from .config import POINTS_PER_INCH, BookConfig
-from .diagnostics import BuildError, Diagnostic
-from .load import Book, load_book
-from .render.common import Project, atomic_file, jinja_environment
-from .render.engine import ConfinedFetcher, weasyprint_warnings
-from .render.pdf import PRINT, layout_css
+from anthology.config import POINTS_PER_INCH, BookConfig
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.load import Book, load_book
+from anthology.render.common import Project, atomic_file, jinja_environment
+from anthology.render.print.engine import ConfinedFetcher, weasyprint_warnings
+from anthology.render.print.pdf import PRINT, layout_css
 
 SPINE_IN_PER_PAGE = {"white": 0.002252, "cream": 0.0025}
 BLEED_IN = 0.125
@@ -137,7 +137,7 @@ def cover_path(project: Project, slug: str) -> Path:
 
 def run_cover(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
     """`invoke cover`: the full-wrap cover for the built print PDF, with its measurements."""
-    from .cli import guarded, project_for
+    from anthology.cli import guarded, project_for
 
     def action() -> None:
         project = project_for(book, root, out)

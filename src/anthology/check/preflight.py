@@ -17,7 +17,7 @@ from pdfminer.layout import LTChar, LTContainer, LTImage, LTItem
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject
 
-from .config import minimum_gutter_in
+from anthology.config import minimum_gutter_in
 
 POINTS_PER_INCH = 72.0
 MINIMUM_OUTSIDE_IN = 0.25  # KDP, no bleed: outside, top and bottom margins
@@ -411,8 +411,8 @@ def preflight(path: Path, trim: tuple[float, float]) -> PreflightReport:
 
 def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
     """`invoke preflight`: check the built print PDF against the configured trim; exit 1 on any failure."""
-    from .cli import guarded, project_for
-    from .config import load_config
+    from anthology.cli import guarded, project_for
+    from anthology.config import load_config
 
     def action() -> int:
         project = project_for(book, root, out)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ast import Node, clone, span, stringify
-from ..resolve import book_id
+from anthology.ast import Node, clone, span, stringify
+from anthology.resolve.book import book_id
 
 PASSAGE_CLASS = "passage"
 TEXT_BLOCKS = ("Para", "Plain", "LineBlock")

@@ -17,7 +17,7 @@ from typing import Any
 import pikepdf
 from pikepdf import Array, Dictionary, Name, OutlineItem, PageLocation, String
 
-from .segments import DEST_SCHEME
+from anthology.render.print.segments import DEST_SCHEME
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import pandoc, yamlfile
-from .ast import Node, clone, para, str_inlines, to_json, walk_structure
-from .diagnostics import BuildError, Collector, Diagnostic
-from .generated import Generated, register
-from .load import Book, Chapter, Text
-from .safety import line_in
+from anthology import pandoc, yamlfile
+from anthology.ast import Node, clone, para, str_inlines, to_json, walk_structure
+from anthology.diagnostics import BuildError, Collector, Diagnostic
+from anthology.load import Book, Chapter, Text
+from anthology.resolve.generated import Generated, register
+from anthology.safety import line_in
 
 BIBLIOGRAPHY_FILE = "references.yaml"
 BIBLIOGRAPHY_SLUG = "bibliography"

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .ast import Node
+from anthology.ast import Node
 
 if TYPE_CHECKING:
-    from .resolve import ResolvedBook
+    from anthology.resolve.book import ResolvedBook
 
 PrintOverride = Callable[[dict[str, int]], list[Node]]
 
@@ -36,7 +36,7 @@ class Generator:
 
 GENERATORS: dict[str, Generator] = {}
 # Modules that register generators; imported on first use so that every name is known before book.yaml is read.
-GENERATOR_MODULES = ("anthology.bibliography", "anthology.editorial", "anthology.indexing")
+GENERATOR_MODULES = ("anthology.resolve.bibliography", "anthology.resolve.editorial", "anthology.resolve.indexing")
 
 
 def generators() -> dict[str, Generator]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .epub_package import EPUB_TYPE, q
-from .pagemap import PageBreak, WordStream, letters, marker_ids
+from anthology.render.epub.package import EPUB_TYPE, q
+from anthology.render.print.pagemap import PageBreak, WordStream, letters, marker_ids
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
 # What the running text leaves out: notes (set at the page foot in print), code, math and the document's head.

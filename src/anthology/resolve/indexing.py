@@ -32,14 +32,14 @@ from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .ast import Node, str_inlines, stringify, walk_structure
-from .diagnostics import BuildError, Collector, Diagnostic
-from .generated import Generated, register
-from .load import Chapter, Text
-from .yamlfile import YamlDocument, load_yaml
+from anthology.ast import Node, str_inlines, stringify, walk_structure
+from anthology.diagnostics import BuildError, Collector, Diagnostic
+from anthology.load import Chapter, Text
+from anthology.resolve.generated import Generated, register
+from anthology.yamlfile import YamlDocument, load_yaml
 
 if TYPE_CHECKING:
-    from .resolve import ResolvedBook
+    from anthology.resolve.book import ResolvedBook
 
 INDEX_FILE = "index.yaml"
 ID_SEPARATOR = "--"

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import segments
-from .common import Project
-from .pdf import (
+from anthology.render.common import Project
+from anthology.render.print import segments
+from anthology.render.print.pdf import (
     IGNORED_WARNINGS,
     MAX_PASSES,
     PRINT,
@@ -235,7 +235,7 @@ class OpeningWatch:
             self.signs = signatures(elements)
 
     def __call__(self, document: Document, elements: list[Any]) -> None:
-        from .pdf import parent_map
+        from anthology.render.print.pdf import parent_map
 
         self.parsed(elements)  # the whole layout changes nothing but breaks, which its first pass has none of
         parents = parent_map(elements)  # what is hidden is emptied, but the containers on the way keep their children
@@ -285,7 +285,7 @@ START = Resumption(0, -1, "")
 def choose(previous: segments.Result, signs: list[Signature], elements: list[Any]) -> Resumption | None:
     """The last opening of the previous layout before which the new document is unchanged (and whose pages come
     from few enough files)."""
-    from .pdf import parent_map
+    from anthology.render.print.pdf import parent_map
 
     parents = parent_map(elements)
     for page, element, digest, *_ in sorted(previous.openings, reverse=True):
@@ -372,7 +372,7 @@ class Hider:
         self.hidden_ids: set[str] = set()
 
     def __call__(self, elements: list[Any]) -> None:
-        from .pdf import parent_map
+        from anthology.render.print.pdf import parent_map
 
         self.saved, self.hidden_ids = [], set()
         parents = parent_map(elements)
@@ -546,7 +546,7 @@ def reusable(
     are the new layout's (`reuse_tail`). None if there is none. Elements added or removed by the edit shift the
     paragraph's index (by the difference in count); the previous layout's footnote breaks between `at` and the
     opening, which could then not be compared with the new layout's, must be none."""
-    from .pdf import parent_map
+    from anthology.render.print.pdf import parent_map
 
     if not previous.elements:
         return None
@@ -658,7 +658,7 @@ def lay_out_rest(
     folder.mkdir(parents=True, exist_ok=True)
     watch = OpeningWatch()
     resumer = Resumer(previous, project.styles_dir, watch, role, reuse)
-    from .engine import weasyprint_warnings
+    from anthology.render.print.engine import weasyprint_warnings
 
     with weasyprint_warnings() as warnings:
         lay: Lay = lambda breaks: layout(job.segment.html, project, PRINT, breaks, resumer)  # noqa: E731
@@ -707,7 +707,7 @@ def taken_openings(
     """The previous layout's openings on the pages taken from it (up to page `before`, and from the page of the
     cut `after` on, their paragraphs shifted as the cut's): the same pages and paragraphs, their digests taken anew
     from the new document (the text after the first pages and before the last changed)."""
-    from .pdf import parent_map
+    from anthology.render.print.pdf import parent_map
 
     parents = parent_map(elements)
     chosen = [(page, element) for page, element, *_ in previous.openings if page <= before]

@@ -268,8 +268,8 @@ def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:
 
 def derive_screen(folder: str, prefix: str) -> None:
     """A job of the screen process: a piece's screen PDF from its printer's PDF and its links."""
-    from . import screen
-    from .common import atomic_file
+    from anthology.render.common import atomic_file
+    from anthology.render.print import screen
 
     where = Path(folder)
     pages = [screen.PageLinks(**page) for page in json.loads((where / f"{prefix}{LINKS}").read_text(encoding="utf-8"))]
@@ -309,7 +309,7 @@ def measure(anchors: dict[str, int]) -> tuple[list[list[Any]], dict[str, int]]:
 
 
 # What the workers' fork server imports once, before it forks them (build.worker_context).
-PRELOAD = ("weasyprint", "pikepdf", "anthology.render.pdf", "anthology.render.resume")
+PRELOAD = ("weasyprint", "pikepdf", "anthology.render.print.pdf", "anthology.render.print.resume")
 
 
 # A page in the book's style sheet, laid out by each worker before the book's first segment comes: a paragraph too
@@ -326,9 +326,9 @@ def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
     out in the book's style sheet and language, which does what WeasyPrint does once in a process (its fonts, its
     own style sheet, the hyphenation dictionary: 0.15 s of the first layout, measured) before the first segment,
     off the layout's path."""
-    from . import pdf
-    from .common import Project
-    from .engine import weasyprint_warnings
+    from anthology.render.common import Project
+    from anthology.render.print import pdf
+    from anthology.render.print.engine import weasyprint_warnings
 
     pdf.keep_footnotes_with_calls()
     project = Project(Path(book_dir), Path(styles_dir), Path(styles_dir))
@@ -339,13 +339,13 @@ def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
 def run(job: Job, reuse: bool = True) -> Result:
     """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder.
     `reuse`: a resumed layout may take the previous layout's pages after the edit (resume.py)."""
-    from . import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
+    from anthology.render.print import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
 
     return pdf.render_segment(job, reuse)
 
 
 def run_part(job: Job, role: str) -> Any:
     """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
-    from . import resume
+    from anthology.render.print import resume
 
     return resume.render_part(job, role)

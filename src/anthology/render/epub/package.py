@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ..diagnostics import BuildError, Diagnostic
+from anthology.diagnostics import BuildError, Diagnostic
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..resolve import ResolvedBook
-    from .epub import EpubDocument
+    from anthology.render.epub.edition import EpubDocument
+    from anthology.resolve.book import ResolvedBook
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -195,7 +195,7 @@ def finish_cover(package: Package, finishing: Finishing, cover_href: str | None,
 
 
 def editors_text(finishing: Finishing) -> str:
-    from .epub import editors_line
+    from anthology.render.epub.edition import editors_line
 
     return editors_line(finishing.resolved)
 

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import yamlfile
-from .ast import Node, header, para, str_inlines
-from .generated import Generated, register
-from .load import Book, Chapter
+from anthology import yamlfile
+from anthology.ast import Node, header, para, str_inlines
+from anthology.load import Book, Chapter
+from anthology.resolve.generated import Generated, register
 
 NOTE_SLUG = "note-on-the-texts"
 PERMISSIONS_SLUG = "permissions"

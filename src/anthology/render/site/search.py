@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .passages import Passage
+from anthology.render.site.passages import Passage
 
 INDEX_FILE = "search-index.js"
 GLOBAL_NAME = "anthologySearchIndex"

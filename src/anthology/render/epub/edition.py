@@ -22,14 +22,16 @@ from typing import Any
 
 import yaml
 
-from .. import pandoc
-from ..ast import Node, clone, div, header, para, span, str_inlines, walk_structure
-from ..diagnostics import BuildError, Diagnostic
-from ..load import Chapter
-from ..resolve import ResolvedBook, ResolvedText
-from . import epub_package, page_markers, pagemap
-from .common import FONT_FILES, Project, atomic_file, source_date_epoch
-from .epub_cover import CoverText, cover_png
+from anthology import pandoc
+from anthology.ast import Node, clone, div, header, para, span, str_inlines, walk_structure
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.load import Chapter
+from anthology.render.common import FONT_FILES, Project, atomic_file, source_date_epoch
+from anthology.render.epub import package as epub_package
+from anthology.render.epub import page_markers
+from anthology.render.epub.cover import CoverText, cover_png
+from anthology.render.print import pagemap
+from anthology.resolve.book import ResolvedBook, ResolvedText
 
 SPLIT_LEVEL = 2
 TITLE_PAGE_ID = "title-page"

@@ -10,16 +10,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import crossref, indexing, pandoc
-from .ast import Node, attr_of, stringify, walk_structure
-from .bibliography import CitationIndex, process_citations
-from .diagnostics import BuildError, Collector
-from .generated import GENERATORS, PrintOverride
-from .load import Book, Chapter, Text
-from .safety import check_source, check_text
+from anthology import pandoc
+from anthology.ast import Node, attr_of, stringify, walk_structure
+from anthology.diagnostics import BuildError, Collector
+from anthology.load import Book, Chapter, Text
+from anthology.resolve import crossref, indexing
+from anthology.resolve.bibliography import CitationIndex, process_citations
+from anthology.resolve.generated import GENERATORS, PrintOverride
+from anthology.safety import check_source, check_text
 
 if TYPE_CHECKING:
-    from .indexing import BookIndex
+    from anthology.resolve.indexing import BookIndex
 
 ID_SEPARATOR = "--"
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import BookConfig
-from ..load import Book, Chapter
+from anthology.config import BookConfig
+from anthology.load import Book, Chapter
 
 CONTEXT = "https://schema.org"
 BOOK_FRAGMENT = "#book"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .bibliography import bibliography_warnings
-from .diagnostics import Collector
-from .load import load_book
-from .render.common import Project
-from .resolve import resolve_book
+from anthology.diagnostics import Collector
+from anthology.load import load_book
+from anthology.render.common import Project
+from anthology.resolve.bibliography import bibliography_warnings
+from anthology.resolve.book import resolve_book
 
 
 def check_book(project: Project) -> Collector:

@@ -1,0 +1,1 @@
+"""HTML edition: one page per text, from Jinja2 templates."""

@@ -1,0 +1,1 @@
+"""Resolve stage: ids, citations, cross-references, index and generated matter, for the whole book."""
