@@ -125,11 +125,12 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     key = manifest.inputs_key(project.book_dir, project.styles_dir)
     slug = book_slug(project.book_dir)
     targets = {name: output_path(project, slug, name) for name in wanted} if slug else {}
-    if targets and manifest.up_to_date(project.build_dir, key, targets):
+    if targets and manifest.up_to_date(project.build_dir, project.book_dir, key, targets):
         stage("nothing to do: the sources, styles and pipeline are those of the last build")
         return {name: path / "index.html" if name == "html" else path for name, path in targets.items()}
     # The EPUB's page list is read from the print PDF: it must be the PDF of these sources.
-    stale_pdf = slug and not manifest.up_to_date(project.build_dir, key, {"pdf": output_path(project, slug, "pdf")})
+    pdf_target = {"pdf": output_path(project, slug, "pdf")}
+    stale_pdf = slug and not manifest.up_to_date(project.build_dir, project.book_dir, key, pdf_target)
     if "epub" in wanted and "pdf" not in wanted and stale_pdf:
         stage("the EPUB carries the print edition's page numbers: building the print PDF of these sources first")
         wanted = [name for name in EDITIONS if name in {*wanted, "pdf"}]
@@ -189,7 +190,8 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
             outputs["epub"] = output_path(project, slug, "epub")
     if set(wanted) == set(EDITIONS):
         pandoc.prune_cache()
-    manifest.record(project.build_dir, key, {name: output_path(project, slug, name) for name in wanted})
+    built = {name: output_path(project, slug, name) for name in wanted}
+    manifest.record(project.build_dir, project.book_dir, key, built)
     stage("done")
     return {name: outputs[name] for name in wanted}
 

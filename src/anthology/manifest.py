@@ -1,9 +1,10 @@
 """The build manifest: what each edition was last built from, so that a build of unchanged sources does nothing.
 
 The key of a build is a hash of everything that can change an output: every file of the book folder and of the
-styles folder, the pipeline's own code, the pinned tools' versions and SOURCE_DATE_EPOCH. An edition is skipped
-when its recorded key is the current one and its output is still the file (or folder) that build wrote.
-Finer-grained reuse (one chapter edited) is the print segments' cache (render/print/segments.py).
+styles folder, every file of the pipeline's package, the pinned tools' versions and SOURCE_DATE_EPOCH. An edition is
+skipped when its recorded key is the current one and its output is still the file (or folder) that build wrote.
+Several books may share an output folder: each book's editions are recorded apart, under the book folder's resolved
+path. Finer-grained reuse (one chapter edited) is the print segments' cache (render/print/segments.py).
 """
 
 from __future__ import annotations
@@ -14,25 +15,47 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-TOOLS = ("weasyprint", "pypandoc_binary", "pikepdf", "pydyf")
+# The tools whose versions decide the outputs' bytes (Pillow writes the cover's and the EPUB's images).
+TOOLS = ("weasyprint", "pydyf", "pikepdf", "pillow", "pypandoc_binary")
+PACKAGE = Path(__file__).resolve().parent  # the pipeline's own code: every file of it is part of every key
 
 
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def inputs_key(book_dir: Path, styles_dir: Path) -> str:
-    digest = hashlib.sha256()
-    code = Path(__file__).parent
-    for root in (book_dir, styles_dir, code):
-        for path in _files(root):
-            digest.update(f"{path.relative_to(root)}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+def tool_versions() -> list[str]:
+    """`name=version` of each pinned tool ("none" when it is not installed)."""
+    versions = []
     for tool in TOOLS:
         try:
-            digest.update(f"{tool}={metadata.version(tool)}\0".encode())
+            versions.append(f"{tool}={metadata.version(tool)}")
         except metadata.PackageNotFoundError:
-            digest.update(f"{tool}=none\0".encode())
+            versions.append(f"{tool}=none")
+    return versions
+
+
+def digest_files(digest: hashlib._Hash, root: Path) -> None:
+    """Add every file under `root` (its path relative to the root and its bytes) to the digest."""
+    for path in _files(root):
+        digest.update(f"{path.relative_to(root)}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def code_key() -> str:
+    """The pipeline's code and the pinned tools: derived from the package folder, so a module added, moved or
+    renamed changes it."""
+    digest = hashlib.sha256()
+    digest_files(digest, PACKAGE)
+    digest.update("\0".join(tool_versions()).encode())
+    return digest.hexdigest()
+
+
+def inputs_key(book_dir: Path, styles_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for root in (book_dir, styles_dir):
+        digest_files(digest, root)
+    digest.update(code_key().encode())
     digest.update(f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}".encode())
     return digest.hexdigest()
 
@@ -43,9 +66,7 @@ def output_hash(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     if path.is_dir():
         digest = hashlib.sha256()
-        for item in _files(path):
-            digest.update(f"{item.relative_to(path)}\0".encode())
-            digest.update(hashlib.sha256(item.read_bytes()).digest())
+        digest_files(digest, path)
         return digest.hexdigest()
     return None
 
@@ -54,28 +75,48 @@ def manifest_path(build_dir: Path) -> Path:
     return build_dir / ".cache" / "manifest.json"
 
 
-def read(build_dir: Path) -> dict[str, dict[str, str]]:
+def book_id(book_dir: Path) -> str:
+    """Whose records these are: the book folder's resolved path."""
+    return str(book_dir.resolve())
+
+
+def read(build_dir: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """Each book's records (by book_id): each edition's key and output hash. A manifest that is unreadable or not
+    of this form is no record at all (the editions are built)."""
     try:
-        return json.loads(manifest_path(build_dir).read_text(encoding="utf-8"))
+        data = json.loads(manifest_path(build_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    books = data.get("books") if isinstance(data, dict) else None
+    if not isinstance(books, dict):
+        return {}
+    return {
+        book: {
+            name: entry
+            for name, entry in editions.items()
+            if isinstance(entry, dict) and all(isinstance(entry.get(field), str) for field in ("key", "output"))
+        }
+        for book, editions in books.items()
+        if isinstance(editions, dict)
+    }
 
 
-def up_to_date(build_dir: Path, key: str, outputs: dict[str, Path]) -> bool:
+def up_to_date(build_dir: Path, book_dir: Path, key: str, outputs: dict[str, Path]) -> bool:
     """Whether every edition asked for was built from these inputs and its output is untouched since."""
-    recorded = read(build_dir)
+    recorded = read(build_dir).get(book_id(book_dir), {})
     return all(
         recorded.get(name, {}).get("key") == key and recorded[name].get("output") == output_hash(path)
         for name, path in outputs.items()
     )
 
 
-def record(build_dir: Path, key: str, outputs: dict[str, Path]) -> None:
-    recorded = read(build_dir)
+def record(build_dir: Path, book_dir: Path, key: str, outputs: dict[str, Path]) -> None:
+    books = read(build_dir)
+    recorded = books.setdefault(book_id(book_dir), {})
     for name, path in outputs.items():
         recorded[name] = {"key": key, "output": output_hash(path) or ""}
     target = manifest_path(build_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(recorded, indent=1, sort_keys=True), encoding="utf-8")
+    temporary.write_text(json.dumps({"books": books}, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(temporary, target)
