@@ -60,9 +60,18 @@ def misplaced(merged: dict[int, list[tuple[int, str]]], alone: dict[int, list[tu
     return problems
 
 
+def print_cache(book: Path, out: Path) -> Path:
+    """The print layout's cache of this book in this output folder (pages.json, segments/, book-print.html)."""
+    from anthology.build import book_slug
+    from anthology.render.common import Project
+    from anthology.render.print import pdf
+
+    return pdf.cache_folder(Project(book_dir=book, styles_dir=STYLES, build_dir=out), book_slug(book) or "")
+
+
 def assert_whole_document(pdf: Path, book_dir: Path, build_dir: Path, tmp_path: Path) -> None:
     """The merged PDF has the pages WeasyPrint makes of the whole book's print HTML laid out at once."""
-    whole = build_dir / ".cache" / "book-print.html"
+    whole = print_cache(book_dir, build_dir) / "book-print.html"
     fetcher = ConfinedFetcher([STYLES, book_dir])
     base = str(STYLES.resolve()) + "/"
     stylesheet, profiles = layout_css(PRINT, base, fetcher)
@@ -145,10 +154,11 @@ def edited_copy(built, tmp_path: Path) -> tuple[Path, Path, Any]:
     book, out = tmp_path / "book", tmp_path / "out"
     shutil.copytree(built.project.book_dir, book)
     shutil.copytree(built.project.build_dir / ".cache", out / ".cache")
-    state = json.loads((out / ".cache" / "pages.json").read_text())
-    results = [segments.Result.load(out / ".cache" / "segments" / key) for key in state["segments"].values()]
+    print_cache(built.project.book_dir, out).rename(print_cache(book, out))  # the book's copy owns the copied cache
+    state = json.loads((print_cache(book, out) / "pages.json").read_text())
+    results = [segments.Result.load(print_cache(book, out) / "segments" / key) for key in state["segments"].values()]
     longest = max((r for r in results if (book / "texts" / f"{r.name}.md").exists()), key=lambda r: r.pages)
-    shutil.copytree(out / ".cache" / "segments" / state["segments"][longest.name], tmp_path / "previous")
+    shutil.copytree(print_cache(book, out) / "segments" / state["segments"][longest.name], tmp_path / "previous")
     return book, out, longest
 
 
@@ -159,7 +169,7 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
     from anthology.render.print import pdf, segments
     from anthology.resolve.book import resolve_book
 
-    state = json.loads((out / ".cache" / "pages.json").read_text())
+    state = json.loads((print_cache(book, out) / "pages.json").read_text())
     resolved = resolve_book(load_book(book), STYLES)
     project = Project(book_dir=book, styles_dir=STYLES, build_dir=out)
     html = pdf.print_html(resolved, project, state["anchors"], state["page_count"])
@@ -215,7 +225,7 @@ def build_pdf(book: Path, out: Path) -> dict[str, Any]:
     from anthology.render.common import Project
 
     build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), ["pdf", "screen"])
-    return json.loads((out / ".cache" / "pages.json").read_text())
+    return json.loads((print_cache(book, out) / "pages.json").read_text())
 
 
 def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_layout(built, tmp_path):
@@ -235,7 +245,7 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     after = build_pdf(book, out)
     report = json.loads(report_path(out / built.pdf.name).read_text())
     assert report["segments_laid_out"] == 1
-    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    folder = print_cache(book, out) / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
     # The previous layout's pages before the edit, the pages laid out, the previous layout's pages after them.
     assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part0-"]
@@ -244,10 +254,10 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     # The previous layout's file gives pages before and after the part laid out, and its fonts come once: the book
     # holds no more font subsets than the files its pages and folios come from.
     files = {
-        out / ".cache" / "segments" / key / f"{prefix}print.pdf"
+        print_cache(book, out) / "segments" / key / f"{prefix}print.pdf"
         for key in after["segments"].values()
-        for prefix, *_ in segments.Result.load(out / ".cache" / "segments" / key).pieces()
-    } | set((out / ".cache").glob("folios-print-*.pdf"))
+        for prefix, *_ in segments.Result.load(print_cache(book, out) / "segments" / key).pieces()
+    } | set(print_cache(book, out).glob("folios-print-*.pdf"))
     assert font_programs(out / built.pdf.name) <= sum(font_programs(path) for path in files)
 
     whole, job = whole_layout(book, out, longest.name, tmp_path / "whole")
@@ -284,7 +294,7 @@ def test_an_edit_that_adds_an_element_takes_the_pages_after_it_too(built, tmp_pa
     text.write_text("\n".join(lines), encoding="utf-8")
 
     after = build_pdf(book, out)
-    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    folder = print_cache(book, out) / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
     assert resumed.elements == longest.elements + 1
     assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-", "part0-"]
@@ -326,7 +336,7 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     parts = [resume.render_part(guess, role, reuse=False) for role in ("head", "rest")]
     assert parts[0] is not None and parts[1] is not None and parts[0].stop == parts[1].at
     assert not parts[0].confirmed and resume.join(guess, *parts) is None
-    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    folder = print_cache(book, out) / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
     assert [prefix for prefix, *_ in resumed.files] == ["part0-", "part1-"]
     assert_same_layout(resumed, folder, whole, tmp_path / "whole", tmp_path)
@@ -353,7 +363,7 @@ def test_an_edit_before_every_opening_is_laid_out_from_the_start_in_two_parts(bu
     text.write_text("\n".join(lines), encoding="utf-8")
 
     after = build_pdf(book, out)
-    folder = out / ".cache" / "segments" / after["segments"][longest.name]
+    folder = print_cache(book, out) / "segments" / after["segments"][longest.name]
     resumed = segments.Result.load(folder)
     # Laid out from the start; the previous layout's pages after the edit.
     assert [prefix for prefix, *_ in resumed.files] == ["part1-", "part0-"]
@@ -417,7 +427,7 @@ def test_folio_documents_start_on_rectos_where_segments_start():
     from anthology.render.print.pdf import OVERLAY_PAGES, Layout, overlay_chunks
 
     def chunks(starts: list[int], total: int) -> list[tuple[int, int]]:
-        return overlay_chunks(Layout([], starts, {}, total))
+        return overlay_chunks(Layout([], starts, {}, total), [(0, len(starts))])
 
     starts = [1, 3, 5, 9, 15, 41, 67, 101, 131, 157, 171, 181]
     found = chunks(starts, 190)
@@ -431,6 +441,7 @@ def test_folio_documents_start_on_rectos_where_segments_start():
     assert all(a[1] == b[0] for a, b in itertools.pairwise(found))
     assert all(long[first] % 2 == 1 for first, _ in found)
     assert chunks([1], 4) == [(0, 1)]
+    assert overlay_chunks(Layout([], [], {}, 0), []) == []  # nothing laid out yet (the first segment changed)
 
 
 def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_pages_apart():
@@ -456,7 +467,10 @@ def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_page
 def test_the_built_book_stamps_its_folios_from_documents_that_add_up_to_it(built):
     """The anthology's folios come from four documents: the contents (they print the index's page), the body in
     two of about 100 pages, and the back matter from the bibliography on. Their pages add up to the book's."""
-    documents = [pypdf.PdfReader(path) for path in (built.project.build_dir / ".cache").glob("folios-print-*.pdf")]
+    documents = [
+        pypdf.PdfReader(path)
+        for path in print_cache(built.project.book_dir, built.project.build_dir).glob("folios-print-*.pdf")
+    ]
     counts = sorted(len(document.pages) for document in documents)
     assert sum(counts) == len(pypdf.PdfReader(built.pdf).pages)
     assert len(counts) == 4
@@ -477,7 +491,7 @@ def test_a_cold_build_lays_out_each_segment_once(built):
     the other segments' pages instead of being laid out on guessed ones and again on the real ones."""
     from anthology.render.print import segments
 
-    whole = (built.project.build_dir / ".cache" / "book-print.html").read_text(encoding="utf-8")
+    whole = (print_cache(built.project.book_dir, built.project.build_dir) / "book-print.html").read_text("utf-8")
     parts = segments.split(whole)
     report = json.loads(report_path(built.pdf).read_text())
     assert {"index", "bibliography"} <= {anchor for part in parts for anchor in part.ids}
@@ -492,7 +506,9 @@ def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, t
 
     book, out, longest = edited_copy(built, tmp_path)
     folder = (
-        out / ".cache" / "segments" / json.loads((out / ".cache" / "pages.json").read_text())["segments"][longest.name]
+        print_cache(book, out)
+        / "segments"
+        / json.loads((print_cache(book, out) / "pages.json").read_text())["segments"][longest.name]
     )
     assert (folder / "links.json").exists()
     (folder / "screen.pdf").unlink()
@@ -510,7 +526,7 @@ def test_a_worker_warms_up_in_the_book_style_and_language():
     that what WeasyPrint reads once in a process (fonts, the hyphenation dictionary) is not read on the layout's
     path. Run in a process of its own, as a worker is: which dictionaries it read."""
     code = (
-        "import sys, pyphen; from anthology.render import segments; "
+        "import sys, pyphen; from anthology.render.print import segments; "
         "segments.warm_up(sys.argv[1], sys.argv[2], sys.argv[3]); "
         "print(' '.join(sorted(path.name for path in pyphen.hdcache)))"
     )

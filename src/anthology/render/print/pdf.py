@@ -22,14 +22,13 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from rich.console import Console
 
-from anthology import pandoc
+from anthology import manifest, pandoc
 from anthology.ast import Node, replace_lists, span
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
@@ -696,10 +695,13 @@ def linked(element: Any, parents: dict[int, Any], links: set[int]) -> bool:
     return False
 
 
-def css_length(value: Any) -> str:
-    """A computed length (WeasyPrint's Dimension, 'normal', or a factor) as CSS."""
+def css_length(value: Any, number_unit: str = "") -> str:
+    """A computed length (WeasyPrint's Dimension, 'normal', or a number) as CSS. A number is a factor (line-height)
+    or, with `number_unit`, a length WeasyPrint computed in that unit (letter-spacing, in px)."""
     if hasattr(value, "unit"):
         return f"{value.value}{value.unit}"
+    if isinstance(value, (int, float)):
+        return f"{value}{number_unit}"
     return str(value)
 
 
@@ -720,7 +722,7 @@ def stamp_css(style: Any) -> str:
             features if isinstance(features, str) else ", ".join(f"'{tag}' {value}" for tag, value in features)
         ),
         "font-kerning": style["font_kerning"],
-        "letter-spacing": css_length(style["letter_spacing"]),
+        "letter-spacing": css_length(style["letter_spacing"], "px"),
         "line-height": css_length(style["line_height"]),
     }
     return "; ".join(f"{key}: {value}" for key, value in declarations.items())
@@ -907,20 +909,28 @@ html, body { margin: 0; padding: 0; }
 .folio-page span { white-space: pre; margin: 0; padding: 0; text-indent: 0; }
 @page no-folio { @bottom-center { content: none; } }
 """
-CODE_FILES = ("pdf.py", "segments.py", "merge.py", "screen.py", "engine.py", "resume.py")
 
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:
-    """What a segment's layout depends on besides its HTML: the style files (CSS, fonts, ICC profile), the book's
-    files that are not text (images), WeasyPrint's version and this code."""
-    digest = hashlib.sha256(metadata.version("weasyprint").encode())
+    """What a segment's or folio document's layout depends on besides its HTML: the style files (CSS, fonts, ICC
+    profile), the book's files that are not text (images), the book's configuration, every file of the pipeline's
+    package and the pinned tools (manifest.code_key: derived, so no module can be left out), and pandoc."""
+    digest = hashlib.sha256(manifest.code_key().encode())
+    digest.update(pandoc.pandoc_identity().encode())
     files = sorted(p for p in project.styles_dir.rglob("*") if p.is_file() and "templates" not in p.parts)
     files += sorted(p for p in project.book_dir.rglob("*") if p.is_file() and p.suffix not in (".md", ".yaml", ".txt"))
-    files += [Path(__file__).with_name(name) for name in CODE_FILES]
     for path in files:
         digest.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(json.dumps(resolved.book.config.model_dump(mode="json"), sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def cache_folder(project: Project, slug: str) -> Path:
+    """The print layout's cache of one book in its output folder (pages.json, segments/, the folio documents,
+    book-print.html): named by the book's slug and its folder's resolved path, so that books sharing an output
+    folder never read each other's layouts."""
+    where = hashlib.sha256(str(project.book_dir.resolve()).encode()).hexdigest()[:12]
+    return project.build_dir / ".cache" / "print" / f"{slug}-{where}"
 
 
 @dataclass
@@ -953,7 +963,7 @@ class SegmentRenderer:
         # Both PDFs are made from every final layout, whichever the build asked for: the cache then serves
         # `invoke pdf` and `invoke build` alike (the screen PDF is derived from the printer's, in a moment).
         self.project, self.variants, self.pool, self.progress = project, ("print", "screen"), pool, progress
-        self.cache = project.build_dir / ".cache" / "segments"
+        self.cache = cache_folder(project, config.slug) / "segments"
         self.fingerprint = fingerprint(resolved, project)
         self.options = {PRINT.name: variant_options(config, PRINT)}  # the screen PDF is derived, not written
         self.used: set[str] = set()
@@ -1005,7 +1015,7 @@ class SegmentRenderer:
         """A folio document's key and files by variant, its layout given to the workers unless the files were made
         before (it is laid out again only when what it prints, the page design or this code change) or it is being
         laid out (ahead: speculate_folios)."""
-        key = hashlib.sha256(f"{html}/{folio_code()}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{html}/{self.fingerprint}".encode()).hexdigest()[:16]
         paths = {variant: self.cache.parent / f"folios-{variant}-{key}.pdf" for variant in (PRINT.name, SCREEN.name)}
         if key not in self.folio_jobs and not all(path.exists() for path in paths.values()):
             targets = {variant: str(path) for variant, path in paths.items()}
@@ -1105,11 +1115,22 @@ def previous_pages(renderer: SegmentRenderer) -> Pages | None:
     a segment whose text did not change has the HTML it had, and is not laid out again."""
     try:
         data = json.loads(state_path(renderer).read_text(encoding="utf-8"))
-        return Pages(
-            data["anchors"], data["total"], data["page_count"], data.get("fingerprint", ""), data.get("segments", {})
-        )
+        pages = Pages(data["anchors"], data["total"], data["page_count"], data["fingerprint"], data["segments"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return pages if valid_pages(pages) else None
+
+
+def valid_pages(pages: Pages) -> bool:
+    """Whether a pages.json read back has the form this code writes (a file edited or cut short is not used)."""
+    return (
+        all(isinstance(value, int) and not isinstance(value, bool) for value in (pages.total, pages.page_count))
+        and isinstance(pages.fingerprint, str)
+        and isinstance(pages.anchors, dict)
+        and all(isinstance(page, int) and not isinstance(page, bool) for page in pages.anchors.values())
+        and isinstance(pages.segments, dict)
+        and all(isinstance(key, str) and re.fullmatch("[0-9a-f]{32}", key) for key in pages.segments.values())
+    )
 
 
 def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) -> Pages:
@@ -1117,8 +1138,7 @@ def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRende
     laid out whose HTML does not depend on the numbers beyond their length, and their pages measured. The others
     (the index, whose ranges depend on the exact pages; the bibliography's page lists) wait for the measured pages,
     so that they are laid out once."""
-    parts = segments.split(print_html(resolved, project, {}))
-    guesses = guess_segments(parts)
+    guesses = guess_book(resolved, project)
     guessed = compose(guesses)
     page_count = guessed.total
     # The index and the bibliography wait for the measured pages: not given the guessed ones (pandoc runs).
@@ -1129,6 +1149,12 @@ def first_pages(resolved: ResolvedBook, project: Project, renderer: SegmentRende
     ready = iter(renderer.run([renderer.job(part) for part, wait in zip(parts, waits, strict=True) if not wait]))
     measured = compose([guess if wait else next(ready) for guess, wait in zip(guesses, waits, strict=True)])
     return Pages(measured.pages, measured.total, page_count)
+
+
+def guess_book(resolved: ResolvedBook, project: Project) -> list[Guess]:
+    """Every segment's pages guessed from the book with no page numbers known: where every build's page numbers
+    start (first_pages), and the page count every build's gutter is first set for."""
+    return guess_segments(segments.split(print_html(resolved, project, {})))
 
 
 def exact_page_texts(resolved: ResolvedBook) -> set[str]:
@@ -1153,6 +1179,9 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
     else:
         if start.fingerprint == renderer.fingerprint:  # else the previous layouts are not this style's or code's
             renderer.previous = {name: renderer.cache / key for name, key in start.segments.items()}
+        # The gutter is first set as a build of these sources in an empty folder sets it: it only ever widens
+        # (below), so a page count kept from the last build could leave it wider than that build's.
+        start.page_count = compose(guess_book(resolved, project)).total
         # An anchor new since the last build gets a page number of the right length until it is measured.
         parts = segments.split(print_html(resolved, project, start.anchors, start.page_count))
         if any(anchor not in start.anchors for part in parts for anchor in part.ids):
@@ -1212,13 +1241,15 @@ def folio_regions(parts: list[segments.Segment], exact: set[str]) -> list[tuple[
     return [(first, last) for first, last in ((0, front), (front, late), (late, len(parts))) if first < last]
 
 
-def overlay_chunks(book: Layout, regions: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
-    """The segments (first, past the last) of each folio document: each region (by default the whole book) cut
-    into documents of about OVERLAY_PAGES pages. A document starts where a segment does, on a recto with an odd
-    page number, as the first page of a WeasyPrint document is a right-hand page."""
+def overlay_chunks(book: Layout, regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The segments (first, past the last) of each folio document: each region, segments of `book`, cut into
+    documents of about OVERLAY_PAGES pages (no region, no document). A document starts where a segment does, on a
+    recto with an odd page number, as the first page of a WeasyPrint document is a right-hand page."""
     ends = [*book.starts[1:], book.total + 1]  # the page after each segment
     chunks: list[tuple[int, int]] = []
-    for first, last in regions or [(0, len(book.starts))]:
+    for first, last in regions:
+        if not 0 <= first < last <= len(book.starts):
+            raise ValueError(f"folio region {first}-{last} is not within the {len(book.starts)} segments laid out")
         opening, pages = book.starts[first], ends[last - 1] - book.starts[first]
         count = max(1, round(pages / OVERLAY_PAGES))
         cuts = [first]
@@ -1274,21 +1305,25 @@ OPENING_CSS = """
 """
 
 
-def overlay_job(html: str, project: Project, targets: dict[str, str]) -> None:
-    """A worker's job: lay out a folio document, write it for the printer and derive the reader's copy."""
-    document, elements = layout(html, project, PRINT)
-    links = {id(element) for element in elements if element.get("data-link") is not None}
-    marked = screen.marking_links(screen.link_text_boxes(document, links))
-    with atomic_file(Path(targets[PRINT.name])) as temporary, marked:
-        document.write_pdf(temporary)
-    with atomic_file(Path(targets[SCREEN.name])) as temporary:
-        screen.derive(Path(targets[PRINT.name]), temporary)
+def overlay_job(html: str, project: Project, targets: dict[str, str]) -> list[str]:
+    """A worker's job: lay out a folio document, write it for the printer and derive the reader's copy. Returns
+    WeasyPrint's warnings; a document it warned about is not kept (the build stops on them, and the next build
+    lays the document out again)."""
+    from anthology.render.print.engine import weasyprint_warnings
 
-
-@cache
-def folio_code() -> str:
-    """The code a folio document is made by, part of its key."""
-    return "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("pdf.py", "screen.py"))
+    with weasyprint_warnings() as messages:
+        document, elements = layout(html, project, PRINT)
+        links = {id(element) for element in elements if element.get("data-link") is not None}
+        marked = screen.marking_links(screen.link_text_boxes(document, links))
+        with atomic_file(Path(targets[PRINT.name])) as temporary, marked:
+            document.write_pdf(temporary)
+        with atomic_file(Path(targets[SCREEN.name])) as temporary:
+            screen.derive(Path(targets[PRINT.name]), temporary)
+    problems = list(dict.fromkeys(m for m in messages if not m.startswith(IGNORED_WARNINGS)))
+    if problems:
+        for target in targets.values():
+            Path(target).unlink(missing_ok=True)
+    return problems
 
 
 def numbers_known(part: segments.Segment, pages: dict[str, int]) -> bool:
@@ -1331,9 +1366,17 @@ def lay_out_folios(
     for key, job in renderer.folio_jobs.items():
         if key not in used:
             job.cancel()  # laid out ahead for pages that have changed since: unless it has started
+    problems: list[str] = []
     for job in renderer.folio_jobs.values():
         if not job.cancelled():
-            job.result()  # before the folder is pruned: a job still running would write into it
+            problems += job.result()  # before the folder is pruned: a job still running would write into it
+    if problems:
+        raise BuildError(
+            [
+                Diagnostic("E040", f"WeasyPrint: {message}", file=project.styles_dir / "print.css")
+                for message in dict.fromkeys(problems)
+            ]
+        )
     kept = {path for paths in overlays.values() for path in paths}
     for old in renderer.cache.parent.glob("folios-*.pdf"):
         if old not in kept:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -214,6 +215,7 @@ class Result:
     files: list[list[Any]] = field(default_factory=list)
     elements: int = 0  # the segment's elements as parsed (a later layout's pages taken after an edit shift by their
     # difference in count: resume.py)
+    digests: dict[str, str] = field(default_factory=dict)  # sha256 of each file of its pieces, as written (save)
 
     def pieces(self) -> list[list[Any]]:
         """The segment's pages as [file prefix, first page, past the last] of its PDFs, in order (the page that
@@ -221,7 +223,18 @@ class Result:
         return self.files or [["", 0, self.pages]]
 
     def save(self, folder: Path) -> None:
-        (folder / "result.json").write_text(json.dumps(asdict(self)), encoding="utf-8")
+        """Make the layout a cache entry, once its files are written. A layout WeasyPrint warned about is not one:
+        the warning stops the build, and the next build lays the segment out again (a fixed system then passes).
+        The pieces' files are digested, so that one changed or cut short since makes the entry no entry."""
+        target = folder / "result.json"
+        if self.warnings:
+            target.unlink(missing_ok=True)
+            return
+        names = [name for prefix, _start, _stop in self.pieces() for name in piece_files(prefix, ("print", "screen"))]
+        self.digests = {name: file_digest(folder / name) for name in names if (folder / name).exists()}
+        temporary = folder / "result.json.tmp"
+        temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
+        os.replace(temporary, target)
 
     @classmethod
     def load(cls, folder: Path) -> Result:
@@ -246,14 +259,41 @@ def piece_files(prefix: str, variants: tuple[str, ...]) -> list[str]:
     return [f"{prefix}print.pdf", *([f"{prefix}{LINKS}"] if "screen" in variants else [])]
 
 
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
-    """A complete cache entry: its result, and the files of each of its pieces (piece_files)."""
+    """A complete cache entry: its result, of the form this code writes, with no warning, and the files of each of
+    its pieces (piece_files) as they were written. Anything else (an entry cut short, edited, or written by other
+    code) is no entry: the segment is laid out again."""
     try:
         result = Result.load(folder)
-    except (OSError, ValueError, TypeError):
-        return None
-    files = [folder / name for prefix, _start, _stop in result.pieces() for name in piece_files(prefix, variants)]
-    return result if all(path.exists() for path in files) else None
+        if not well_formed(result) or result.warnings:
+            return None
+        names = [name for prefix, _start, _stop in result.pieces() for name in piece_files(prefix, variants)]
+        if all(name in result.digests and file_digest(folder / name) == result.digests[name] for name in names):
+            return result
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def well_formed(result: Result) -> bool:
+    """Whether a result read back has the types and lengths this code writes (the merge and the folio documents
+    index its lists by page)."""
+    lists = (result.folios, result.lines, result.bookmarks, result.stamps, result.openings, result.files)
+    return (
+        isinstance(result.pages, int)
+        and result.pages >= 0
+        and isinstance(result.anchors, dict)
+        and all(isinstance(page, int) and 0 <= page <= result.pages for page in result.anchors.values())
+        and all(isinstance(items, list) for items in lists)
+        and len(result.folios) == len(result.lines) == result.pages
+        and all(isinstance(stamp, list) and len(stamp) == 7 and 0 <= stamp[1] < result.pages for stamp in result.stamps)
+        and all(isinstance(piece, list) and len(piece) == 3 for piece in result.files)
+        and isinstance(result.digests, dict)
+    )
 
 
 def underived(folder: Path, result: Result) -> list[str]:
