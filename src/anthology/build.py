@@ -137,6 +137,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     # The pipeline's stages, imported only when there is work (WeasyPrint takes seconds to import).
     from anthology import pandoc
     from anthology.load import load_book
+    from anthology.render.print import plain
     from anthology.resolve.book import resolve_book
 
     pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
@@ -144,7 +145,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     with worker_pool() as pool:
         stage(f"load {project.book_dir}")
         book = load_book(project.book_dir)
-        if any(name in VARIANT_OF for name in wanted):
+        if any(name in VARIANT_OF for name in wanted) and not plain.requested():  # the plain path has no workers
             pool.warm_up(project, book.config.lang)  # the workers start, and set WeasyPrint up, while it is read
         stage(f"resolve {len(book.chapters)} chapters")
         resolved = resolve_book(book, project.styles_dir)
@@ -154,7 +155,9 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         pending = None
         pages_known: Future = Future()
         if pdfs:
-            from anthology.render.print.pdf import render_pdfs
+            from anthology.render.print import pdf as segmented
+
+            render_pdfs = plain.render_pdfs if plain.requested() else segmented.render_pdfs
 
             stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} (segments in {pool.workers} processes)")
             laying_out = threading.Event()

@@ -1,0 +1,103 @@
+"""The print edition's plain path (render/print/plain.py: the whole book laid out as one document, its page numbers
+settled in rounds) and the segmented path (render/print/pdf.py: segments laid out in worker processes, cached,
+their folios and page numbers stamped at the merge) give the same book: for the printer's PDF and the screen PDF,
+the same number of pages of the same sizes, the same text on each page and the same page images; the same
+measurements in the typesetting report; the same pages' lines for the EPUB's page list."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+
+from anthology.build import build
+from anthology.render.common import Project
+from anthology.render.print import pagemap
+from anthology.render.print.pdf import report_path
+from anthology.render.print.plain import PLAIN_VARIABLE
+from conftest import MINIBOOK, STYLES
+from outputs import pdf_pages_text_fast
+
+# What the layout measured, which both paths must agree on (the count of segments laid out is the segmented
+# path's alone).
+MEASURED = ("pages", "gutter_in", "minimum_gutter_in", "footnotes_separated", "footnotes_total", "short_pages")
+
+
+def build_pdfs(book: Path, out: Path, plain: bool, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The book's print PDFs built into `out` by one path; the printer's PDF (the screen PDF is beside it)."""
+    with monkeypatch.context() as patch:
+        if plain:
+            patch.setenv(PLAIN_VARIABLE, "1")
+        else:
+            patch.delenv(PLAIN_VARIABLE, raising=False)
+        outputs = build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), ["pdf", "screen"])
+    return outputs["pdf"]
+
+
+def screen_of(pdf: Path) -> Path:
+    return pdf.with_name(f"{pdf.stem}-screen.pdf")
+
+
+def page_boxes(path: Path) -> list[tuple[Any, ...]]:
+    """Each page's media, trim and bleed boxes, in points."""
+    pages = pypdf.PdfReader(path).pages
+    return [tuple(tuple(float(v) for v in box) for box in (p.mediabox, p.trimbox, p.bleedbox)) for p in pages]
+
+
+def page_images(path: Path, folder: Path) -> list[bytes]:
+    """Every page as a colour image at 40 dpi (poppler's pdftoppm)."""
+    folder.mkdir(parents=True)
+    subprocess.run(["pdftoppm", "-r", "40", str(path), str(folder / "page")], check=True)
+    return [image.read_bytes() for image in sorted(folder.glob("page-*.ppm"))]
+
+
+def differing(ours: list[Any], theirs: list[Any]) -> list[int]:
+    """The (1-based) pages on which two lists of pages differ."""
+    assert len(ours) == len(theirs)
+    return [number for number, (a, b) in enumerate(zip(ours, theirs, strict=True), 1) if a != b]
+
+
+def assert_same_pdf(plain: Path, segmented: Path, scratch: Path) -> None:
+    boxes = page_boxes(plain)
+    assert boxes == page_boxes(segmented)
+    assert len(boxes) > 1
+    plain_text, segmented_text = pdf_pages_text_fast(plain), pdf_pages_text_fast(segmented)
+    assert any(plain_text)
+    assert differing(plain_text, segmented_text) == [], plain.name
+    images = page_images(plain, scratch / f"plain-{plain.stem}")
+    assert differing(images, page_images(segmented, scratch / f"segmented-{plain.stem}")) == [], plain.name
+
+
+def assert_same_book(plain: Path, segmented: Path, scratch: Path) -> None:
+    """Both PDFs the same pages; the reports the same measurements; the pages' lines the same letters."""
+    assert_same_pdf(plain, segmented, scratch)
+    assert_same_pdf(screen_of(plain), screen_of(segmented), scratch)
+    reports = [json.loads(report_path(pdf).read_text()) for pdf in (plain, segmented)]
+    assert [{key: report[key] for key in MEASURED} for report in reports] == [
+        {key: reports[1][key] for key in MEASURED}
+    ] * 2
+    assert reports[0]["settled"] and reports[1]["settled"]
+    # The EPUB's page list is made from these: each page's folio and the letters of its lines (the segmented path
+    # draws its page numbers at the merge, so they are not among its lines; letters leave out digits).
+    lines = [pagemap.saved_print_pages(pdf) for pdf in (plain, segmented)]
+    assert lines[0] is not None and lines[1] is not None
+    assert [(page.folio, page.letters) for page in lines[0]] == [(page.folio, page.letters) for page in lines[1]]
+
+
+def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(tmp_path, monkeypatch):
+    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch)
+    segmented = build_pdfs(MINIBOOK, tmp_path / "segmented", False, monkeypatch)
+    # The plain path lays out no segment and leaves no layout cache behind.
+    assert json.loads(report_path(plain).read_text())["segments_laid_out"] == 0
+    assert not list((tmp_path / "plain").rglob("segments"))
+    assert_same_book(plain, segmented, tmp_path)
+
+
+@pytest.mark.book
+def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_anthology(built, tmp_path, monkeypatch):
+    plain = build_pdfs(built.project.book_dir, tmp_path / "plain", True, monkeypatch)
+    assert_same_book(plain, built.pdf, tmp_path)
