@@ -1,5 +1,6 @@
 """Invoke tasks: thin wrappers around anthology.cli. Run `invoke --list` for the list, `invoke --help TASK` for one."""
 
+import os
 from pathlib import Path
 
 from invoke import task
@@ -14,17 +15,26 @@ BOOK_HELP = {
     "debug": "show a traceback on errors",
 }
 CHECK_HELP = {"book": BOOK_HELP["book"], "debug": BOOK_HELP["debug"]}
+PLAIN_HELP = "lay the print edition out the plain way: the whole book as one document, no cache or worker processes"
 
 
-@task(help={**BOOK_HELP, "strict": "treat warnings (those `invoke check` reports) as errors"})
-def build(c, book=BOOK, out=None, debug=False, strict=False):
+def plain_path(plain: bool) -> None:
+    """`--plain` is ANTHOLOGY_PLAIN=1 for this build (render/print/plain.py reads it)."""
+    if plain:
+        os.environ["ANTHOLOGY_PLAIN"] = "1"
+
+
+@task(help={**BOOK_HELP, "strict": "treat warnings (those `invoke check` reports) as errors", "plain": PLAIN_HELP})
+def build(c, book=BOOK, out=None, debug=False, strict=False, plain=False):
     """Build all three editions: build/<slug>.pdf, build/<slug>.epub and build/html/index.html."""
+    plain_path(plain)
     cli.run_build(book, ROOT, out=out, debug=debug, strict=strict)
 
 
-@task(help=BOOK_HELP)
-def pdf(c, book=BOOK, out=None, debug=False):
+@task(help={**BOOK_HELP, "plain": PLAIN_HELP})
+def pdf(c, book=BOOK, out=None, debug=False, plain=False):
     """Build the print PDFs: build/<slug>.pdf for the printer, build/<slug>-screen.pdf for reading."""
+    plain_path(plain)
     cli.run_build(book, ROOT, ["pdf", "screen"], out=out, debug=debug)
 
 

@@ -159,7 +159,8 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
 
             render_pdfs = plain.render_pdfs if plain.requested() else segmented.render_pdfs
 
-            stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} (segments in {pool.workers} processes)")
+            how = "the whole book as one document" if plain.requested() else f"segments in {pool.workers} processes"
+            stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} ({how})")
             laying_out = threading.Event()
             report = progress_line(console, started)
 
