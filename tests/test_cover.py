@@ -11,7 +11,7 @@ from pdfminer.layout import LTChar, LTContainer
 from pypdf import PdfReader
 
 from anthology.check.preflight import check_fonts, check_no_rgb, check_pdfx
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.render.print.cover import cover_geometry, render_cover, spine_width_in
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"

@@ -10,7 +10,7 @@ import yaml
 from anthology.ast import walk
 from anthology.check.book import check_book
 from anthology.load import load_book
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.resolve.book import resolve_book
 from conftest import BOOK, STYLES
 

@@ -23,8 +23,8 @@ from anthology.ast import stringify
 from anthology.build import build
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
+from anthology.model import Project
 from anthology.pandoc import markdown_to_ast
-from anthology.render.common import Project
 from anthology.render.epub import page_markers
 from anthology.render.epub.edition import (
     TITLE_PAGE_ID,
@@ -578,7 +578,7 @@ def test_the_epub_writer_is_given_its_json_with_spaces_after_separators(tmp_path
     (as ast.to_json writes it), 0.82 GB with them: the draft is written by the json module."""
     import json
 
-    from anthology.render.common import Project
+    from anthology.model import Project
     from anthology.render.epub.edition import draft_epub
     from anthology.resolve.book import resolve_book
     from conftest import MINIBOOK, STYLES

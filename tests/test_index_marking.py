@@ -10,18 +10,10 @@ import pytest
 from anthology import pandoc
 from anthology.ast import stringify, walk
 from anthology.diagnostics import BuildError, Collector
-from anthology.load import Chapter, TextMeta, load_book
+from anthology.load import load_book
+from anthology.model import Chapter, Entry, IndexSpec, Marks, TextMeta
 from anthology.resolve.book import resolve_book
-from anthology.resolve.indexing import (
-    Entry,
-    IndexSpec,
-    Marks,
-    Matcher,
-    TextMarker,
-    load_spec,
-    page_ranges,
-    print_locators,
-)
+from anthology.resolve.indexing import Matcher, TextMarker, load_spec, page_ranges, print_locators
 from conftest import STYLES
 
 
@@ -118,7 +110,7 @@ def test_page_ranges_collapse_consecutive_pages_without_duplicates():
 
 
 def test_print_locators_link_each_page_once_to_its_first_occurrence():
-    from anthology.resolve.indexing import Occurrence
+    from anthology.model import Occurrence
 
     occurrences = [Occurrence("t", f"m{n}", "essay", 1, "", "t") for n in range(5)]
     pages = {"m0": 10, "m1": 10, "m2": 11, "m3": 12, "m4": 20}

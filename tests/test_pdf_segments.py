@@ -63,7 +63,7 @@ def misplaced(merged: dict[int, list[tuple[int, str]]], alone: dict[int, list[tu
 def print_cache(book: Path, out: Path) -> Path:
     """The print layout's cache of this book in this output folder (pages.json, segments/, book-print.html)."""
     from anthology.build import book_slug
-    from anthology.render.common import Project
+    from anthology.model import Project
     from anthology.render.print import pdf
 
     return pdf.cache_folder(Project(book_dir=book, styles_dir=STYLES, build_dir=out), book_slug(book) or "")
@@ -165,7 +165,7 @@ def edited_copy(built, tmp_path: Path) -> tuple[Path, Path, Any]:
 def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, Any]:
     """The segment laid out whole, here, from the HTML the last build gave the worker; and that job."""
     from anthology.load import load_book
-    from anthology.render.common import Project
+    from anthology.model import Project
     from anthology.render.print import pdf, segments
     from anthology.resolve.book import resolve_book
 
@@ -222,7 +222,7 @@ def font_programs(path: Path) -> int:
 
 def build_pdf(book: Path, out: Path) -> dict[str, Any]:
     from anthology.build import build
-    from anthology.render.common import Project
+    from anthology.model import Project
 
     build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), ["pdf", "screen"])
     return json.loads((print_cache(book, out) / "pages.json").read_text())
@@ -548,7 +548,7 @@ import io, sys, zlib
 from pathlib import Path
 from anthology.render.print import engine
 from anthology.render.print import pdf
-from anthology.render.common import Project
+from anthology.model import Project
 project = Project(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]))
 page = '<html lang="en"><head><link rel="stylesheet" href="print.css"></head><body><p>{}</p></body></html>'
 for word in ("One", "Two"):
@@ -574,7 +574,7 @@ def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured
     bibliography's page lists, the index), which wait for the measured pages: their print form on the guessed
     pages would be converted by pandoc and never laid out, so they keep their form without page numbers."""
     from anthology.load import load_book
-    from anthology.render.common import Project
+    from anthology.model import Project
     from anthology.render.print.pdf import print_html
     from anthology.render.print.segments import split
     from anthology.resolve.book import resolve_book

@@ -13,7 +13,8 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from weasyprint import HTML
 
-from anthology.check.preflight import minimum_gutter_in, preflight, run_preflight
+from anthology.check.preflight import minimum_gutter_in, preflight
+from anthology.cli import run_preflight
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIM = (432.0, 648.0)  # 6 x 9 in

@@ -11,8 +11,8 @@ from lxml import html as lxml_html
 
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
+from anthology.model import Project
 from anthology.pandoc import markdown_to_ast
-from anthology.render.common import Project
 from anthology.render.site.edition import page_href, render_site
 from anthology.render.site.passages import mark_passages
 from anthology.resolve.book import prefix_ids, resolve_book

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.serve import STATE_PATH, LivePreview
 from conftest import ROOT, STYLES
 

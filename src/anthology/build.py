@@ -22,7 +22,7 @@ from anthology import manifest
 from anthology.diagnostics import BuildError, Diagnostic
 
 if TYPE_CHECKING:
-    from anthology.render.common import Project
+    from anthology.model import Project
 
 EDITIONS = ("pdf", "screen", "epub", "html")
 

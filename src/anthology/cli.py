@@ -12,7 +12,7 @@ from rich.console import Console
 
 from anthology.build import EDITIONS, build
 from anthology.diagnostics import BuildError
-from anthology.render.common import Project
+from anthology.model import Project
 
 EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -91,3 +91,22 @@ def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
 def run_clean(root: Path) -> None:
     shutil.rmtree(root / "build", ignore_errors=True)
     print(f"removed {root / 'build'}")
+
+
+def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
+    """`invoke preflight`: check the built print PDF against the configured trim; exit 1 on any failure."""
+    from anthology.check.preflight import preflight
+    from anthology.config import load_config
+
+    def action() -> int:
+        project = project_for(book, root, out)
+        config, _ = load_config(project.book_dir)
+        path = Path(pdf) if pdf else project.build_dir / f"{config.slug}.pdf"
+        if not path.exists():
+            print(f"preflight: no PDF at {path}: run `invoke pdf` (or `invoke build`) first")
+            return 1
+        report = preflight(path, config.trim_size)
+        print("\n".join(report.lines()))
+        return 0 if report.ok else 1
+
+    guarded(action, debug)

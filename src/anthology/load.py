@@ -7,112 +7,20 @@ matter. All are pandoc Markdown files with YAML front matter, loaded and checked
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from anthology.config import BookConfig, load_config
+from anthology.config import load_config
 from anthology.diagnostics import BuildError, Collector, Diagnostic
-from anthology.resolve.generated import generators
+from anthology.model import GENERATED_TITLES, Book, Chapter, ChapterMeta, PartModel, Text, TextMeta
 from anthology.yamlfile import YamlDocument, parse_yaml, read_text
+
+# Book, Chapter, PartModel and Text are re-exported for render/print until its imports are moved.
 
 FRONT_MATTER_FENCE = "---"
 T = TypeVar("T")
-
-
-class TextMeta(BaseModel):
-    """Front matter every text has; extra keys are kept for later stages."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    title: str = Field(min_length=1)
-    subtitle: str | None = None
-
-
-class ChapterMeta(TextMeta):
-    """Front matter of an essay: who wrote it (as far as the source says), where it comes from, its rights."""
-
-    authors: list[str] = Field(default_factory=list)
-    author_statement: str | None = None
-    source: str | None = None
-    kind: str | None = None
-    standfirst: str | None = None
-    rights: str = "not stated"
-
-    @property
-    def byline(self) -> str:
-        """The author credit as printed; an unnamed author is said to be not stated, never guessed."""
-        if not self.authors:
-            return "Author not stated in the source"
-        if len(self.authors) == 1:
-            return self.authors[0]
-        return ", ".join(self.authors[:-1]) + " and " + self.authors[-1]
-
-
-@dataclass
-class Text:
-    """One Markdown file of the book. `slug` is unique across the book and prefixes all of the text's ids."""
-
-    slug: str
-    kind: str  # chapter, headnote, part-intro, front, back
-    path: Path
-    meta: TextMeta
-    body: str
-    body_line: int  # 1-based line of the body's first line in the file, for diagnostics
-
-    @property
-    def title(self) -> str:
-        return self.meta.title
-
-
-@dataclass
-class Chapter(Text):
-    number: int = 0
-    part_number: int = 0
-    headnote: Text | None = None
-
-    @property
-    def chapter_meta(self) -> ChapterMeta:
-        assert isinstance(self.meta, ChapterMeta)
-        return self.meta
-
-
-@dataclass
-class PartModel:
-    number: int
-    title: str
-    intro: Text | None
-    chapters: list[Chapter] = field(default_factory=list)
-
-    @property
-    def anchor(self) -> str:
-        return f"part-{self.number}"
-
-
-@dataclass
-class Book:
-    root: Path
-    config: BookConfig
-    config_document: YamlDocument
-    parts: list[PartModel]
-    front: list[Text] = field(default_factory=list)
-    back: list[Text] = field(default_factory=list)
-
-    @property
-    def chapters(self) -> list[Chapter]:
-        return [chapter for part in self.parts for chapter in part.chapters]
-
-    @property
-    def texts(self) -> list[Text]:
-        """Every text in reading order."""
-        ordered: list[Text] = list(self.front)
-        for part in self.parts:
-            ordered.extend([part.intro] if part.intro else [])
-            for chapter in part.chapters:
-                ordered.extend([chapter.headnote, chapter] if chapter.headnote else [chapter])
-        return ordered + self.back
 
 
 def split_front_matter(text: str, path: Path) -> tuple[YamlDocument, str, int]:
@@ -218,8 +126,8 @@ class _Loader:
     def matter(self, names: list[str], folder: str, key: str) -> list[Text]:
         texts = []
         for index, name in enumerate(names):
-            if name in generators():
-                meta = TextMeta(title=generators()[name].title)
+            if name in GENERATED_TITLES:
+                meta = TextMeta(title=GENERATED_TITLES[name])
                 texts.append(
                     Text(name, "generated", self.document.path, meta, "", self.document.line_of((key, index)) or 1)
                 )

@@ -11,7 +11,7 @@ from lxml import html as lxml_html
 
 from anthology.ast import walk
 from anthology.diagnostics import Collector
-from anthology.load import Text
+from anthology.model import Text
 
 REMOTE_SCHEMES = {"http", "https", "ftp", "ftps", "sftp", "ws", "wss"}
 ACTIVE_TAGS = {"script", "iframe", "object", "embed", "applet", "base", "meta", "link", "style", "form"}

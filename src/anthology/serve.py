@@ -29,9 +29,9 @@ from rich.console import Console
 from anthology.build import build_lock, output_path
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
-from anthology.render.common import Project
+from anthology.model import Project, ResolvedBook
 from anthology.render.site.edition import copy_assets, render_site
-from anthology.resolve.book import ResolvedBook, resolve_book
+from anthology.resolve.book import resolve_book
 
 STATE_PATH = "/__live__/state"
 POLL_SECONDS = 0.5

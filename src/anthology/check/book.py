@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from anthology.diagnostics import Collector
 from anthology.load import load_book
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.resolve.bibliography import bibliography_warnings
 from anthology.resolve.book import resolve_book
 

@@ -407,22 +407,3 @@ def preflight(path: Path, trim: tuple[float, float]) -> PreflightReport:
         check_images(pages),
     ]
     return report
-
-
-def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
-    """`invoke preflight`: check the built print PDF against the configured trim; exit 1 on any failure."""
-    from anthology.cli import guarded, project_for
-    from anthology.config import load_config
-
-    def action() -> int:
-        project = project_for(book, root, out)
-        config, _ = load_config(project.book_dir)
-        path = Path(pdf) if pdf else project.build_dir / f"{config.slug}.pdf"
-        if not path.exists():
-            print(f"preflight: no PDF at {path}: run `invoke pdf` (or `invoke build`) first")
-            return 1
-        report = preflight(path, config.trim_size)
-        print("\n".join(report.lines()))
-        return 0 if report.ok else 1
-
-    guarded(action, debug)

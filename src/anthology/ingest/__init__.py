@@ -13,6 +13,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from anthology.atomic import atomic_file
 from anthology.ingest.citations import WorksTable, load_references, load_works
 from anthology.ingest.emend import EmendationError
 from anthology.ingest.fidelity import split_markdown, words
@@ -20,7 +21,6 @@ from anthology.ingest.notes import NoteError
 from anthology.ingest.pipeline import clean, fidelity
 from anthology.ingest.recipe import Recipe, RecipeError, load_recipe
 from anthology.ingest.typography import CITATION_KEY
-from anthology.render.common import atomic_file
 from anthology.yamlfile import read_text
 
 __all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]

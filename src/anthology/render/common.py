@@ -1,41 +1,18 @@
-"""What the three writers share: where things are, atomic output files, Jinja2, and note handling on the AST."""
+"""What the three writers share: the fonts, the build's timestamp, Jinja2, and note handling on the AST."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 
 from anthology.ast import Node
+from anthology.atomic import atomic_file
+from anthology.model import Project, ResolvedBook
 
-if TYPE_CHECKING:
-    from anthology.resolve.book import ResolvedBook
-
-
-@dataclass(frozen=True)
-class Project:
-    """The three folders a build reads and writes."""
-
-    book_dir: Path
-    styles_dir: Path
-    build_dir: Path
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.styles_dir / "templates"
-
-    @property
-    def fonts_dir(self) -> Path:
-        return self.styles_dir / "fonts"
-
+# Project and atomic_file are re-exported for render/print until its imports are moved.
+__all__ = ["FONT_FILES", "Project", "atomic_file", "flatten_blocks", "jinja_environment", "source_date_epoch"]
 
 FONT_FILES = (
     "EBGaramond12-Regular.ttf",
@@ -51,39 +28,6 @@ def source_date_epoch(book: ResolvedBook) -> int:
         return int(os.environ["SOURCE_DATE_EPOCH"])
     parts = [int(piece) for piece in book.book.config.date.split("-")] + [1, 1]
     return int(datetime(parts[0], parts[1], parts[2], tzinfo=UTC).timestamp())
-
-
-@contextmanager
-def atomic_file(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside target; only a complete file replaces the previous output."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-@contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside target; it replaces the previous folder only when complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield temporary
-        os.chmod(temporary, 0o755)
-        previous = target.with_name(f".{target.name}.old")
-        shutil.rmtree(previous, ignore_errors=True)
-        if target.exists():
-            os.replace(target, previous)
-        os.replace(temporary, target)
-        shutil.rmtree(previous, ignore_errors=True)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def jinja_environment(project: Project) -> jinja2.Environment:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,31 +20,13 @@ from typing import Any
 from anthology import pandoc, yamlfile
 from anthology.ast import Node, clone, para, str_inlines, to_json, walk_structure
 from anthology.diagnostics import BuildError, Collector, Diagnostic
-from anthology.load import Book, Chapter, Text
-from anthology.resolve.generated import Generated, register
+from anthology.model import Book, Chapter, CitationIndex, Generated, ResolvedBook, Text
 from anthology.safety import line_in
 
 BIBLIOGRAPHY_FILE = "references.yaml"
 BIBLIOGRAPHY_SLUG = "bibliography"
 XREF_PREFIX = "xref:"
 NOT_FOUND = re.compile(r"[Cc]itation (\S+) not found")
-
-
-@dataclass
-class CitationIndex:
-    """Where each bibliography key is cited: (text slug, citation id) in reading order."""
-
-    places: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    # The bibliography's entries for the keys the texts cite (citeproc's JSON), rendered beside their citations.
-    references: tuple[list[str], Future[str]] | None = None
-
-    def add(self, key: str, slug: str, ident: str) -> None:
-        self.places.setdefault(key, []).append((slug, ident))
-
-    def extend(self, other: CitationIndex) -> None:
-        """The places of `other` after these (one text's, after those of the texts before it)."""
-        for key, places in other.places.items():
-            self.places.setdefault(key, []).extend(places)
 
 
 def csl_path(book: Book, styles_dir: Path) -> Path:
@@ -395,11 +376,10 @@ def render_references(book: Book, csl: Path, keys: list[str]) -> str:
     return pandoc.run(args, document, source=bibliography_file(book), sandbox=False)
 
 
-@register(BIBLIOGRAPHY_SLUG, "Bibliography")
-def make_bibliography(resolved: Any, slug: str) -> Generated:
+def make_bibliography(resolved: ResolvedBook, slug: str) -> Generated:
     """All works cited anywhere in the book, in the house style, each with where it is cited."""
-    book: Book = resolved.book
-    index: CitationIndex = resolved.citations
+    book = resolved.book
+    index = resolved.citations
     if not index.places:
         return Generated([para(str_inlines("No works are cited in this book."))])
     entries = load_entries(bibliography_file(book))

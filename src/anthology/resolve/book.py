@@ -6,94 +6,23 @@ Nothing is rendered before the whole book is resolved, so all three editions are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from anthology import pandoc
-from anthology.ast import Node, attr_of, stringify, walk_structure
+from anthology.ast import attr_of, stringify, walk_structure
 from anthology.diagnostics import BuildError, Collector
-from anthology.load import Book, Chapter, Text
+from anthology.model import Book, ResolvedBook, ResolvedText, Section, Text
 from anthology.resolve import crossref, indexing
-from anthology.resolve.bibliography import CitationIndex, process_citations
-from anthology.resolve.generated import GENERATORS, PrintOverride
+from anthology.resolve.bibliography import process_citations
+from anthology.resolve.generated import GENERATORS
 from anthology.safety import check_source, check_text
 
-if TYPE_CHECKING:
-    from anthology.resolve.indexing import BookIndex
+# ResolvedBook and ResolvedText are re-exported for render/print until its imports are moved.
 
 ID_SEPARATOR = "--"
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
-
-
-@dataclass(frozen=True)
-class Section:
-    level: int  # 2 for a text's top-level sections (the text's title is level 1)
-    ident: str
-    title: str
-
-
-@dataclass
-class ResolvedText:
-    text: Text
-    ast: dict[str, Any]
-    sections: list[Section]
-
-    @property
-    def anchor(self) -> str:
-        """The text's own id: its slug, which no prefixed id can equal."""
-        return self.text.slug
-
-    @property
-    def blocks(self) -> list[Node]:
-        return self.ast["blocks"]
-
-    @property
-    def chapter(self) -> Chapter:
-        assert isinstance(self.text, Chapter)
-        return self.text
-
-
-@dataclass
-class ResolvedBook:
-    book: Book
-    texts: dict[str, ResolvedText]  # by slug, in reading order
-    # Print-only replacements of generated texts, computed from the page of every anchor after a first layout.
-    print_overrides: dict[str, PrintOverride] = field(default_factory=dict)
-    # Where each bibliography key is cited (anthology.bibliography), for the bibliography's back-references.
-    citations: CitationIndex = field(default_factory=CitationIndex)
-    styles_dir: Path = Path("styles")
-    # The index's terms and markers (anthology.indexing), when the book has an index.
-    index: BookIndex | None = None
-
-    @property
-    def chapters(self) -> list[ResolvedText]:
-        return [self.texts[chapter.slug] for chapter in self.book.chapters]
-
-    @property
-    def front(self) -> list[ResolvedText]:
-        return [self.texts[text.slug] for text in self.book.front]
-
-    @property
-    def back(self) -> list[ResolvedText]:
-        return [self.texts[text.slug] for text in self.book.back]
-
-    def chapter(self, slug: str) -> ResolvedText:
-        return self.texts[slug]
-
-    def get(self, text: Text | None) -> ResolvedText | None:
-        return self.texts[text.slug] if text is not None else None
-
-    def owner_of(self) -> dict[str, str]:
-        """Which text (slug) holds each id: the HTML site needs it to link across pages."""
-        owners: dict[str, str] = {}
-        for slug, item in self.texts.items():
-            owners[item.anchor] = slug
-            for node in walk_structure(item.blocks):
-                attr = attr_of(node)
-                if attr is not None and attr[0]:
-                    owners[attr[0]] = slug
-        return owners
 
 
 def book_id(slug: str, local: str) -> str:
@@ -189,7 +118,7 @@ def generate_texts(resolved: ResolvedBook) -> None:
     for text in resolved.book.texts:
         if text.kind != "generated":
             continue
-        generated = GENERATORS[text.slug].make(resolved, text.slug)
+        generated = GENERATORS[text.slug](resolved, text.slug)
         ast = {"pandoc-api-version": PANDOC_API_VERSION, "meta": {}, "blocks": generated.blocks}
         resolved.texts[text.slug] = ResolvedText(text, ast, collect_sections(ast))
         if generated.print_override is not None:

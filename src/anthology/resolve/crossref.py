@@ -23,18 +23,15 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from anthology.ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
 from anthology.config import CrossrefWording
 from anthology.diagnostics import Collector
-from anthology.load import Chapter, Text
-
-if TYPE_CHECKING:
-    from anthology.resolve.book import ResolvedBook, ResolvedText
+from anthology.model import Chapter, ResolvedBook, ResolvedText, Text
 
 PREFIX = "xref:"
-ID_SEPARATOR = "--"  # as resolve.ID_SEPARATOR (imported lazily there: resolve imports this module)
+ID_SEPARATOR = "--"  # as resolve/book.py's ID_SEPARATOR (that module imports this one)
 NOTE_KEY = re.compile(r"^fn(\d+)$")
 # Pandoc's citation keys: internal punctuation must be followed by a letter or digit (so a key ends before ".").
 KEY_END = r"(?![\w]|[:.#$%&\-+?<>~/][\w])"

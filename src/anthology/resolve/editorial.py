@@ -13,8 +13,7 @@ from typing import Any
 
 from anthology import yamlfile
 from anthology.ast import Node, header, para, str_inlines
-from anthology.load import Book, Chapter
-from anthology.resolve.generated import Generated, register
+from anthology.model import Book, Chapter, Generated, ResolvedBook
 
 NOTE_SLUG = "note-on-the-texts"
 PERMISSIONS_SLUG = "permissions"
@@ -177,9 +176,8 @@ INTRODUCTION = (
 )
 
 
-@register(NOTE_SLUG, "A Note on the Texts")
-def make_note_on_texts(resolved: Any, slug: str) -> Generated:
-    book: Book = resolved.book
+def make_note_on_texts(resolved: ResolvedBook, slug: str) -> Generated:
+    book = resolved.book
     blocks: list[Node] = [para(str_inlines(INTRODUCTION))]
     for chapter in book.chapters:
         blocks += chapter_section(chapter, book)
@@ -190,9 +188,8 @@ def rights_cleared(rights: str) -> bool:
     return rights.strip().lower() not in ("", "not stated", "unknown")
 
 
-@register(PERMISSIONS_SLUG, "Permissions")
-def make_permissions(resolved: Any, slug: str) -> Generated:
-    book: Book = resolved.book
+def make_permissions(resolved: ResolvedBook, slug: str) -> Generated:
+    book = resolved.book
     blocks: list[Node] = []
     for chapter in book.chapters:
         meta = chapter.chapter_meta

@@ -25,23 +25,19 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from anthology.ast import Node, str_inlines, stringify, walk_structure
 from anthology.diagnostics import BuildError, Collector, Diagnostic
-from anthology.load import Chapter, Text
-from anthology.resolve.generated import Generated, register
+from anthology.model import BookIndex, Chapter, Entry, Generated, IndexSpec, Marks, Occurrence, ResolvedBook, Text
 from anthology.yamlfile import YamlDocument, load_yaml
 
-if TYPE_CHECKING:
-    from anthology.resolve.book import ResolvedBook
-
 INDEX_FILE = "index.yaml"
+INDEX_SLUG = "index"
 ID_SEPARATOR = "--"
 MARKER_CLASS = "index-marker"
 HAND_CLASS = "idx"
@@ -52,38 +48,6 @@ RUN_ELEMENTS = {"Str", "Space", "SoftBreak"}
 
 
 # --------------------------------------------------------------------------------------------- the data file
-
-
-@dataclass
-class Entry:
-    """One index heading (or sub-heading) and what it matches."""
-
-    term: str
-    aliases: list[str]
-    see: str | None = None
-    see_also: list[str] = field(default_factory=list)
-    parent: Entry | None = None
-    sub: list[Entry] = field(default_factory=list)
-    line: int | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.parent.term}!{self.term}" if self.parent else self.term
-
-
-@dataclass
-class IndexSpec:
-    path: Path
-    entries: list[Entry]
-    skip_sections: set[str]
-
-    def all_entries(self) -> Iterator[Entry]:
-        for entry in self.entries:
-            yield entry
-            yield from entry.sub
-
-    def by_term(self) -> dict[str, Entry]:
-        return {entry.term: entry for entry in self.entries}
 
 
 def spec_error(document: YamlDocument, path: tuple[str | int, ...], message: str) -> Diagnostic:
@@ -207,23 +171,6 @@ def by_first_character(aliases: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------- marking
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    entry: str  # Entry.key
-    marker: str  # the marker's book-wide id
-    slug: str
-    section: int  # ordinal of the level-2 section it is in (0: before the first)
-    section_title: str
-    words: str  # the words marked
-
-
-@dataclass
-class Marks:
-    """Every marker of the book, in reading order."""
-
-    occurrences: list[Occurrence] = field(default_factory=list)
 
 
 class TextMarker:
@@ -406,14 +353,9 @@ def split_run(run: list[Node], text: str, cuts: list[int]) -> Pieces:
 # --------------------------------------------------------------------------------------------- the book
 
 
-@dataclass
-class BookIndex:
-    spec: IndexSpec
-    marks: Marks
-
-
 def has_index(resolved: ResolvedBook) -> bool:
-    return any(text.slug == "index" and text.kind == "generated" for text in resolved.book.back + resolved.book.front)
+    texts = resolved.book.back + resolved.book.front
+    return any(text.slug == INDEX_SLUG and text.kind == "generated" for text in texts)
 
 
 class BookMarker:
@@ -583,10 +525,9 @@ def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
     return [{"t": "Div", "c": [["", ["index"], []], blocks]}]
 
 
-@register("index", "Index")
 def make_index(resolved: ResolvedBook, slug: str) -> Generated:
     """The index: linked locators for the screen editions, and page numbers for print after a first layout."""
-    index: BookIndex | None = getattr(resolved, "index", None)
+    index = resolved.index
     if index is None:
         return Generated([])
     chapters = {chapter.slug: chapter for chapter in resolved.book.chapters}

@@ -24,14 +24,15 @@ import yaml
 
 from anthology import pandoc
 from anthology.ast import Node, clone, div, header, para, span, str_inlines, walk_structure
+from anthology.atomic import atomic_file
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.load import Chapter
-from anthology.render.common import FONT_FILES, Project, atomic_file, source_date_epoch
+from anthology.model import Chapter, Project, ResolvedBook, ResolvedText
+from anthology.render.common import FONT_FILES, source_date_epoch
 from anthology.render.epub import package as epub_package
 from anthology.render.epub import page_markers
 from anthology.render.epub.cover import CoverText, cover_png
+from anthology.render.epub.package import EpubDocument, editors_line
 from anthology.render.print import pagemap
-from anthology.resolve.book import ResolvedBook, ResolvedText
 
 SPLIT_LEVEL = 2
 TITLE_PAGE_ID = "title-page"
@@ -53,22 +54,6 @@ MATTER_TYPES = {
     "contributors",
     "colophon",
 }
-
-
-@dataclass(frozen=True)
-class EpubDocument:
-    """One XHTML file of the e-book as the package step needs to know it: its anchor, title and role."""
-
-    anchor: str
-    title: str
-    role: str  # title-page, front, part, chapter, back
-    sections: tuple[tuple[int, str, str], ...] = ()  # (level, id, title) listed in the table of contents
-
-
-def editors_line(resolved: ResolvedBook) -> str:
-    names = [editor.name for editor in resolved.book.config.editors]
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"Edited by {joined}"
 
 
 def shifted(blocks: list[Node], by: int) -> list[Node]:

@@ -23,8 +23,7 @@ from anthology.diagnostics import BuildError, Diagnostic
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from anthology.render.epub.edition import EpubDocument
-    from anthology.resolve.book import ResolvedBook
+    from anthology.model import ResolvedBook
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -40,6 +39,22 @@ HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BODY_TYPES = {"title-page": "frontmatter", "front": "frontmatter", "part": "bodymatter", "chapter": "bodymatter"}
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
 ZIP_EPOCH_FLOOR = 315532800  # 1980-01-01, the earliest time a zip entry can hold
+
+
+@dataclass(frozen=True)
+class EpubDocument:
+    """One XHTML file of the e-book as the package step needs to know it: its anchor, title and role."""
+
+    anchor: str
+    title: str
+    role: str  # title-page, front, part, chapter, back
+    sections: tuple[tuple[int, str, str], ...] = ()  # (level, id, title) listed in the table of contents
+
+
+def editors_line(resolved: ResolvedBook) -> str:
+    names = [editor.name for editor in resolved.book.config.editors]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Edited by {joined}"
 
 
 @dataclass(frozen=True)
@@ -195,8 +210,6 @@ def finish_cover(package: Package, finishing: Finishing, cover_href: str | None,
 
 
 def editors_text(finishing: Finishing) -> str:
-    from anthology.render.epub.edition import editors_line
-
     return editors_line(finishing.resolved)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from anthology.config import BookConfig
-from anthology.load import Book, Chapter
+from anthology.model import Book, Chapter
 
 CONTEXT = "https://schema.org"
 BOOK_FRAGMENT = "#book"
