@@ -187,7 +187,7 @@ CASES: dict[str, Case] = {
         lambda b: append(b / "texts" / "beta.md", "\nSee [@xref:alpha#no-such-section].\n"),
         "beta.md",
         "@xref:alpha#no-such-section",
-        ("E070", "no such chapter, text or id"),
+        ("E075", "no such chapter, text or id"),
     ),
     "script in raw HTML": (
         lambda b: append(b / "texts" / "beta.md", "\n<script>alert('x')</script>\n"),

@@ -86,8 +86,8 @@ def test_dangling_references_all_stop_the_build_with_file_and_line(book_copy, tm
     assert result.returncode != 0 and "Traceback" not in output, output
     intro_line = intro.read_text().split("\n").index("A bad one: [@xref:alpha#no-such-section].") + 1
     head_line = headnote.read_text().split("\n").index("And [@xref:betta] too, and [@xref:alpha#fn9].") + 1
-    assert f"introduction.md:{intro_line}: error E070" in output and "alpha#no-such-section" in output, output
-    assert f"alpha.md:{head_line}: error E070" in output and "'@xref:betta'" in output, output
+    assert f"introduction.md:{intro_line}: error E075" in output and "alpha#no-such-section" in output, output
+    assert f"alpha.md:{head_line}: error E075" in output and "'@xref:betta'" in output, output
     assert "'@xref:alpha#fn9'" in output  # alpha has two notes: all three reported together
     assert "did you mean '@xref:beta'?" in output  # a near miss gets a suggestion
     assert not (tmp_path / "out" / "minibook.pdf").exists()

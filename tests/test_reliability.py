@@ -98,7 +98,7 @@ def test_an_epub_made_beside_a_pdf_that_then_fails_is_not_put_in_place(tmp_path,
 
     def failing_write(*args, **kwargs):
         reached.append(True)
-        raise BuildError([Diagnostic("E999", "the PDF could not be written", file=built.pdf)])
+        raise BuildError([Diagnostic("E040", "the PDF could not be written", file=built.pdf)])
 
     monkeypatch.setattr(pdf, "write_book", failing_write)
     staged: list[Path] = []

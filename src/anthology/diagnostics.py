@@ -1,4 +1,23 @@
-"""Diagnostics: every problem names its file, line and a hint, and all problems of a run are reported together."""
+"""Diagnostics: every problem names its file, line and a hint, and all problems of a run are reported together.
+
+Every code the pipeline emits is in `CATALOGUE` with its one meaning (a short title) and, where one hint fits
+every use, a default hint. A code's number says which stage finds the problem:
+
+    E001-E009   input       files every stage reads: YAML, UTF-8, a missing file
+    E010-E019   config      book.yaml
+    E020-E039   load        the texts: front matter, body, pandoc's reading of them
+    E040-E049   render      the print edition and its cover (WeasyPrint)
+    E050-E059   load        what a text may contain: images, raw HTML, notes
+    E060-E069   build       the output folder and its caches (W06x: warnings)
+    E070-E089   resolve     citations, bibliography, cross-references (W07x: warnings), the index
+    E090-E099   render      the HTML site
+    W100-W149   check       what the editors must still supply
+    E150-E199   render      the EPUB and its page list
+    E200-E299   ingest      sources, recipes and the cleaned texts
+
+A `Diagnostic` with a code not in the catalogue, or a warning code (W) given as an error, is a programming error
+and raises at once: a code means one thing, so a new problem gets a new code, entered here.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +32,111 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+# (first, last, stage, what): the number ranges of the module docstring.
+RANGES: tuple[tuple[int, int, str, str], ...] = (
+    (1, 9, "input", "files every stage reads"),
+    (10, 19, "config", "book.yaml"),
+    (20, 39, "load", "the texts"),
+    (40, 49, "render", "the print edition and its cover"),
+    (50, 59, "load", "what a text may contain"),
+    (60, 69, "build", "the output folder and its caches"),
+    (70, 89, "resolve", "citations, cross-references, the index"),
+    (90, 99, "render", "the HTML site"),
+    (100, 149, "check", "what the editors must still supply"),
+    (150, 199, "render", "the EPUB and its page list"),
+    (200, 299, "ingest", "sources, recipes and the cleaned texts"),
+)
+
+
+@dataclass(frozen=True)
+class Code:
+    """One diagnostic code and its one meaning; its stage follows from its number."""
+
+    code: str
+    title: str
+    hint: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.WARNING if self.code.startswith("W") else Severity.ERROR
+
+    @property
+    def stage(self) -> str:
+        number = int(self.code[1:])
+        return next(stage for first, last, stage, _ in RANGES if first <= number <= last)
+
+
+def catalogue(*codes: Code) -> dict[str, Code]:
+    """The codes by name; a code entered twice or outside every range stops the import, not a build."""
+    table: dict[str, Code] = {}
+    for code in codes:
+        if code.code in table:
+            raise ValueError(f"diagnostic code {code.code} is catalogued twice")
+        if not (len(code.code) == 4 and code.code[0] in "EW" and code.code[1:].isdigit()):
+            raise ValueError(f"diagnostic code {code.code!r} is not a letter E or W and three digits")
+        if not any(first <= int(code.code[1:]) <= last for first, last, _, _ in RANGES):
+            raise ValueError(f"diagnostic code {code.code} is in no stage's range")
+        table[code.code] = code
+    return table
+
+
+CATALOGUE: dict[str, Code] = catalogue(
+    # input
+    Code("E001", "malformed YAML"),
+    Code("E002", "file not found", "check the file's name and folder"),
+    Code("E003", "not valid UTF-8", "save the file as UTF-8 (e.g. iconv -f cp1252 -t utf-8)"),
+    # config
+    Code("E010", "book.yaml does not match its schema", "see README, section 'book.yaml', for the expected form"),
+    Code("E011", "a chapter is listed twice in book.yaml", "list each chapter once"),
+    # load: texts
+    Code("E020", "a text has no front matter"),
+    Code("E021", "a text's front matter is not closed"),
+    Code("E022", "a text's front matter does not match its schema", "every text's front matter needs 'title:'"),
+    Code("E023", "a text has no body"),
+    Code("E024", "book.yaml names a text file that does not exist"),
+    Code("E030", "pandoc rejected a text"),
+    # render: print
+    Code("E040", "WeasyPrint reported a problem"),
+    Code("E041", "the cover has no print PDF to size its spine from", "run `invoke pdf` (or `invoke build`) first"),
+    Code("E042", "the gutter does not reach the printer's minimum"),
+    # load: what a text may contain
+    Code("E050", "a remote resource: the build never downloads"),
+    Code("E051", "a local image is not found"),
+    Code("E052", "a footnote is called but has no text"),
+    Code("E053", "raw HTML that is not allowed in a text"),
+    Code("E054", "too many notes in one text"),
+    Code("E055", "a footnote is opened but never closed"),
+    Code("E056", "an image outside the book folder", "keep images inside book/"),
+    # build
+    Code("E060", "another build is writing to the output folder"),
+    # resolve: citations and cross-references
+    Code("E070", "unknown citation key"),
+    Code("E071", "unknown citation style"),
+    Code("E072", "a work is cited but the book has no bibliography"),
+    Code("W073", "a bibliography entry is cited nowhere"),
+    Code("W074", "two bibliography entries look like the same work"),
+    Code("E075", "a cross-reference to no chapter, text or id"),
+    Code("E076", "a citation mixed with cross-references in one bracket"),
+    # resolve: the index
+    Code("E080", "index.yaml does not match its form", "README, section 'Index', describes book/index.yaml"),
+    Code("E081", "an index mark names no entry of index.yaml"),
+    Code("E082", "an index mark inside a heading"),
+    Code("E083", "the book has an index but no index.yaml"),
+    # render: site
+    Code("E090", "two pages of the site would have one name"),
+    # check
+    Code("W101", "the editor credit is a placeholder"),
+    Code("W102", "a text's rights are not recorded as cleared"),
+    # render: EPUB and its page list
+    Code("E150", "a print page's text is not in the e-book"),
+    Code("E151", "no print PDF for the EPUB's page numbers"),
+    Code("E152", "no page of the print PDF begins with the book's first text"),
+    Code("E153", "the EPUB fails an accessibility check"),
+    Code("E154", "pdftotext is not installed"),
+    Code("E155", "pdftotext could not read the PDF", "rebuild the print PDF (`invoke pdf`)"),
+)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem found in the book's input, located precisely enough for an editor to fix it."""
@@ -24,6 +148,20 @@ class Diagnostic:
     column: int | None = None
     hint: str | None = None
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        entry = CATALOGUE.get(self.code)
+        if entry is None:
+            raise ValueError(f"diagnostic code {self.code} is not in the catalogue (anthology.diagnostics)")
+        if entry.severity is not self.severity:
+            raise ValueError(f"diagnostic code {self.code} is a {entry.severity.value} code, given as {self.severity}")
+        if self.hint is None and entry.hint is not None:
+            object.__setattr__(self, "hint", entry.hint)
+
+    @property
+    def title(self) -> str:
+        """The code's meaning, from the catalogue."""
+        return CATALOGUE[self.code].title
 
     def location(self) -> str:
         if self.file is None:

@@ -43,7 +43,7 @@ def check_image(url: str, text: Text, book_dir: Path, collector: Collector) -> N
         return
     path = (text.path.parent / unquote(urlparse(url).path)).resolve()
     if not path.is_relative_to(book_dir.resolve()):
-        collector.error("E051", f"image {url} is outside the book folder", hint="keep images inside book/", **where)
+        collector.error("E056", f"image {url} is outside the book folder", hint="keep images inside book/", **where)
     elif not path.is_file():
         collector.error(
             "E051",

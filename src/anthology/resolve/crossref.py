@@ -184,12 +184,12 @@ class XrefResolver:
         for citation, key in zip(citations, keys, strict=True):
             raw = citation["citationId"]
             if key is None:
-                self.report("E071", f"citation '@{raw}' is mixed with cross-references in one bracket", raw)
+                self.report("E076", f"citation '@{raw}' is mixed with cross-references in one bracket", raw)
                 continue
             if key not in self.targets:
                 close = difflib.get_close_matches(key, list(self.targets), n=1, cutoff=0.7)
                 guess = f" (did you mean '@xref:{close[0]}'?)" if close else ""
-                self.report("E070", f"cross-reference '@{raw}': no such chapter, text or id{guess}", raw)
+                self.report("E075", f"cross-reference '@{raw}': no such chapter, text or id{guess}", raw)
                 continue
             result.extend([{"t": "Str", "c": ";"}, {"t": "Space"}] if result else [])
             result.extend(self.link(citation, key))

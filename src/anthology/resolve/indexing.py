@@ -97,7 +97,7 @@ def load_spec(book_dir: Path) -> IndexSpec:
     path = book_dir / INDEX_FILE
     if not path.exists():
         raise BuildError(
-            [Diagnostic("E080", "the book has an index but no index.yaml", file=path, hint="create it, see README")]
+            [Diagnostic("E083", "the book has an index but no index.yaml", file=path, hint="create it, see README")]
         )
     document = load_yaml(path)
     data = document.data if isinstance(document.data, dict) else {}

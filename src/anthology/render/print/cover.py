@@ -87,7 +87,7 @@ def interior_pages(pdf: Path) -> int:
         raise BuildError(
             [
                 Diagnostic(
-                    "E050",
+                    "E041",
                     f"no print PDF at {pdf}: the spine's width needs the final page count",
                     file=pdf,
                     hint="run `invoke pdf` (or `invoke build`) first",
