@@ -24,14 +24,12 @@ sys.path.insert(0, str(ROOT / "src"))
 from anthology.ingest.citations import (  # noqa: E402
     ChunkResult,
     CitationState,
-    WorksTable,
     citation_candidates,
     convert_chunk,
     convert_chunks,
     format_locator,
-    load_references,
-    load_works,
 )
+from anthology.ingest.works import WorksTable, load_references, load_works  # noqa: E402
 from anthology.pandoc import pandoc_binary  # noqa: E402
 
 REFERENCES = ROOT / "book" / "references.yaml"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from anthology.ingest.citations import WorksTable, load_works
 from anthology.ingest.fidelity import account_citations, check_records, compare, split_markdown, words
 from anthology.ingest.pipeline import STEPS, clean, fidelity
 from anthology.ingest.recipe import Recipe, Rules
 from anthology.ingest.typography import apply_typography
+from anthology.ingest.works import WorksTable, load_works
 
 REFS: dict[str, dict[str, object]] = {
     "serge-fls": {"id": "serge-fls", "type": "book", "author": [{"family": "Serge"}], "issued": 1973},

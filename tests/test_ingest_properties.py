@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anthology.ingest import blocks as blocks_mod
-from anthology.ingest.citations import WorksTable, load_works
 from anthology.ingest.fidelity import account_citations, check_records, compare, words
 from anthology.ingest.model import Document
 from anthology.ingest.notes import NoteError
 from anthology.ingest.pipeline import STEPS, clean, fidelity, raw_parts
 from anthology.ingest.recipe import Recipe, Rules
 from anthology.ingest.render import render_text
+from anthology.ingest.works import WorksTable, load_works
 
 SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from anthology.ingest import main, run_ingest
-from anthology.ingest.citations import load_references
 from anthology.ingest.fidelity import CITATION, EDITORIAL_INSERTION, citation_items
 from anthology.ingest.typography import CITATION_KEY
+from anthology.ingest.works import load_references
 from anthology.pandoc import pandoc_binary
 
 ROOT = Path(__file__).resolve().parents[1]

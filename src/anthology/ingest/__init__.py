@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from anthology.atomic import atomic_file
-from anthology.ingest.citations import WorksTable, load_references, load_works
 from anthology.ingest.emend import EmendationError
 from anthology.ingest.fidelity import split_markdown, words
 from anthology.ingest.notes import NoteError
 from anthology.ingest.pipeline import clean, fidelity
 from anthology.ingest.recipe import Recipe, RecipeError, load_recipe
 from anthology.ingest.typography import CITATION_KEY
+from anthology.ingest.works import WorksTable, load_references, load_works
 from anthology.yamlfile import read_text
 
 __all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]

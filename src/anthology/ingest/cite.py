@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
-from anthology.ingest.citations import CitationState, WorksTable, citation_candidates, convert_chunk
+from anthology.ingest.citations import CitationState, citation_candidates, convert_chunk
 from anthology.ingest.model import Block, CitationRecord, Document
 from anthology.ingest.recipe import Rules
+from anthology.ingest.works import WorksTable
 
 _CALL = re.compile(r"\[\^(\d+)\]")
 BODY_STYLES = frozenset({"parenthetical", "author-date"})

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from anthology.ingest.citations import Conversion, WorksTable
+    from anthology.ingest.citations import Conversion
+    from anthology.ingest.works import WorksTable
 
 
 @dataclass

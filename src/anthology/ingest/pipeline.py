@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from anthology.ingest import blocks, cite, emend, joins, notes, structure
-from anthology.ingest.citations import WorksTable
 from anthology.ingest.fidelity import Fidelity, account_citations, check_records, compare, split_markdown, words
 from anthology.ingest.model import CitationRecord, Document
 from anthology.ingest.recipe import Recipe, Rules
 from anthology.ingest.render import render_text
 from anthology.ingest.typography import slash_insertions_to_brackets
+from anthology.ingest.works import WorksTable
 
 
 @dataclass
