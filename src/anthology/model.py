@@ -148,6 +148,13 @@ GENERATED_TITLES: dict[str, str] = {
 
 # --------------------------------------------------------------------------------------------- the resolved book
 
+ID_SEPARATOR = "--"
+
+
+def book_id(slug: str, local: str) -> str:
+    """A text-prefixed id, unique across the book, so merged print HTML, EPUB and site never collide."""
+    return f"{slug}{ID_SEPARATOR}{local}"
+
 
 @dataclass(frozen=True)
 class Section:

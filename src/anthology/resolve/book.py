@@ -13,21 +13,15 @@ from typing import Any
 from anthology import pandoc
 from anthology.ast import attr_of, stringify, walk_structure
 from anthology.diagnostics import BuildError, Collector
-from anthology.model import Book, ResolvedBook, ResolvedText, Section, Text
+from anthology.model import Book, ResolvedBook, ResolvedText, Section, Text, book_id
 from anthology.resolve import crossref, indexing
 from anthology.resolve.bibliography import process_citations
 from anthology.resolve.generated import GENERATORS
 from anthology.safety import check_source, check_text
 
-# ResolvedBook and ResolvedText are re-exported for render/print until its imports are moved.
+# ResolvedBook, ResolvedText and book_id are re-exported for render/print until its imports are moved.
 
-ID_SEPARATOR = "--"
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
-
-
-def book_id(slug: str, local: str) -> str:
-    """A text-prefixed id, unique across the book, so merged print HTML, EPUB and site never collide."""
-    return f"{slug}{ID_SEPARATOR}{local}"
 
 
 def prefix_ids(ast: dict[str, Any], slug: str) -> None:

@@ -28,10 +28,9 @@ from typing import Any
 from anthology.ast import PAGE_SLOT, Node, attr_of, clone, page_number, rewrite_lists, span, stringify, walk_structure
 from anthology.config import CrossrefWording
 from anthology.diagnostics import Collector
-from anthology.model import Chapter, ResolvedBook, ResolvedText, Text
+from anthology.model import ID_SEPARATOR, Chapter, ResolvedBook, ResolvedText, Text
 
 PREFIX = "xref:"
-ID_SEPARATOR = "--"  # as resolve/book.py's ID_SEPARATOR (that module imports this one)
 NOTE_KEY = re.compile(r"^fn(\d+)$")
 # Pandoc's citation keys: internal punctuation must be followed by a letter or digit (so a key ends before ".").
 KEY_END = r"(?![\w]|[:.#$%&\-+?<>~/][\w])"

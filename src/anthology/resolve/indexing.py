@@ -33,12 +33,22 @@ from typing import Any
 
 from anthology.ast import Node, str_inlines, stringify, walk_structure
 from anthology.diagnostics import BuildError, Collector, Diagnostic
-from anthology.model import BookIndex, Chapter, Entry, Generated, IndexSpec, Marks, Occurrence, ResolvedBook, Text
+from anthology.model import (
+    ID_SEPARATOR,
+    BookIndex,
+    Chapter,
+    Entry,
+    Generated,
+    IndexSpec,
+    Marks,
+    Occurrence,
+    ResolvedBook,
+    Text,
+)
 from anthology.yamlfile import YamlDocument, load_yaml
 
 INDEX_FILE = "index.yaml"
 INDEX_SLUG = "index"
-ID_SEPARATOR = "--"
 MARKER_CLASS = "index-marker"
 HAND_CLASS = "idx"
 # Inline elements whose content is never marked automatically.

@@ -20,12 +20,11 @@ from anthology import pandoc
 from anthology.ast import Node, clone, div, header, para, str_inlines, stringify, walk_structure
 from anthology.atomic import atomic_dir
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Section, Text
+from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Section, Text, book_id
 from anthology.render.common import FONT_FILES, jinja_environment
 from anthology.render.site import meta as sitemeta
 from anthology.render.site.passages import Passage, mark_passages
 from anthology.render.site.search import INDEX_FILE, SearchIndex, SearchText
-from anthology.resolve.book import book_id
 
 SCRIPTS = ("site.js", "search.js", "live-reload.js")
 # A part without an introduction, a chapter without a headnote: the template sees None.

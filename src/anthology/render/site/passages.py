@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from anthology.ast import Node, clone, span, stringify
-from anthology.resolve.book import book_id
+from anthology.model import book_id
 
 PASSAGE_CLASS = "passage"
 TEXT_BLOCKS = ("Para", "Plain", "LineBlock")
