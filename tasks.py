@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 BOOK = "book"
 BOOK_HELP = {
     "book": "the book folder (default: book/)",
-    "out": "the output folder (default: build/)",
+    "out": "the output folder (default: build/<slug>/, the book's own: <slug> is book.yaml's slug)",
     "debug": "show a traceback on errors",
 }
 CHECK_HELP = {"book": BOOK_HELP["book"], "debug": BOOK_HELP["debug"]}
@@ -26,33 +26,33 @@ def plain_path(plain: bool) -> None:
 
 @task(help={**BOOK_HELP, "strict": "treat warnings (those `invoke check` reports) as errors", "plain": PLAIN_HELP})
 def build(c, book=BOOK, out=None, debug=False, strict=False, plain=False):
-    """Build all three editions: build/<slug>.pdf, build/<slug>.epub and build/html/index.html."""
+    """Build all three editions into the book's folder build/<slug>/: <slug>.pdf, <slug>.epub, html/index.html."""
     plain_path(plain)
     cli.run_build(book, ROOT, out=out, debug=debug, strict=strict)
 
 
 @task(help={**BOOK_HELP, "plain": PLAIN_HELP})
 def pdf(c, book=BOOK, out=None, debug=False, plain=False):
-    """Build the print PDFs: build/<slug>.pdf for the printer, build/<slug>-screen.pdf for reading."""
+    """Build the print PDFs: build/<slug>/<slug>.pdf for the printer, build/<slug>/<slug>-screen.pdf for reading."""
     plain_path(plain)
     cli.run_build(book, ROOT, ["pdf", "screen"], out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)
 def epub(c, book=BOOK, out=None, debug=False):
-    """Build the EPUB 3 only (build/<slug>.epub)."""
+    """Build the EPUB 3 only (build/<slug>/<slug>.epub)."""
     cli.run_build(book, ROOT, ["epub"], out=out, debug=debug)
 
 
 @task(help=BOOK_HELP)
 def html(c, book=BOOK, out=None, debug=False):
-    """Build the HTML site only (build/html/)."""
+    """Build the HTML site only (build/<slug>/html/)."""
     cli.run_build(book, ROOT, ["html"], out=out, debug=debug)
 
 
 @task(help={**BOOK_HELP, "port": "the port on localhost (default: 8000)"})
 def serve(c, book=BOOK, out=None, port=8000, debug=False):
-    """Live preview: serve build/html on localhost, rebuild it when book/ or styles/ change, reload the browser."""
+    """Live preview: serve build/<slug>/html on localhost, rebuild it when the book or styles/ change, reload."""
     from anthology.serve import run_serve
 
     cli.guarded(lambda: run_serve(cli.project_for(book, ROOT, out), int(port)), debug)
@@ -70,13 +70,13 @@ def check(c, book=BOOK, strict=False, debug=False):
     cli.run_check(book, ROOT, strict=strict, debug=debug)
 
 
-@task(help={"book": "the book folder (default: book/)"})
-def clean(c, book=BOOK):
-    """Remove the build/ folder (all outputs)."""
-    cli.run_clean(ROOT)
+@task(help={**CHECK_HELP, "all": "remove all of build/ (every book's outputs)"})
+def clean(c, book=BOOK, all=False, debug=False):
+    """Remove the book's outputs and caches (build/<slug>/); other books' folders stay."""
+    cli.run_clean(book, ROOT, everything=all, debug=debug)
 
 
-PDF_HELP = {**BOOK_HELP, "pdf": "the print PDF to use (default: build/<slug>.pdf)"}
+PDF_HELP = {**BOOK_HELP, "pdf": "the print PDF to use (default: <slug>.pdf in the output folder)"}
 
 
 @task(help=PDF_HELP)
@@ -89,7 +89,7 @@ def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
 
 @task(help=PDF_HELP)
 def cover(c, book=BOOK, pdf=None, out=None, debug=False):
-    """Write the full-wrap cover (build/<slug>-cover.pdf), its spine sized from the print PDF's page count."""
+    """Write the full-wrap cover (build/<slug>/<slug>-cover.pdf), its spine sized from the print PDF's pages."""
     from anthology.render.print.cover import run_cover
 
     run_cover(book, ROOT, pdf=pdf, out=out, debug=debug)

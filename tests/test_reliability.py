@@ -133,4 +133,4 @@ def test_one_pandoc_run_made_in_several_threads_at_once_is_cached(tmp_path, monk
     monkeypatch.setattr(pandoc, "run_pandoc", slow_pandoc)
     results = pandoc.map_at_once(lambda text: pandoc.run(["--to", "json"], text), ["same"] * pandoc.PROCESSES)
     assert results == [output] * pandoc.PROCESSES
-    assert [path.read_text() == output for path in tmp_path.glob("*/*")] == [True]
+    assert [pandoc.read_entry(path, path.name) == output for path in tmp_path.glob("*/*")] == [True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import traceback
 from collections.abc import Callable, Iterable
@@ -10,7 +11,7 @@ from pathlib import Path
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from anthology.build import EDITIONS, build
+from anthology.build import EDITIONS, book_slug, build, build_lock
 from anthology.diagnostics import BuildError
 from anthology.model import Project
 
@@ -18,8 +19,24 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
 
 
+BUILD = "build"
+# config.SLUG_PATTERN, repeated (a test checks they agree): importing config loads pydantic for every task.
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def book_folder(book: str, root: Path) -> Path:
+    """The book's own output folder, build/<slug>/: books never share outputs or caches. The slug is read cheaply
+    from book.yaml; when it cannot be read (the build then reports why), the book folder's name stands in."""
+    slug = book_slug(Path(book))
+    if slug is None or not SLUG.fullmatch(slug):
+        slug = Path(book).resolve().name or "book"
+    return root / BUILD / slug
+
+
 def project_for(book: str, root: Path, out: str | None = None) -> Project:
-    return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=Path(out) if out else root / "build")
+    """The folders of a task on `book`: its outputs go to `out` when given, else to its own folder under build/."""
+    build_dir = Path(out) if out else book_folder(book, root)
+    return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=build_dir)
 
 
 def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
@@ -88,9 +105,23 @@ def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
     guarded(lambda: ingest_main(Path(book), check=check), debug)
 
 
-def run_clean(root: Path) -> None:
-    shutil.rmtree(root / "build", ignore_errors=True)
-    print(f"removed {root / 'build'}")
+def run_clean(book: str, root: Path, everything: bool = False, debug: bool = False) -> None:
+    """Remove the book's output folder (build/<slug>/), or with `everything` all of build/. A build writing to the
+    folder stops the clean (the folder's lock), rather than losing its outputs halfway."""
+
+    def action() -> None:
+        folder = root / BUILD if everything else book_folder(book, root)
+        if not folder.exists():
+            print(f"nothing to remove: {folder} does not exist")
+            return
+        if everything:
+            shutil.rmtree(folder)
+        else:
+            with build_lock(folder):
+                shutil.rmtree(folder)
+        print(f"removed {folder}")
+
+    guarded(action, debug)
 
 
 def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:

@@ -109,6 +109,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E056", "an image outside the book folder", "keep images inside book/"),
     # build
     Code("E060", "another build is writing to the output folder"),
+    Code("W061", "a damaged pandoc cache entry was discarded and pandoc run again"),
     # resolve: citations and cross-references
     Code("E070", "unknown citation key"),
     Code("E071", "unknown citation style"),

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 import pypandoc
 
 from anthology.ast import to_json
-from anthology.diagnostics import BuildError, Diagnostic
+from anthology.diagnostics import BuildError, Diagnostic, Severity
 
 MARKDOWN = "markdown-smart"
 # pandoc processes run at once by a stage that has many texts to convert (threads waiting on subprocesses: the
@@ -64,10 +65,16 @@ def pandoc_binary() -> str:
 
 @cache
 def pandoc_identity() -> str:
-    """Which pandoc made a cached result, without running it: the binary's path, size and modification time."""
+    """Which pandoc makes a result: its version (as `pandoc --version` states it), and the binary's path, size and
+    modification time (a rebuilt binary of the same version)."""
     path = Path(shutil.which(pandoc_binary()) or pandoc_binary())
     stat = path.stat()
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    try:
+        stated = subprocess.run([str(path), "--version"], capture_output=True, check=False).stdout
+    except OSError:  # pandoc cannot run: the run itself reports it
+        stated = b""
+    version = stated.decode("utf-8", "replace").partition("\n")[0]
+    return f"{version}:{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 # Where pandoc's results are kept between builds (set by the build: <out>/.cache/pandoc): a text that has not changed
@@ -112,25 +119,91 @@ def run(
         return run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
     USED_KEYS.add(key)
     stored = CACHE_DIR / key[:2] / key
-    if stored.exists():
-        return stored.read_text(encoding="utf-8")
+    cached = read_entry(stored, key)
+    if cached is not None:
+        return cached
     output = run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    # Named for the thread too: texts that repeat (the benchmark's 50 chapters) make the same run in several
-    # threads at once, and one thread's rename took the file another was about to rename.
-    temporary = stored.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}")
-    temporary.write_text(output, encoding="utf-8")
-    os.replace(temporary, stored)
+    write_entry(stored, key, output)
     return output
 
 
+# A cache entry is one header line, then pandoc's output as UTF-8. The header names the entry's key and the digest
+# of what follows, so that a truncated, altered or misplaced entry is recognised as such when it is read.
+ENTRY_FORMAT = "anthology-pandoc-cache/1"
+
+
+def entry_header(key: str, body: bytes) -> bytes:
+    return f"{ENTRY_FORMAT} {key} {hashlib.sha256(body).hexdigest()}\n".encode("ascii")
+
+
+def read_entry(stored: Path, key: str) -> str | None:
+    """The cached output of the run `key`, or None when there is none. An entry that is not the whole, unaltered
+    output of this very run is discarded with a warning (the run is made again): it is never used."""
+    try:
+        data = stored.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a folder in its place, unreadable
+        return discard(stored, f"it cannot be read ({error.strerror or error})")
+    header, newline, body = data.partition(b"\n")
+    if not newline or header + newline != entry_header(key, body):
+        return discard(stored, "its header or digest does not match its content (a truncated or altered file)")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return discard(stored, "it is not UTF-8 text")
+
+
+def discard(stored: Path, reason: str) -> None:
+    """Remove a bad cache entry and say so: the build goes on, and makes the run again."""
+    remove(stored)
+    warning = Diagnostic(
+        "W061",
+        f"pandoc's cached result was discarded, as {reason}; pandoc runs again",
+        file=stored,
+        hint="nothing to fix in the book; if this recurs, check the disk holding the output folder",
+        severity=Severity.WARNING,
+    )
+    print(warning.format(), file=sys.stderr, flush=True)
+
+
+def write_entry(stored: Path, key: str, output: str) -> None:
+    """Keep a run's output for the next build; a cache that cannot be written only costs the next build time."""
+    body = output.encode("utf-8")
+    # Named for the thread too: texts that repeat (the benchmark's 50 chapters) make the same run in several
+    # threads at once, and one thread's rename took the file another was about to rename.
+    temporary = stored.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(entry_header(key, body) + body)
+        os.replace(temporary, stored)
+    except OSError:
+        remove(temporary)
+
+
+def remove(path: Path) -> None:
+    """Remove a file or folder of the cache, whatever it is; one that cannot be removed is left."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def prune_cache() -> None:
-    """Drop cached results this build did not use (the cache follows the book; it does not grow without end)."""
-    if CACHE_DIR is None or not CACHE_DIR.exists():
+    """Drop what this build did not use (the cache follows the book; it does not grow without end): results of
+    other runs, and anything else found in the cache's folder."""
+    if CACHE_DIR is None or not CACHE_DIR.is_dir():
         return
-    for stored in CACHE_DIR.glob("*/*"):
-        if stored.name not in USED_KEYS:
-            stored.unlink(missing_ok=True)
+    for bucket in CACHE_DIR.iterdir():
+        if not bucket.is_dir() or bucket.is_symlink():
+            remove(bucket)
+            continue
+        for stored in bucket.iterdir():
+            if stored.name not in USED_KEYS or bucket.name != stored.name[:2]:
+                remove(stored)
 
 
 def run_pandoc(
