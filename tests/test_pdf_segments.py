@@ -608,3 +608,34 @@ def test_the_build_processes_collect_cycles_less_often_and_this_process_gets_its
     with collecting_less():
         assert gc.get_threshold() == COLLECTION_THRESHOLDS
     assert gc.get_threshold() == before
+
+
+def test_a_layout_weasyprint_warned_about_is_not_cached(tmp_path, monkeypatch):
+    """A WeasyPrint warning stops the build, and may come of the system rather than the sources (HarfBuzz unable to
+    subset a font): the layout it came with is no cache entry, so the next build, on a fixed system, lays the
+    segment out again instead of reporting the old warning."""
+    import logging
+
+    from anthology.load import load_book
+    from anthology.model import Project
+    from anthology.render.print import pdf, segments
+    from anthology.resolve.book import resolve_book
+
+    resolved = resolve_book(load_book(MINIBOOK), STYLES)
+    segment = segments.split(pdf.print_html(resolved, Project(MINIBOOK, STYLES, tmp_path), {}))[-1]
+    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
+    entry = tmp_path / "entry"
+    job = segments.Job("key", segment, str(entry), str(STYLES), str(MINIBOOK), ("print", "screen"), options)
+    message = 'Unable to subset "Example" with HarfBuzz'
+    write = pdf.write_segment
+
+    def write_with_warning(*args: Any) -> None:
+        logging.getLogger("weasyprint").warning(message)
+        write(*args)
+
+    monkeypatch.setattr(pdf, "write_segment", write_with_warning)
+    assert pdf.render_segment(job).warnings == [message]
+    assert segments.cached(entry, job.variants) is None
+    monkeypatch.setattr(pdf, "write_segment", write)
+    assert pdf.render_segment(job).warnings == []
+    assert segments.cached(entry, job.variants) is not None

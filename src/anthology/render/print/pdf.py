@@ -976,6 +976,8 @@ class SegmentRenderer:
         self.exact = exact_page_texts(resolved)
         self.folio_jobs: dict[str, Any] = {}  # each folio document being laid out, by its key: its job's future
         self.ahead: set[str] = set()  # the keys of those laid out before the book's layout was final
+        # The folio documents' files as the last build left them: one changed since is laid out again.
+        self.folio_digests = recorded_folios(self.cache.parent)
 
     def derive_screens(self, job: segments.Job, result: segments.Result) -> None:
         """A layout's screen PDFs, derived by the pool's screen process where they are not yet (once each)."""
@@ -1017,10 +1019,18 @@ class SegmentRenderer:
         laid out (ahead: speculate_folios)."""
         key = hashlib.sha256(f"{html}/{self.fingerprint}".encode()).hexdigest()[:16]
         paths = {variant: self.cache.parent / f"folios-{variant}-{key}.pdf" for variant in (PRINT.name, SCREEN.name)}
-        if key not in self.folio_jobs and not all(path.exists() for path in paths.values()):
+        if key not in self.folio_jobs and not all(self.folio_intact(path) for path in paths.values()):
             targets = {variant: str(path) for variant, path in paths.items()}
             self.folio_jobs[key] = self.pool.submit(overlay_job, html, self.project, targets)
         return key, paths
+
+    def folio_intact(self, path: Path) -> bool:
+        """Whether a folio document's file is the one a build wrote (a file changed or cut short since is made
+        again)."""
+        try:
+            return self.folio_digests.get(path.name) == segments.file_digest(path)
+        except OSError:
+            return False
 
     def run(self, jobs: list[segments.Job], book: bool = False) -> list[segments.Result]:
         """The jobs' results, laid out or from the cache. `book`: the jobs are the whole book's segments, and the
@@ -1326,6 +1336,25 @@ def overlay_job(html: str, project: Project, targets: dict[str, str]) -> list[st
     return problems
 
 
+FOLIO_DIGESTS = "folios.json"
+
+
+def recorded_folios(folder: Path) -> dict[str, str]:
+    """The digest of each folio document's file by name, as the last build recorded them ({} if unreadable)."""
+    try:
+        data = json.loads((folder / FOLIO_DIGESTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    valid = isinstance(data, dict) and all(isinstance(v, str) for v in data.values())
+    return data if valid else {}
+
+
+def record_folios(folder: Path, paths: set[Path]) -> None:
+    with atomic_file(folder / FOLIO_DIGESTS) as temporary:
+        digests = {path.name: segments.file_digest(path) for path in sorted(paths)}
+        temporary.write_text(json.dumps(digests, sort_keys=True), encoding="utf-8")
+
+
 def numbers_known(part: segments.Segment, pages: dict[str, int]) -> bool:
     """Whether every page number the segment prints is the page its anchor has in `pages`."""
     return len(part.targets) == len(part.numbers) and all(
@@ -1381,6 +1410,7 @@ def lay_out_folios(
     for old in renderer.cache.parent.glob("folios-*.pdf"):
         if old not in kept:
             old.unlink()
+    record_folios(renderer.cache.parent, kept)
     laid_out = used & renderer.folio_jobs.keys()
     return overlays, len(laid_out), len(laid_out & renderer.ahead)
 
