@@ -2,7 +2,8 @@
 settled in rounds) and the segmented path (render/print/pdf.py: segments laid out in worker processes, cached,
 their folios and page numbers stamped at the merge) give the same book: for the printer's PDF and the screen PDF,
 the same number of pages of the same sizes, the same text on each page and the same page images; the same
-measurements in the typesetting report; the same pages' lines for the EPUB's page list."""
+measurements in the typesetting report; the same pages' lines for the EPUB's page list. So does the segmented path
+with its speed mechanisms switched off (ANTHOLOGY_DISABLE, build.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Any
 import pypdf
 import pytest
 
-from anthology.build import build
+from anthology.build import DISABLE_VARIABLE, MECHANISMS, build
+from anthology.diagnostics import BuildError
 from anthology.render.common import Project
 from anthology.render.print import pagemap
 from anthology.render.print.pdf import report_path
@@ -95,6 +97,26 @@ def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(tmp_p
     assert json.loads(report_path(plain).read_text())["segments_laid_out"] == 0
     assert not list((tmp_path / "plain").rglob("segments"))
     assert_same_book(plain, segmented, tmp_path)
+
+
+def test_the_build_without_its_speed_mechanisms_gives_the_plain_paths_pdfs(tmp_path, monkeypatch):
+    """What ANTHOLOGY_DISABLE switches off changes how fast the book is made, not what is made: the segmented path
+    without every mechanism it names gives the plain path's PDFs."""
+    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch)
+    monkeypatch.setenv(DISABLE_VARIABLE, ",".join(MECHANISMS))
+    without = build_pdfs(MINIBOOK, tmp_path / "without", False, monkeypatch)
+    assert json.loads(report_path(without).read_text())["segments_laid_out"] > 1
+    assert_same_book(plain, without, tmp_path)
+
+
+def test_a_name_that_is_no_mechanism_stops_the_build_before_it_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv(DISABLE_VARIABLE, "gc, segment-cache")
+    with pytest.raises(BuildError) as stopped:
+        build(Project(book_dir=MINIBOOK, styles_dir=STYLES, build_dir=tmp_path / "out"), ["pdf"])
+    [diagnostic] = stopped.value.diagnostics
+    assert diagnostic.code == "E062" and "segment-cache" in diagnostic.message and "gc" not in diagnostic.message
+    assert all(name in (diagnostic.hint or "") for name in MECHANISMS)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.book

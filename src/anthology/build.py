@@ -85,7 +85,37 @@ COLLECTION_THRESHOLDS = (20_000, 50, 100)
 
 def collect_less() -> None:
     """The build's collector thresholds, in a worker process (its pool's initializer)."""
-    gc.set_threshold(*COLLECTION_THRESHOLDS)
+    if not disabled("gc"):
+        gc.set_threshold(*COLLECTION_THRESHOLDS)
+
+
+# The speed mechanisms a build can be made without, by name: ANTHOLOGY_DISABLE=name,name switches them off, for
+# `invoke bench` to measure what each saves and for tests that the outputs are the same without it. The print
+# edition without any of its mechanisms is the plain path (ANTHOLOGY_PLAIN=1, render/print/plain.py).
+MECHANISMS = {
+    "parallel": "segments laid out by one worker process per core (else by one)",
+    "forkserver": "workers forked from a server that imported WeasyPrint once (else each started afresh)",
+    "screen-process": "screen PDFs derived and merged by a process of their own (else by the workers and the build)",
+    "arena": "one glibc malloc arena in the build's process",
+    "gc": "the build's collector thresholds (else Python's default)",
+    "manifest": "a build of the last build's sources does nothing (else it builds again)",
+    "pandoc-cache": "pandoc's results kept by their input (else pandoc runs for every text)",
+}
+DISABLE_VARIABLE = "ANTHOLOGY_DISABLE"
+
+
+def disabled_mechanisms() -> set[str]:
+    """The mechanisms ANTHOLOGY_DISABLE switches off; a name that is none of them stops the build."""
+    names = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",") if name.strip()}
+    unknown = sorted(names - MECHANISMS.keys())
+    if unknown:
+        message = f"{DISABLE_VARIABLE} names {', '.join(unknown)}, which is no speed mechanism of the build"
+        raise BuildError([Diagnostic("E062", message, hint=f"the mechanisms: {', '.join(MECHANISMS)}")])
+    return names
+
+
+def disabled(mechanism: str) -> bool:
+    return mechanism in disabled_mechanisms()
 
 
 def screen_worker(niceness: int) -> None:
@@ -109,7 +139,8 @@ def collecting_less() -> Iterator[None]:
 def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console | None = None) -> dict[str, Path]:
     """Build the editions under the output folder's lock; raises BuildError (with every diagnostic) before any
     output is replaced."""
-    one_malloc_arena()
+    if not disabled("arena"):  # ANTHOLOGY_DISABLE is read, and a wrong name reported, before anything is done
+        one_malloc_arena()
     with build_lock(project.build_dir), collecting_less():
         return _build(project, editions, console)
 
@@ -125,12 +156,13 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     key = manifest.inputs_key(project.book_dir, project.styles_dir)
     slug = book_slug(project.book_dir)
     targets = {name: output_path(project, slug, name) for name in wanted} if slug else {}
-    if targets and manifest.up_to_date(project.build_dir, project.book_dir, key, targets):
+    if targets and not disabled("manifest") and manifest.up_to_date(project.build_dir, project.book_dir, key, targets):
         stage("nothing to do: the sources, styles and pipeline are those of the last build")
         return {name: path / "index.html" if name == "html" else path for name, path in targets.items()}
     # The EPUB's page list is read from the print PDF: it must be the PDF of these sources.
     pdf_target = {"pdf": output_path(project, slug, "pdf")}
-    stale_pdf = slug and not manifest.up_to_date(project.build_dir, project.book_dir, key, pdf_target)
+    current_pdf = not disabled("manifest") and manifest.up_to_date(project.build_dir, project.book_dir, key, pdf_target)
+    stale_pdf = slug and not current_pdf
     if "epub" in wanted and "pdf" not in wanted and stale_pdf:
         stage("the EPUB carries the print edition's page numbers: building the print PDF of these sources first")
         wanted = [name for name in EDITIONS if name in {*wanted, "pdf"}]
@@ -140,7 +172,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     from anthology.render.print import plain
     from anthology.resolve.book import resolve_book
 
-    pandoc.CACHE_DIR = project.build_dir / ".cache" / "pandoc"
+    pandoc.CACHE_DIR = None if disabled("pandoc-cache") else project.build_dir / ".cache" / "pandoc"
     pandoc.USED_KEYS.clear()
     with worker_pool() as pool:
         stage(f"load {project.book_dir}")
@@ -323,7 +355,7 @@ class WorkerPool:
     thread renders the HTML edition."""
 
     def __init__(self) -> None:
-        self.workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+        self.workers = 1 if disabled("parallel") else max(1, min(os.cpu_count() or 1, MAX_WORKERS))
         self.processes = ProcessPoolExecutor(self.workers, mp_context=worker_context(), initializer=collect_less)
         self.threads = ThreadPoolExecutor(1)
         self.retired = threading.Event()
@@ -358,6 +390,8 @@ class WorkerPool:
         for its next segment, the end of the build), not while every worker lays out (issue 11)."""
         from anthology.render.print import segments
 
+        if disabled("screen-process"):
+            return self.processes.submit(segments.derive_screen, folder, prefix)
         return self.screen_process().submit(segments.derive_screen, folder, prefix)
 
     def screen_process(self) -> ProcessPoolExecutor:
@@ -372,6 +406,10 @@ class WorkerPool:
         merge, while this process merges the printer's."""
         from anthology.render.print import merge
 
+        if disabled("screen-process"):  # merged here, before the printer's PDF
+            done: Future = Future()
+            done.set_result(merge.merge(*arguments))
+            return done
         return self.screen_process().submit(merge.merge, *arguments)
 
     def submit_thread(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
@@ -413,6 +451,8 @@ def worker_context() -> multiprocessing.context.BaseContext:
     process (which runs pandoc from threads) is not."""
     from anthology.render.print import segments
 
+    if disabled("forkserver"):
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(segments.PRELOAD))
     return context

@@ -110,6 +110,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     # build
     Code("E060", "another build is writing to the output folder"),
     Code("W061", "a damaged pandoc cache entry was discarded and pandoc run again"),
+    Code("E062", "ANTHOLOGY_DISABLE names no speed mechanism of the build"),
     # resolve: citations and cross-references
     Code("E070", "unknown citation key"),
     Code("E071", "unknown citation style"),

@@ -154,6 +154,7 @@ def render_pdfs(
         on_pages(pages)
     options = pdf.variant_options(resolved.book.config, pdf.PRINT)
     write_pdfs(laid, result, links, options, targets, project.build_dir / ".cache" / "plain-print.pdf")
+    pdf.font_configuration.cache_clear()  # the fonts go with the layout, as a worker's do when it ends
     if progress is not None:
         progress(1, 1)
     if pdf.PRINT.name in targets:
