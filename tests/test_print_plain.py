@@ -17,7 +17,7 @@ import pytest
 
 from anthology.build import DISABLE_VARIABLE, MECHANISMS, build
 from anthology.diagnostics import BuildError
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.render.print import pagemap
 from anthology.render.print.pdf import report_path
 from anthology.render.print.plain import PLAIN_VARIABLE
