@@ -233,6 +233,42 @@ def test_escaped_note_brackets_are_text_and_unescaped_ones_an_unclosed_note(tmp_
     assert note_problems(tmp_path, closed + "Text.\n\nA caret ^[ never closed.\n") == [("E055", 10)]
 
 
+def test_a_remote_a_missing_and_an_outside_image_are_three_problems(tmp_path):
+    """Each image problem has its own code: a remote image, a missing one, one outside the book folder."""
+    book = tmp_path / "book"
+    book.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"")
+    body = "![a](https://example.com/a.png)\n\n![b](images/none.png)\n\n![c](../outside.png)\n"
+    assert note_problems(book, body) == [("E050", 4), ("E051", 6), ("E056", 8)]
+
+
+def ingest_recipe(rules: str) -> str:
+    return f"source: a.txt\nreceived_as: a.txt\nsha256: '0'\nmeta:\n  title: A\nrules:\n{rules}"
+
+
+def test_two_broken_recipes_are_both_reported_by_ingest_check(tmp_path):
+    """`invoke ingest --check` reports the problems of every source in one run, each as `file:line: error CODE`
+    with a hint, exit status 2 and no traceback."""
+    sources = tmp_path / "book" / "sources"
+    sources.mkdir(parents=True)
+    for slug, rules in (("one", "  title_lines: [first]\n"), ("two", "  headingz: {}\n")):
+        (sources / f"{slug}.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
+        (sources / f"{slug}.yaml").write_text(ingest_recipe(rules), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "ingest", "--check", "--book", str(tmp_path / "book")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == EXIT_INPUT_ERROR and "Traceback" not in output, output
+    one, two = sources / "one.yaml", sources / "two.yaml"
+    assert f"{one}:{line_of(one, 'title_lines:')}: error E203: rules.title_lines[0]: " in output, output
+    assert f"{two}:{line_of(two, 'headingz:')}: error E203: rules.headingz: " in output, output
+    assert output.count("hint: ") == 2, output
+
+
 def test_all_problems_are_reported_together(previous, tmp_path):
     out, before = previous
     book = tmp_path / "book"

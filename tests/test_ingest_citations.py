@@ -89,11 +89,10 @@ def test_body_citations_after_page_break_joins_with_a_bare_year(paren: WorksTabl
 
 
 def test_a_citation_like_span_the_table_does_not_explain_is_a_problem(paren: WorksTable) -> None:
-    out = clean("t", "It was so (Unknown Book, page 3).\n", recipe(), paren)
-    assert out.problems == [
-        "line 1: '(Unknown Book, page 3)' looks like a citation but was not converted "
-        "(not in the alias table's left_as_text)"
-    ]
+    out = clean("t", "A first paragraph.\n\nIt was so (Unknown Book, page 3).\n", recipe(), paren)
+    [problem] = out.problems
+    assert (problem.code, problem.line) == ("E214", 3)
+    assert problem.message.startswith("'(Unknown Book, page 3)' looks like a citation but was not converted")
 
 
 def test_note_citations_in_reading_order_with_ibid_and_commentary(notes_table: WorksTable) -> None:
@@ -144,7 +143,7 @@ def test_a_changed_locator_or_key_in_the_text_is_counted(converted) -> None:
         tampered = dataclasses.replace(out, markdown=out.markdown.replace("[@serge-fls, 40]", wrong))
         fid = fidelity(raw, tampered, recipe())
         assert fid.differing > 0
-        assert any("is not the one recorded next" in d for d in fid.differences)
+        assert any("is not the one recorded next" in d.text and d.word is None for d in fid.differences)
 
 
 def test_a_citation_without_a_record_is_counted(converted) -> None:

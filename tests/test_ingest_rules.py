@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -9,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anthology.diagnostics import BuildError
 from anthology.ingest import blocks, emend, joins, notes, structure
 from anthology.ingest.fidelity import compare, split_markdown, words
-from anthology.ingest.model import Block, Document
-from anthology.ingest.pipeline import clean
-from anthology.ingest.recipe import Recipe, RecipeError, Rules, load_recipe
+from anthology.ingest.model import Block, Document, IngestProblem, Problem
+from anthology.ingest.pipeline import clean, fidelity
+from anthology.ingest.recipe import Recipe, Rules, load_recipe
 from anthology.ingest.render import escape_start, render_body
 from anthology.ingest.typography import (
     apply_typography,
@@ -144,14 +146,15 @@ def test_superscript_notes_are_taken_out_wherever_they_stand() -> None:
 
 
 def test_missing_note_texts_are_marked_and_unexpected_ones_reported() -> None:
-    doc = doc_of("a[^1] b[^2] c[^3]")
-    doc.calls = [1, 2, 3]
+    doc = doc_of("intro\n\na[^1] b[^2]\nc[^3] c[^3]")
+    doc.calls = [1, 2, 3, 3]
     doc.notes = {1: notes.Note(1, "one"), 4: notes.Note(4, "four", 9, 9)}
     problems = notes.mark_missing(doc, rules(notes={"expect_missing": [2]}))
     assert doc.notes[2].text is None and doc.notes[3].text is None
-    assert problems == [
-        "note 3 is called but its text is missing (not in notes.expect_missing)",
-        "note 4 (line 9) has a text but no call",
+    assert problems == [  # each at its line: the paragraph of the call, the note's own line
+        Problem("E211", "note 3 is called but its text is missing (not in notes.expect_missing)", line=3),
+        Problem("E212", "note 4 has a text but no call", line=9),
+        Problem("E213", "note 3 is called more than once", line=3),
     ]
 
 
@@ -367,10 +370,25 @@ def test_emendation_is_applied_once_and_recorded() -> None:
 
 def test_emendation_not_found_names_the_recipe_entry() -> None:
     doc = doc_of("some text")
-    with pytest.raises(emend.EmendationError, match=r"rules.emendations\[0\] \(line 1\)"):
-        emend.apply_emendations(
-            doc, rules(emendations=[{"line": 1, "original": "zzz", "corrected": "y", "reason": "r"}])
-        )
+    entry = {"line": 1, "original": "zzz", "corrected": "y", "reason": "r"}
+    with pytest.raises(emend.EmendationError, match=r"rules.emendations\[1\]: 'zzz' \(line 1\)") as raised:
+        emend.apply_emendations(doc, rules(emendations=[{**entry, "original": "some"}, entry]))
+    assert (raised.value.problem.code, raised.value.problem.key) == ("E207", ("rules", "emendations", 1))
+
+
+@pytest.mark.parametrize(
+    ("rule", "raw", "key"),
+    [
+        ({"epigraphs": [{"lines": "1"}]}, "no padding before an attribution\n\nbody", ("rules", "epigraphs", 0)),
+        ({"poems": ["1-2", "5-9"]}, "verse\nverse\n\nprose", ("rules", "poems", 1)),
+        ({"table_caption": "^Table"}, "Table 1\n\nno tabs here", ("rules", "table_caption")),
+    ],
+)
+def test_a_rule_the_source_does_not_bear_out_is_located_at_the_rule(rule, raw: str, key: tuple) -> None:
+    with pytest.raises(IngestProblem) as raised:
+        clean("t", raw, recipe(**rule))
+    assert (raised.value.problem.code, raised.value.problem.key) == ("E209", key)
+    assert raised.value.problem.message.startswith(f"rules.{key[1]}")
 
 
 def test_recipe_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
@@ -389,18 +407,34 @@ def test_recipe_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
         """),
         encoding="utf-8",
     )
-    with pytest.raises(RecipeError) as info:
+    with pytest.raises(BuildError) as info:
         load_recipe(path)
-    message = str(info.value)
-    assert str(path) in message
-    assert "rules.remove[0].lines" in message and "rules.headinggs" in message
+    lines = path.read_text(encoding="utf-8").split("\n")
+    found = {(d.code, d.file, d.line, d.message.split(":")[0]) for d in info.value.diagnostics}
+    assert found == {  # both problems, each at its key's line
+        ("E203", path, lines.index("  - lines: 9-3") + 1, "rules.remove[0].lines"),
+        ("E203", path, lines.index("  headinggs: {}") + 1, "rules.headinggs"),
+    }
+
+
+@pytest.mark.parametrize("field", ["table_caption", "lost_dash"])
+def test_a_recipe_pattern_that_does_not_compile_is_a_schema_error(tmp_path: Path, field: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"source: a.txt\nreceived_as: b\nsha256: c\nmeta: {{}}\nrules:\n  {field}: '(open'\n")
+    with pytest.raises(BuildError) as info:
+        load_recipe(path)
+    [diagnostic] = info.value.diagnostics
+    assert (diagnostic.code, diagnostic.line) == ("E203", 6)
+    assert f"rules.{field}" in diagnostic.message and "regular expression" in diagnostic.message
 
 
 def test_recipe_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("source: a\nmeta: [unclosed\n", encoding="utf-8")
-    with pytest.raises(RecipeError, match=r"bad.yaml: line \d+"):
+    with pytest.raises(BuildError) as info:
         load_recipe(path)
+    [diagnostic] = info.value.diagnostics
+    assert (diagnostic.code, diagnostic.file) == ("E001", path) and diagnostic.line is not None
 
 
 def test_fidelity_forgives_rejoined_words_and_counts_changed_ones() -> None:
@@ -444,3 +478,17 @@ def test_fidelity_catches_one_lost_word_in_a_long_repetitive_text() -> None:
     out = raw[:2001] + raw[2002:]
     result = compare(raw, out)
     assert result.differing == 1
+
+
+def test_fidelity_locates_each_difference_at_its_source_line() -> None:
+    raw = "Title\n\nFirst paragraph.\n\nSecond paragraph with a word.1\nand a second line.\n\n1. The note has words."
+    rec = recipe(title_lines=[1], notes={"style": "endnotes", "start_line": 8})
+    out = clean("t", raw, rec)
+    assert out.problems == [] and fidelity(raw, out, rec).differences == []
+    lost = out.markdown.replace("a second line", "a line").replace("has words", "has")
+    differences = fidelity(raw, dataclasses.replace(out, markdown=lost), rec).differences
+    lines = raw.split("\n")
+    assert [d.line for d in differences] == [
+        lines.index("and a second line.") + 1,
+        lines.index("1. The note has words.") + 1,
+    ]

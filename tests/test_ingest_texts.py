@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from anthology.diagnostics import BuildError
 from anthology.ingest import main, run_ingest
 from anthology.ingest.fidelity import CITATION, EDITORIAL_INSERTION, citation_items
 from anthology.ingest.typography import CITATION_KEY
@@ -19,6 +20,7 @@ from anthology.pandoc import pandoc_binary
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TEXTS = sorted((BOOK / "texts").glob("*.md"))
+pytestmark = pytest.mark.book  # reads the real anthology in book/
 BANNED = [
     "Leave a Reply",
     "Fill in your details",
@@ -140,7 +142,7 @@ def test_headings_of_each_essay() -> None:
     assert heads("to-lead-the-people-part-ii")[0] == "## War Communism: 1917–21"
 
 
-def test_check_mode_reports_a_stale_text(tmp_path: Path, capsys) -> None:
+def test_check_mode_reports_a_stale_text(tmp_path: Path) -> None:
     book = tmp_path / "book"
     shutil.copytree(BOOK / "sources", book / "sources")
     shutil.copytree(BOOK / "texts", book / "texts")
@@ -148,24 +150,66 @@ def test_check_mode_reports_a_stale_text(tmp_path: Path, capsys) -> None:
     assert main(book, check=True) == 0
     stale = book / "texts" / "hampton-bureaucracy.md"
     stale.write_text(stale.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
-    capsys.readouterr()
-    assert main(book, check=True) == 1
-    assert "hampton-bureaucracy.md" in capsys.readouterr().out
+    with pytest.raises(BuildError) as raised:
+        main(book, check=True)
+    assert [(d.code, d.file) for d in raised.value.diagnostics] == [("E217", stale)]
     assert main(book) == 0
     assert main(book, check=True) == 0
 
 
-def test_bad_recipe_stops_with_file_and_key(tmp_path: Path, capsys) -> None:
+def line_of(path: Path, text: str) -> int:
+    """The 1-based line of the first line of `path` that contains `text`."""
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1) if text in line)
+
+
+def test_bad_recipe_stops_with_file_and_key(tmp_path: Path) -> None:
     book = tmp_path / "book"
     shutil.copytree(BOOK / "sources", book / "sources")
+    shutil.copytree(BOOK / "texts", book / "texts")
     shutil.copy(BOOK / "references.yaml", book / "references.yaml")
+    before = {path: path.read_bytes() for path in (book / "texts").iterdir()}
     recipe = book / "sources" / "hampton-bureaucracy.yaml"
     recipe.write_text(
         recipe.read_text(encoding="utf-8").replace("join_page_breaks:", "join_pagebreaks:"), encoding="utf-8"
     )
-    assert main(book) == 2
-    out = capsys.readouterr().out
-    assert "hampton-bureaucracy.yaml" in out and "rules.join_pagebreaks" in out
+    with pytest.raises(BuildError) as raised:
+        main(book)
+    [problem] = raised.value.diagnostics
+    assert (problem.code, problem.file, problem.line) == ("E203", recipe, line_of(recipe, "join_pagebreaks:"))
+    assert "rules.join_pagebreaks" in problem.message and problem.hint
+    assert {path: path.read_bytes() for path in (book / "texts").iterdir()} == before
+
+
+def test_every_broken_source_is_reported_in_one_run(tmp_path: Path) -> None:
+    """Two broken recipes, a source without a recipe and a recipe without a source: one run reports all four,
+    each with its file (and the line, where there is one), and rewrites no text."""
+    book = tmp_path / "book"
+    shutil.copytree(BOOK / "sources", book / "sources")
+    shutil.copytree(BOOK / "texts", book / "texts")
+    shutil.copy(BOOK / "references.yaml", book / "references.yaml")
+    (book / "texts" / "collins-final-part.md").write_text("edited by hand\n", encoding="utf-8")
+    before = {path: path.read_bytes() for path in (book / "texts").iterdir()}
+    sources = book / "sources"
+    hampton, collins = sources / "hampton-bureaucracy.yaml", sources / "collins-isolation-and-degeneration.yaml"
+    hampton.write_text(hampton.read_text(encoding="utf-8").replace("  title_lines:", "  title_line:"), "utf-8")
+    original = collins.read_text(encoding="utf-8")
+    emended = next(line for line in original.split("\n") if line.strip().startswith("original:"))
+    collins.write_text(original.replace(emended, emended + " not in the source"), "utf-8")
+    (sources / "molyneux-leninism-stalinism.yaml").rename(sources / "orphan.yaml")
+    with pytest.raises(BuildError) as raised:
+        main(book)
+    found = [(d.code, d.file, d.line) for d in raised.value.diagnostics]
+    assert sorted(found, key=str) == sorted(
+        [
+            ("E202", sources / "orphan.yaml", line_of(sources / "orphan.yaml", "source:")),
+            ("E203", hampton, line_of(hampton, "title_line:")),
+            ("E207", collins, line_of(collins, "- line:")),  # the emendation's entry: it is the recipe's first
+            ("E201", sources / "molyneux-leninism-stalinism.txt", None),  # a missing recipe names the source
+        ],
+        key=str,
+    )
+    assert all(d.hint for d in raised.value.diagnostics)
+    assert {path: path.read_bytes() for path in (book / "texts").iterdir()} == before
 
 
 # --- citations (issue 4) ------------------------------------------------------------------------------
@@ -227,9 +271,14 @@ def test_a_note_citation_keeps_its_commentary_and_prefix() -> None:
     assert re.search(r"Remington[^\[]{1,400}\[-@remington-rationalisation-of-state-control-1989\]", body)
 
 
-def test_missing_bibliography_stops_with_the_recipe_named(tmp_path: Path, capsys) -> None:
+def test_missing_bibliography_stops_with_every_recipe_named(tmp_path: Path) -> None:
     book = tmp_path / "book"
     shutil.copytree(BOOK / "sources", book / "sources")
-    assert main(book) == 2
-    out = capsys.readouterr().out
-    assert "rules.citations" in out and "references.yaml does not exist" in out
+    with pytest.raises(BuildError) as raised:
+        main(book)
+    recipes = sorted(p for p in (book / "sources").glob("*.yaml") if not p.name.endswith(".works.yaml"))
+    assert [(d.code, d.file, d.line) for d in raised.value.diagnostics] == [
+        ("E204", recipe, line_of(recipe, "  citations:"))
+        for recipe in recipes  # the default path: its rule
+    ]
+    assert all("references.yaml does not exist" in d.message for d in raised.value.diagnostics)

@@ -80,6 +80,8 @@ def catalogue(*codes: Code) -> dict[str, Code]:
     return table
 
 
+INGEST_RECIPE_HINT = "README's 'How to add an essay' and src/anthology/ingest/recipe.py describe a recipe's keys"
+
 CATALOGUE: dict[str, Code] = catalogue(
     # input
     Code("E001", "malformed YAML"),
@@ -136,6 +138,33 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E153", "the EPUB fails an accessibility check"),
     Code("E154", "pdftotext is not installed"),
     Code("E155", "pdftotext could not read the PDF", "rebuild the print PDF (`invoke pdf`)"),
+    # ingest
+    Code("E200", "the book has no source texts", "put each raw source in book/sources/<slug>.txt"),
+    Code("E201", "a source has no recipe", "write book/sources/<slug>.yaml beside it; " + INGEST_RECIPE_HINT),
+    Code("E202", "a recipe's source text does not exist", "add the raw source, or remove the recipe"),
+    Code("E203", "a recipe does not match its schema", INGEST_RECIPE_HINT),
+    Code("E204", "rules.citations names a file that does not exist", "the paths are relative to the recipe's folder"),
+    Code("E205", "an alias table cannot be used", "every key of an alias table must be an id of the bibliography"),
+    Code("E206", "the bibliography cannot be read for ingest", "a CSL-YAML file: a 'references:' list of entries"),
+    Code("E207", "an emendation's original is not once at its line", "correct the entry's line or original"),
+    Code("E208", "an insertion's anchor is not once in the cleaned text", "make 'after' a longer, unique phrase"),
+    Code("E209", "a recipe rule does not fit the source", "correct the rule's lines or pattern"),
+    Code("E210", "note text before the first numbered note", "correct rules.notes.start_line"),
+    Code("E211", "a note is called but its text is missing", "list it in rules.notes.expect_missing if so"),
+    Code("E212", "a note has a text but no call", "check the note's number and its call in the source"),
+    Code("E213", "a note number is called more than once", "check the calls' numbers in the source"),
+    Code(
+        "E214",
+        "a citation-like span is neither converted nor explained",
+        "add it to the alias table's aliases, or to left_as_text with the reason",
+    ),
+    Code(
+        "E215",
+        "the cleaned text's words differ from the source's",
+        "record the change (an emendation, a removal) in the recipe, or fix the rule that made it",
+    ),
+    Code("E216", "a converted citation does not match its record", "fix the alias table entry that converted it"),
+    Code("E217", "a committed text is not what ingest makes", "run `invoke ingest` and commit the texts"),
 )
 
 

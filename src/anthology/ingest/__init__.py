@@ -1,109 +1,98 @@
 """Ingest: regenerate `book/texts/<slug>.md` from `book/sources/<slug>.txt` and its recipe.
 
-`run_ingest(book_dir, check)` does the work and returns a report; `main(book_dir, check)` prints the
-report and returns an exit status (non-zero when `check` finds a text that differs, or on errors).
+`run_ingest(book_dir, check)` does the work and returns a report holding every problem of every source as a
+diagnostic (file, line, hint); `main(book_dir, check)` prints the report and raises `BuildError` with those
+diagnostics, which the CLI prints as it prints the build's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from anthology.atomic import atomic_file
-from anthology.ingest.emend import EmendationError
-from anthology.ingest.fidelity import split_markdown, words
-from anthology.ingest.notes import NoteError
-from anthology.ingest.pipeline import clean, fidelity
-from anthology.ingest.recipe import Recipe, RecipeError, load_recipe
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.ingest.fidelity import Fidelity, split_markdown, words
+from anthology.ingest.model import IngestProblem, Problem
+from anthology.ingest.pipeline import Result, clean, fidelity
+from anthology.ingest.recipe import Recipe, load_recipe
+from anthology.ingest.report import EssayReport, IngestReport, print_report
 from anthology.ingest.typography import CITATION_KEY
 from anthology.ingest.works import WorksTable, load_references, load_works
-from anthology.yamlfile import read_text
+from anthology.yamlfile import YamlDocument, read_text
 
-__all__ = ["EssayReport", "IngestError", "IngestReport", "main", "run_ingest"]
+__all__ = ["EssayReport", "IngestReport", "main", "run_ingest"]
 
-
-class IngestError(Exception):
-    """A source or recipe that cannot be ingested; the message names the file."""
-
-
-@dataclass
-class EssayReport:
-    """The per-essay figures `invoke ingest` prints."""
-
-    slug: str
-    words_in: int
-    words_out: int  # citation keys not counted (their locators and prefix words are)
-    words_removed: int
-    notes_called: int
-    notes_defined: int
-    notes_missing: list[int]
-    emendations: list[str]
-    rejoined_words: int
-    fidelity_compared: int
-    fidelity_differing: int
-    fidelity_differing_unemended: int
-    citations_converted: int
-    citation_keys: list[str]
-    citations_left: list[str]
-    problems: list[str]
-    status: str
+# What a broken alias table or bibliography raises when read (a missing key, a wrong type, bad YAML or bytes).
+TABLE_ERRORS = (ValueError, KeyError, TypeError, yaml.YAMLError)
 
 
-@dataclass
-class IngestReport:
-    """All essays; `differs` lists texts that `--check` found out of date."""
-
-    essays: list[EssayReport] = field(default_factory=list)
-    differs: list[Path] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differs and not any(e.problems for e in self.essays)
-
-
-def load_citation_table(recipe: Recipe, recipe_path: Path) -> WorksTable | None:
+def citation_table(recipe: Recipe, document: YamlDocument) -> WorksTable | None:
     """The essay's alias table joined with the bibliography, when the recipe converts citations."""
     if recipe.rules.citations is None:
         return None
-    folder = recipe_path.parent
+    folder = document.path.parent
     works = folder / recipe.rules.citations.works
     bibliography = folder / recipe.rules.citations.bibliography
-    for path in (works, bibliography):
-        if not path.is_file():
-            raise IngestError(f"{recipe_path}: rules.citations: {path} does not exist")
+    missing = [
+        Diagnostic(
+            "E204",
+            f"rules.citations.{key}: {path} does not exist",
+            file=document.path,
+            line=document.line_of(("rules", "citations", key)),
+        )
+        for key, path in (("works", works), ("bibliography", bibliography))
+        if not path.is_file()
+    ]
+    if missing:
+        raise BuildError(missing)
     try:
-        return load_works(works, load_references(bibliography))
-    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise IngestError(f"{works}: {exc}") from exc
+        references = load_references(bibliography)
+    except TABLE_ERRORS as exc:
+        message = f"cannot be read: {type(exc).__name__}: {exc}"
+        raise BuildError([Diagnostic("E206", message, file=bibliography)]) from None
+    try:
+        return load_works(works, references)
+    except TABLE_ERRORS as exc:
+        raise BuildError([Diagnostic("E205", str(exc).removeprefix(f"{works}: "), file=works)]) from None
 
 
-def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport, str]:
-    """Clean one source; its report and text (with `check`, the report compares it with the committed one)."""
-    slug = source.stem
+def located(problem: Problem, source: Path, recipe: YamlDocument) -> Diagnostic:
+    """A problem as a diagnostic: at its recipe key's line when it has one, else at its line of the source."""
+    if problem.key is not None:
+        return Diagnostic(problem.code, problem.message, file=recipe.path, line=recipe.line_of(problem.key))
+    return Diagnostic(problem.code, problem.message, file=source, line=problem.line)
+
+
+def load_inputs(source: Path) -> tuple[Recipe, YamlDocument, str]:
+    """The source's recipe (with its document) and raw text; the problems of both reported together."""
     recipe_path = source.with_suffix(".yaml")
     if not recipe_path.exists():
-        raise IngestError(f"{recipe_path}: missing recipe for {source.name}")
-    recipe = load_recipe(recipe_path)
-    raw = read_text(source)  # a source in another encoding: a diagnostic with the file and line, not a crash
+        message = f"no recipe for {source.name}: {recipe_path.name} is missing"
+        raise BuildError([Diagnostic("E201", message, file=source)])
+    problems: list[Diagnostic] = []
     try:
-        result = clean(slug, raw, recipe, load_citation_table(recipe, recipe_path))
-    except (EmendationError, NoteError, ValueError) as exc:
-        raise IngestError(f"{recipe_path}: {exc}") from exc
-    target = texts_dir / f"{slug}.md"
-    if check:
-        current = target.read_text(encoding="utf-8") if target.exists() else None
-        status = "ok" if current == result.markdown else "differs"
-    else:
-        status = "written"
+        recipe, document = load_recipe(recipe_path)
+    except BuildError as error:
+        problems += error.diagnostics
+    try:
+        raw = read_text(source)  # a source in another encoding: a diagnostic with the file and line, not a crash
+    except BuildError as error:
+        problems += error.diagnostics
+    if problems:
+        raise BuildError(problems)
+    return recipe, document, raw
+
+
+def essay_report(source: Path, raw: str, result: Result, recipe: Recipe, status: str) -> EssayReport:
+    """The essay's figures for the table, and its problems: the cleaning's and the fidelity check's."""
     doc = result.doc
-    fid = fidelity(raw, result, recipe)
-    unemended = fidelity(raw, result, recipe, emended=False)
-    essay = EssayReport(
-        slug=slug,
+    fid: Fidelity = fidelity(raw, result, recipe)
+    return EssayReport(
+        slug=source.stem,
         words_in=len(words(raw)),
         words_out=sum(len(words(CITATION_KEY.sub(" ", part))) for part in split_markdown(result.markdown)),
         words_removed=sum(len(words(r.text)) for r in doc.removals if r.boilerplate),
@@ -114,14 +103,51 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport,
         rejoined_words=sum(1 for c in doc.changes if c.rule == "rejoin-hyphenated-word"),
         fidelity_compared=fid.compared,
         fidelity_differing=fid.differing,
-        fidelity_differing_unemended=unemended.differing,
+        fidelity_differing_unemended=fidelity(raw, result, recipe, emended=False).differing,
         citations_converted=len(doc.citations),
         citation_keys=[k for r in doc.citations for k in r.conversion.keys],
         citations_left=[f"line {line}: {span}" for line, span in doc.unresolved],
-        problems=result.problems + [f"fidelity: {d}" for d in fid.differences],
+        problems=[
+            Diagnostic("E215" if d.word is not None else "E216", d.text, file=source, line=d.line)
+            for d in fid.differences
+        ],
         status=status,
     )
+
+
+def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport, str]:
+    """Clean one source; its report (with every problem found in it) and text. With `check`, the report compares
+    the text with the committed one. A problem that stops the source's cleaning raises `BuildError`."""
+    recipe, document, raw = load_inputs(source)
+    table = citation_table(recipe, document)
+    try:
+        result = clean(source.stem, raw, recipe, table)
+    except IngestProblem as exc:
+        raise BuildError([located(exc.problem, source, document)]) from None
+    target = texts_dir / f"{source.stem}.md"
+    status = "written"
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        status = "ok" if current == result.markdown else "differs"
+    essay = essay_report(source, raw, result, recipe, status)
+    essay.problems[:0] = [located(problem, source, document) for problem in result.problems]
+    if status == "differs":
+        message = f"{target.name} is not what {source.name} and its recipe produce"
+        essay.problems.append(Diagnostic("E217", message, file=target))
     return essay, result.markdown
+
+
+def orphan_recipes(sources_dir: Path) -> list[Diagnostic]:
+    """Recipes (not alias tables) whose raw source is missing, each at its `source:` line."""
+    problems = []
+    for recipe in sorted(sources_dir.glob("*.yaml")):
+        if recipe.name.endswith(".works.yaml") or recipe.with_suffix(".txt").exists():
+            continue
+        lines = recipe.read_text(encoding="utf-8", errors="replace").split("\n")
+        line = next((i for i, text in enumerate(lines, 1) if re.match(r"source\s*:", text)), None)
+        message = f"the recipe's source {recipe.with_suffix('.txt').name} does not exist"
+        problems.append(Diagnostic("E202", message, file=recipe, line=line))
+    return problems
 
 
 def write_texts(texts: dict[Path, str]) -> None:
@@ -132,84 +158,36 @@ def write_texts(texts: dict[Path, str]) -> None:
 
 
 def run_ingest(book_dir: Path, check: bool = False) -> IngestReport:
-    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic). Texts are
-    written only once every source is cleaned: a source that fails leaves all the texts as they were."""
+    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic), reporting the
+    problems of every source. Texts are written only when no source has a problem: otherwise all the texts are
+    left as they were."""
     sources_dir = Path(book_dir) / "sources"
     texts_dir = Path(book_dir) / "texts"
     sources = sorted(sources_dir.glob("*.txt"))
+    report = IngestReport(diagnostics=orphan_recipes(sources_dir))
     if not sources:
-        raise IngestError(f"{sources_dir}: no source texts (*.txt) found")
-    report = IngestReport()
+        report.diagnostics.append(Diagnostic("E200", "no source texts (*.txt) found", file=sources_dir))
     texts: dict[Path, str] = {}
     for source in sources:
-        essay, markdown = ingest_one(source, texts_dir, check)
+        try:
+            essay, markdown = ingest_one(source, texts_dir, check)
+        except BuildError as error:
+            report.diagnostics += error.diagnostics
+            continue
         texts[texts_dir / f"{source.stem}.md"] = markdown
         report.essays.append(essay)
+        report.diagnostics += essay.problems
         if essay.status == "differs":
             report.differs.append(texts_dir / f"{source.stem}.md")
-    if not check:
+    if not check and report.ok:
         write_texts(texts)
     return report
 
 
-def print_report(report: IngestReport, console: Console) -> None:
-    """The per-essay table, then every problem and every out-of-date file."""
-    table = Table(title="ingest")
-    for column in (
-        "essay",
-        "words in",
-        "out",
-        "boilerplate",
-        "notes called",
-        "defined",
-        "missing",
-        "emend.",
-        "rejoined",
-        "citations",
-        "left",
-        "fidelity compared",
-        "differing",
-        "status",
-    ):
-        table.add_column(column)
-    for e in report.essays:
-        table.add_row(
-            e.slug,
-            str(e.words_in),
-            str(e.words_out),
-            str(e.words_removed),
-            str(e.notes_called),
-            str(e.notes_defined),
-            ",".join(map(str, e.notes_missing)) or "-",
-            str(len(e.emendations)),
-            str(e.rejoined_words),
-            str(e.citations_converted),
-            str(len(e.citations_left)),
-            str(e.fidelity_compared),
-            str(e.fidelity_differing),
-            e.status,
-        )
-    console.print(table)
-    for e in report.essays:
-        for emendation in e.emendations:
-            console.print(f"{e.slug}: emendation {emendation}", highlight=False, markup=False)
-    for e in report.essays:
-        for problem in e.problems:
-            console.print(f"[yellow]{e.slug}[/]: {problem}", markup=True, highlight=False)
-    for path in report.differs:
-        console.print(
-            f"[red]differs[/]: {path} is not what the sources and recipes produce (run `invoke ingest` and commit)",
-            highlight=False,
-        )
-
-
 def main(book_dir: Path, check: bool = False) -> int:
-    """Entry point for `invoke ingest [--check]`: print the report, return the exit status."""
-    console = Console(width=160)
-    try:
-        report = run_ingest(Path(book_dir), check)
-    except (IngestError, RecipeError) as exc:
-        console.print(f"[red]error[/]: {exc}", highlight=False)
-        return 2
-    print_report(report, console)
-    return 0 if report.ok else 1
+    """Entry point for `invoke ingest [--check]`: print the report; every problem found raises `BuildError`."""
+    report = run_ingest(Path(book_dir), check)
+    print_report(report, Console(width=160))
+    if report.diagnostics:
+        raise BuildError(report.diagnostics)
+    return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from anthology.ingest.citations import CitationState, citation_candidates, convert_chunk
-from anthology.ingest.model import Block, CitationRecord, Document
+from anthology.ingest.model import Block, CitationRecord, Document, Problem
 from anthology.ingest.recipe import Rules
 from anthology.ingest.works import WorksTable
 
@@ -80,11 +80,15 @@ def convert_citations(doc: Document, rules: Rules) -> None:
             note(number)
 
 
-def unexplained(doc: Document) -> list[str]:
+def unexplained(doc: Document) -> list[Problem]:
     """Citation-like spans left as text that the alias table does not explain (`left_as_text`)."""
     known = doc.works.left_as_text if doc.works else {}
     return [
-        f"line {line}: {span!r} looks like a citation but was not converted (not in the alias table's left_as_text)"
+        Problem(
+            "E214",
+            f"{span!r} looks like a citation but was not converted (not in the alias table's left_as_text)",
+            line=line,
+        )
         for line, span in doc.unresolved
         if span not in known
     ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from anthology.ingest.model import Document
+from anthology.ingest.model import Document, IngestProblem, Problem
 from anthology.ingest.recipe import Rules
 
 
-class EmendationError(Exception):
-    """An emendation whose original text is not at the recorded place."""
+class EmendationError(IngestProblem):
+    """An emendation (or insertion) whose text is not at the recorded place; located at its recipe entry."""
+
+    def __init__(self, code: str, key: tuple[str, int], message: str):
+        super().__init__(Problem(code, f"rules.{key[0]}[{key[1]}]: {message}", key=("rules", *key)))
 
 
 def apply_emendations(doc: Document, rules: Rules) -> None:
@@ -18,15 +21,17 @@ def apply_emendations(doc: Document, rules: Rules) -> None:
             block = next((n for n in doc.notes.values() if n.first <= emendation.line <= n.last), None)
             if block is None or block.text is None or emendation.original not in block.text:
                 raise EmendationError(
-                    f"rules.emendations[{index}] (line {emendation.line}): {emendation.original!r} not found"
+                    "E207", ("emendations", index), f"{emendation.original!r} not found at line {emendation.line}"
                 )
             block.text = block.text.replace(emendation.original, emendation.corrected, 1)
         else:
             hits = [i for i, line in enumerate(block.lines) if emendation.original in line]
             if len(hits) != 1 or block.lines[hits[0]].count(emendation.original) != 1:
                 raise EmendationError(
-                    f"rules.emendations[{index}] (line {emendation.line}): {emendation.original!r} must occur "
-                    f"exactly once in the paragraph at lines {block.first}-{block.last}"
+                    "E207",
+                    ("emendations", index),
+                    f"{emendation.original!r} (line {emendation.line}) must occur exactly once in the paragraph at "
+                    f"lines {block.first}-{block.last}",
                 )
             block.lines[hits[0]] = block.lines[hits[0]].replace(emendation.original, emendation.corrected)
         doc.applied_emendations.append(
@@ -50,8 +55,10 @@ def apply_insertions(markdown: str, rules: Rules) -> str:
         count = markdown.count(insertion.after)
         if count != 1:
             raise EmendationError(
-                f"rules.insertions[{index}] (line {insertion.line}): {insertion.after!r} must occur exactly once in "
-                f"the cleaned text (found {count})"
+                "E208",
+                ("insertions", index),
+                f"{insertion.after!r} (line {insertion.line}) must occur exactly once in the cleaned text "
+                f"(found {count})",
             )
         markdown = markdown.replace(insertion.after, insertion.after + editorial_span(insertion.text), 1)
     return markdown

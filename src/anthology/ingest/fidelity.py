@@ -38,13 +38,27 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@dataclass(frozen=True)
+class Difference:
+    """One difference the fidelity check found: a run of differing words (`word`: the index of its first raw
+    word in the part compared) or a citation its record does not account for (`word` None); `line` is the raw
+    source's line, once the caller knows it."""
+
+    text: str
+    word: int | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Fidelity:
     """Words compared and words differing (not explained by a rejoined break hyphen)."""
 
     compared: int
     differing: int
-    differences: list[str]
+    differences: list[Difference]
 
 
 # A recorded editorial insertion (`rules.insertions`): the editors' words, not the author's.
@@ -97,7 +111,7 @@ def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
     b = out_words[head : len(out_words) - tail]
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=len(a) + len(b) > 4000)
     differing = 0
-    differences: list[str] = []
+    differences: list[Difference] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
@@ -105,7 +119,8 @@ def compare(raw_words: list[str], out_words: list[str]) -> Fidelity:
         if _same_letters(before, after):
             continue
         differing += max(len(before), len(after))
-        differences.append(f"raw word {head + i1}: {' '.join(before)[:200]!r} -> {' '.join(after)[:200]!r}")
+        text = f"{' '.join(before)[:200]!r} in the source is {' '.join(after)[:200]!r} in the text"
+        differences.append(Difference(text, word=head + i1))
     return Fidelity(len(raw_words), differing, differences)
 
 

@@ -9,6 +9,27 @@ if TYPE_CHECKING:
     from anthology.ingest.citations import Conversion
     from anthology.ingest.works import WorksTable
 
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An ingest problem with its diagnostic code, located where an editor fixes it: at a recipe key (`key`,
+    the rule to correct) or else at a line of the raw source (`line`)."""
+
+    code: str
+    message: str
+    line: int | None = None
+    key: KeyPath | None = None
+
+
+class IngestProblem(Exception):
+    """A problem that stops one source's ingest; the other sources are still ingested and reported."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.problem = problem
+
 
 @dataclass
 class Block:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from anthology.ingest.model import Block, Document, Note
+from anthology.ingest.model import Block, Document, IngestProblem, Note, Problem
 from anthology.ingest.recipe import Rules
 
 SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -21,8 +21,8 @@ _SUPER_CALL = re.compile(rf"[ \t]?([{SUPERSCRIPTS}]+)")
 _CLOSERS = "”’\"'"
 
 
-class NoteError(Exception):
-    """Notes that cannot be matched up (a definition without a call, a call that cannot be found)."""
+class NoteError(IngestProblem):
+    """An endnote list that cannot be read: text before its first numbered note (at that source line)."""
 
 
 def superscript_number(text: str) -> int:
@@ -45,7 +45,8 @@ def parse_endnote_lines(lines: list[tuple[int, str]]) -> list[Note]:
             notes[-1].text = f"{notes[-1].text} {line.strip()}"
             notes[-1].last = number
         else:
-            raise NoteError(f"line {number}: note text before the first numbered note: {line.strip()[:40]!r}")
+            message = f"note text before the first numbered note: {line.strip()[:40]!r}"
+            raise NoteError(Problem("E210", message, line=number))
     return notes
 
 
@@ -135,19 +136,25 @@ def tag_endnote_calls(doc: Document, last_number: int) -> None:
             block.lines[i] = "".join(out)
 
 
-def mark_missing(doc: Document, rules: Rules) -> list[str]:
+def call_line(doc: Document, number: int) -> int | None:
+    """The first line of the paragraph where note `number` is first called."""
+    return next((block.first for block in doc.blocks for line in block.lines if f"[^{number}]" in line), None)
+
+
+def mark_missing(doc: Document, rules: Rules) -> list[Problem]:
     """Give every call without a note text a bracketed editorial text; report surprises.
 
     Returns problems: a definition without a call, or a missing note the recipe did not expect.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     called = set(doc.calls)
     for number in sorted(called - set(doc.notes)):
         doc.notes[number] = Note(number, None)
         if number not in rules.notes.expect_missing:
-            problems.append(f"note {number} is called but its text is missing (not in notes.expect_missing)")
+            message = f"note {number} is called but its text is missing (not in notes.expect_missing)"
+            problems.append(Problem("E211", message, line=call_line(doc, number)))
     for number in sorted(set(doc.notes) - called):
-        problems.append(f"note {number} (line {doc.notes[number].first}) has a text but no call")
-    if len(doc.calls) != len(called):
-        problems.append("some note numbers are called more than once")
+        problems.append(Problem("E212", f"note {number} has a text but no call", line=doc.notes[number].first))
+    for number in sorted(n for n in called if doc.calls.count(n) > 1):
+        problems.append(Problem("E213", f"note {number} is called more than once", line=call_line(doc, number)))
     return problems

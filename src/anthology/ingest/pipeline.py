@@ -6,8 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from anthology.ingest import blocks, cite, emend, joins, notes, structure
-from anthology.ingest.fidelity import Fidelity, account_citations, check_records, compare, split_markdown, words
-from anthology.ingest.model import CitationRecord, Document
+from anthology.ingest.fidelity import (
+    Difference,
+    Fidelity,
+    account_citations,
+    check_records,
+    compare,
+    split_markdown,
+    words,
+)
+from anthology.ingest.model import CitationRecord, Document, Problem
 from anthology.ingest.recipe import Recipe, Rules
 from anthology.ingest.render import render_text
 from anthology.ingest.typography import slash_insertions_to_brackets
@@ -20,7 +28,7 @@ class Result:
 
     markdown: str
     doc: Document
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 Step = Callable[[Document, Rules], None]
@@ -86,8 +94,12 @@ def clean(slug: str, raw: str, recipe: Recipe, works: WorksTable | None = None) 
     return Result(emend.apply_insertions(render_text(doc, recipe), recipe.rules), doc, problems)
 
 
-def raw_parts(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[str, str]:
-    """The author's text of the raw source as (body, notes): recorded removals left out.
+NumberedLines = list[tuple[int, str]]
+
+
+def raw_lines(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[NumberedLines, NumberedLines]:
+    """The author's lines of the raw source as (body, notes), each with its 1-based number: recorded removals
+    left out.
 
     With `emended`, the recipe's emendations are applied at their lines, so the remaining differences
     are the ones no record explains.
@@ -98,9 +110,28 @@ def raw_parts(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[s
             lines[e.line - 1] = lines[e.line - 1].replace(e.original, e.corrected, 1)
     removed = {n for r in doc.removals for n in range(r.first, r.last + 1)}
     in_notes = {n for note in doc.notes.values() if note.first for n in range(note.first, note.last + 1)}
-    body = [ln for i, ln in enumerate(lines, 1) if i not in removed and i not in in_notes]
-    note_lines = [ln for i, ln in enumerate(lines, 1) if i in in_notes and i not in removed]
-    return "\n".join(body), "\n".join(note_lines)
+    body = [(i, ln) for i, ln in enumerate(lines, 1) if i not in removed and i not in in_notes]
+    note_lines = [(i, ln) for i, ln in enumerate(lines, 1) if i in in_notes and i not in removed]
+    return body, note_lines
+
+
+def raw_parts(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[str, str]:
+    """The author's text of the raw source as (body, notes): `raw_lines` joined."""
+    body, note_lines = raw_lines(raw, doc, recipe, emended)
+    return "\n".join(ln for _, ln in body), "\n".join(ln for _, ln in note_lines)
+
+
+def word_lines(lines: NumberedLines) -> list[int]:
+    """The source line of each comparable word of `lines` (words never run across a line end)."""
+    return [number for number, line in lines for _ in words(line)]
+
+
+def located(differences: list[Difference], lines: list[int]) -> list[Difference]:
+    """The differences of one part with the source line of their first raw word (or of the part's end)."""
+    return [
+        Difference(d.text, d.word, lines[min(d.word, len(lines) - 1)] if d.word is not None and lines else None)
+        for d in differences
+    ]
 
 
 def fidelity(raw: str, result: Result, recipe: Recipe, emended: bool = True) -> Fidelity:
@@ -110,7 +141,8 @@ def fidelity(raw: str, result: Result, recipe: Recipe, emended: bool = True) -> 
     a citation its record does not account for counts as differing words.
     """
     doc = result.doc
-    raw_body, raw_notes = raw_parts(raw, doc, recipe, emended)
+    body_lines, note_lines = raw_lines(raw, doc, recipe, emended)
+    raw_body, raw_notes = "\n".join(ln for _, ln in body_lines), "\n".join(ln for _, ln in note_lines)
     standfirst, body, note_text = split_markdown(result.markdown)
     in_body = [r.conversion for r in doc.citations if r.note is None]
     in_notes = [r.conversion for r in sorted((r for r in doc.citations if r.note is not None), key=_note_number)]
@@ -119,11 +151,11 @@ def fidelity(raw: str, result: Result, recipe: Recipe, emended: bool = True) -> 
     record_problems = check_records([r.conversion for r in doc.citations])
     a = compare(words(raw_body), words(standfirst + "\n" + body))
     b = compare(words(raw_notes), words(note_text))
-    problems = body_problems + note_problems + record_problems
+    problems = [Difference(text) for text in body_problems + note_problems + record_problems]
     return Fidelity(
         a.compared + b.compared,
         a.differing + b.differing + len(record_problems),
-        problems + a.differences + b.differences,
+        problems + located(a.differences, word_lines(body_lines)) + located(b.differences, word_lines(note_lines)),
     )
 
 

@@ -34,14 +34,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from anthology import yamlfile
-
-
-class RecipeError(Exception):
-    """A recipe problem, always naming the file and the key (or line)."""
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.yamlfile import YamlDocument, load_yaml
 
 
 def _parse_range(value: Any) -> tuple[int, int]:
@@ -61,6 +57,18 @@ def _parse_range(value: Any) -> tuple[int, int]:
 LineRange = Annotated[tuple[int, int], BeforeValidator(_parse_range)]
 
 
+def _compiles(value: str) -> str:
+    """A recipe's pattern must be a valid regular expression: checked with the recipe, not when a rule runs."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+Pattern = Annotated[str, AfterValidator(_compiles)]
+
+
 class _Strict(BaseModel):
     """Unknown keys are errors: a misspelt rule must not be silently ignored."""
 
@@ -71,21 +79,14 @@ class Removal(_Strict):
     """Raw text that is not the author's (boilerplate, captions, headers), with the reason for dropping it."""
 
     lines: LineRange | None = None
-    pattern: str | None = None
+    pattern: Pattern | None = None
     reason: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            re.compile(value)
-        return value
 
 
 class Headings(_Strict):
     """How headings are recognised: numbered lines, ALL-CAPS lines, short title-like lines, or listed lines."""
 
-    numbered: str | None = None
+    numbered: Pattern | None = None
     numbered_level: int = 2
     all_caps: bool = False
     all_caps_level: int = 2
@@ -107,7 +108,7 @@ class Epigraph(_Strict):
     """An epigraph paragraph whose attribution follows a run of padding spaces or a separator."""
 
     lines: LineRange
-    attribution_split: str = r"\s{3,}"
+    attribution_split: Pattern = r"\s{3,}"
 
 
 class Endmatter(_Strict):
@@ -167,9 +168,9 @@ class Rules(_Strict):
     quote_after_colon: bool = False
     poems: list[LineRange] = Field(default_factory=list)
     lists: bool = True
-    table_caption: str | None = None
+    table_caption: Pattern | None = None
     endmatter: Endmatter | None = None
-    lost_dash: str | None = None
+    lost_dash: Pattern | None = None
     slash_insertions: bool = False
     slash_insertions_except: list[str] = Field(default_factory=list)
     emendations: list[Emendation] = Field(default_factory=list)
@@ -197,18 +198,23 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def load_recipe(path: Path) -> Recipe:
-    """Read and validate one recipe; every error names the file and the key (or YAML line)."""
+def load_recipe(path: Path) -> tuple[Recipe, YamlDocument]:
+    """Read and validate one recipe, with its YAML document (the line of every key, for later diagnostics);
+    every problem is a diagnostic at the line of its key, all reported together."""
+    document = load_yaml(path)  # malformed YAML or another encoding: a diagnostic with the line
+    if not isinstance(document.data, dict):
+        raise BuildError([Diagnostic("E203", "a recipe must be a mapping of keys", file=path, line=1)])
     try:
-        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise RecipeError(f"{path}:{where} invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a mapping of keys")
-    try:
-        return Recipe.model_validate(data)
+        return Recipe.model_validate(document.data), document
     except ValidationError as exc:
-        problems = "; ".join(f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise RecipeError(f"{path}: {problems}") from exc
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E203",
+                    f"{_location(err['loc'])}: {err['msg']}",
+                    file=path,
+                    line=document.line_of(tuple(err["loc"])),
+                )
+                for err in exc.errors()
+            ]
+        ) from None

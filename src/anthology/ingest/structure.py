@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from anthology.ingest.model import Block, Document
+from anthology.ingest.model import Block, Document, IngestProblem, KeyPath, Problem
 from anthology.ingest.recipe import Rules
 
 LIST_ITEM = re.compile(r"^\s*(\d+)\.\s+\S")
@@ -76,14 +76,20 @@ def mark_endmatter(doc: Document, rules: Rules) -> None:
     doc.blocks = merged
 
 
+def mismatch(key: KeyPath, message: str) -> IngestProblem:
+    """A recipe rule the source does not bear out, located at the rule (`rules.<key>`)."""
+    return IngestProblem(Problem("E209", f"rules.{key[0]}: {message}", key=("rules", *key)))
+
+
 def mark_epigraphs(doc: Document, rules: Rules) -> None:
     """Epigraphs: the quotation and its attribution, split at the padding (or separator) before it."""
-    for epigraph in rules.epigraphs:
+    for index, epigraph in enumerate(rules.epigraphs):
         for block in doc.blocks:
             if epigraph.lines[0] <= block.first <= epigraph.lines[1]:
                 parts = re.split(epigraph.attribution_split, block.text.rstrip(), maxsplit=1)
                 if len(parts) != 2:
-                    raise ValueError(f"line {block.first}: epigraph has no attribution to split off")
+                    message = f"the epigraph at line {block.first} has no attribution to split off"
+                    raise mismatch(("epigraphs", index), message)
                 block.kind = "epigraph"
                 block.lines = [parts[0].rstrip()]
                 block.attrs["attribution"] = parts[1].strip()
@@ -95,10 +101,10 @@ def mark_poems(doc: Document, rules: Rules) -> None:
     Sources set verse either one line per paragraph (then every block is a verse line) or as runs of
     lines (then every block is a stanza, and stanzas are kept apart by an empty line).
     """
-    for first, last in rules.poems:
+    for index, (first, last) in enumerate(rules.poems):
         members = [b for b in doc.blocks if first <= b.first <= last]
         if not members:
-            raise ValueError(f"lines {first}-{last}: no text for the poem listed in the recipe")
+            raise mismatch(("poems", index), f"no text at lines {first}-{last} for the poem")
         stanzas = any(len(b.lines) > 1 for b in members)
         lines: list[str] = []
         for block in members:
@@ -127,7 +133,8 @@ def mark_tables(doc: Document, rules: Rules) -> None:
         out.append(block)
     for block in out:
         if block.kind == "caption":
-            raise ValueError(f"line {block.first}: table caption without a tab-separated table after it")
+            message = f"the table caption at line {block.first} has no tab-separated table after it"
+            raise mismatch(("table_caption",), message)
     doc.blocks = out
 
 
