@@ -243,3 +243,33 @@ def test_prune_keeps_the_entries_used_and_drops_everything_else(tmp_path, monkey
     kept = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file())
     key = next(iter(pandoc.USED_KEYS))
     assert kept == [Path(key[:2]) / key]
+
+
+MANIFESTS = {
+    "garbage": b"\x00\xff not json",
+    "truncated": b'{"books": {"',
+    "a-list": b"[1, 2, 3]",
+    "records-of-another-form": b'{"books": {"BOOK": {"pdf": "x", "html": {"key": 5, "output": null}}}}',
+    "another-books-records": b'{"books": {"BOOK": {"pdf": {"key": "0", "output": "0"}}}}',
+}
+
+
+@pytest.mark.parametrize("damage", MANIFESTS, ids=list(MANIFESTS))
+def test_a_damaged_or_foreign_manifest_is_no_record_and_the_build_gives_the_clean_build(
+    built_minibook, tmp_path, damage
+):
+    """A build folder whose manifest is damaged, or records other outputs for this book, builds every edition
+    again (never "nothing to do", never a crash), and gives the clean build; a garbage EPUB left in the cache
+    folder (where the EPUB is made before it is moved into place) is replaced, never used."""
+    out = tmp_path / "out"
+    shutil.copytree(built_minibook.project.build_dir, out)
+    manifest = out / ".cache" / "manifest.json"
+    assert manifest.is_file()
+    manifest.write_bytes(MANIFESTS[damage].replace(b"BOOK", str(MINIBOOK.resolve()).encode()))
+    (out / ".cache" / "minibook.epub").write_bytes(b"PK\x03\x04 not an EPUB")
+    result = run_build(MINIBOOK, out)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to do" not in result.stderr
+    assert differing(outputs(out, "minibook"), outputs(built_minibook.project.build_dir, "minibook")) == []
+    again = run_build(MINIBOOK, out)
+    assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr
