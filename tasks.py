@@ -19,7 +19,7 @@ PLAIN_HELP = "lay the print edition out the plain way: the whole book as one doc
 
 
 def plain_path(plain: bool) -> None:
-    """`--plain` is ANTHOLOGY_PLAIN=1 for this build (render/print/plain.py reads it)."""
+    """`--plain` is ANTHOLOGY_PLAIN=1 for this build (build.plain_requested reads it)."""
     if plain:
         os.environ["ANTHOLOGY_PLAIN"] = "1"
 

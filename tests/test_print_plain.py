@@ -15,12 +15,11 @@ from typing import Any
 import pypdf
 import pytest
 
-from anthology.build import DISABLE_VARIABLE, MECHANISMS, build
+from anthology.build import DISABLE_VARIABLE, MECHANISMS, PLAIN_VARIABLE, build
 from anthology.diagnostics import BuildError
 from anthology.model import Project
 from anthology.render.print import pagemap
 from anthology.render.print.pdf import report_path
-from anthology.render.print.plain import PLAIN_VARIABLE
 from conftest import MINIBOOK, STYLES
 from outputs import pdf_pages_text_fast
 
@@ -97,6 +96,15 @@ def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(tmp_p
     assert json.loads(report_path(plain).read_text())["segments_laid_out"] == 0
     assert not list((tmp_path / "plain").rglob("segments"))
     assert_same_book(plain, segmented, tmp_path)
+
+
+def test_the_plain_path_builds_where_the_last_build_is_current(tmp_path, monkeypatch):
+    """Asked for, the plain path makes the PDFs even where the last build made them of the same sources: it is the
+    reference, not a way to the same files."""
+    segmented = build_pdfs(MINIBOOK, tmp_path, False, monkeypatch)
+    assert json.loads(report_path(segmented).read_text())["segments_laid_out"] > 1
+    assert build_pdfs(MINIBOOK, tmp_path, True, monkeypatch) == segmented
+    assert json.loads(report_path(segmented).read_text())["segments_laid_out"] == 0
 
 
 def test_the_build_without_its_speed_mechanisms_gives_the_plain_paths_pdfs(tmp_path, monkeypatch):

@@ -118,6 +118,15 @@ def disabled(mechanism: str) -> bool:
     return mechanism in disabled_mechanisms()
 
 
+PLAIN_VARIABLE = "ANTHOLOGY_PLAIN"
+
+
+def plain_requested() -> bool:
+    """Whether the environment asks for the plain path (ANTHOLOGY_PLAIN set to anything but empty or 0): it makes
+    the print edition even when the last build's outputs are those of these sources, as a reference."""
+    return os.environ.get(PLAIN_VARIABLE, "") not in ("", "0")
+
+
 def screen_worker(niceness: int) -> None:
     """The screen process: a lower priority than the layout workers', the build's collector thresholds."""
     os.nice(niceness)
@@ -156,7 +165,8 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     key = manifest.inputs_key(project.book_dir, project.styles_dir)
     slug = book_slug(project.book_dir)
     targets = {name: output_path(project, slug, name) for name in wanted} if slug else {}
-    if targets and not disabled("manifest") and manifest.up_to_date(project.build_dir, project.book_dir, key, targets):
+    shortcut = not (disabled("manifest") or plain_requested())
+    if targets and shortcut and manifest.up_to_date(project.build_dir, project.book_dir, key, targets):
         stage("nothing to do: the sources, styles and pipeline are those of the last build")
         return {name: path / "index.html" if name == "html" else path for name, path in targets.items()}
     # The EPUB's page list is read from the print PDF: it must be the PDF of these sources.
@@ -177,7 +187,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
     with worker_pool() as pool:
         stage(f"load {project.book_dir}")
         book = load_book(project.book_dir)
-        if any(name in VARIANT_OF for name in wanted) and not plain.requested():  # the plain path has no workers
+        if any(name in VARIANT_OF for name in wanted) and not plain_requested():  # the plain path has no workers
             pool.warm_up(project, book.config.lang)  # the workers start, and set WeasyPrint up, while it is read
         stage(f"resolve {len(book.chapters)} chapters")
         resolved = resolve_book(book, project.styles_dir)
@@ -189,9 +199,9 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         if pdfs:
             from anthology.render.print import pdf as segmented
 
-            render_pdfs = plain.render_pdfs if plain.requested() else segmented.render_pdfs
+            render_pdfs = plain.render_pdfs if plain_requested() else segmented.render_pdfs
 
-            how = "the whole book as one document" if plain.requested() else f"segments in {pool.workers} processes"
+            how = "the whole book as one document" if plain_requested() else f"segments in {pool.workers} processes"
             stage(f"render {' and '.join(n for n in wanted if n in VARIANT_OF)} ({how})")
             laying_out = threading.Event()
             report = progress_line(console, started)

@@ -11,7 +11,6 @@ segmented path is tested equal to (tests/test_print_plain.py), and a build chose
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,13 +27,6 @@ from anthology.resolve.book import ResolvedBook
 
 if TYPE_CHECKING:
     from weasyprint.document import Document
-
-PLAIN_VARIABLE = "ANTHOLOGY_PLAIN"
-
-
-def requested() -> bool:
-    """Whether the environment asks for the plain path (ANTHOLOGY_PLAIN set to anything but empty or 0)."""
-    return os.environ.get(PLAIN_VARIABLE, "") not in ("", "0")
 
 
 @dataclass
