@@ -1,11 +1,22 @@
 """Shared fixtures: the real anthology is built once per test session into a temporary folder, and every
-whole-book test reads those outputs (a full build takes tens of seconds, mostly WeasyPrint)."""
+whole-book test reads those outputs (a full build takes tens of seconds, mostly WeasyPrint).
+
+Two tiers: a test that builds, resolves or reads the real anthology in book/ (or builds a book as large) is marked
+`book`, by its fixtures here or by a marker in its module, and `pytest -m "not book"` runs the rest: unit and
+fixture-book tests. A test outside the book tier that opens, lists or passes to a command a path
+under book/ fails (BookReads)."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +29,72 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STYLES = ROOT / "styles"
 MINIBOOK = ROOT / "tests" / "fixtures" / "minibook"
+
+# The fixtures that build or resolve the real anthology: a test that uses one, even indirectly, is in the book tier.
+REAL_BOOK_FIXTURES = frozenset({"built", "resolved_real_book"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.book)
+
+
+class BookReads:
+    """Paths under book/ used by a test outside the book tier, seen by an audit hook in this process: files
+    opened, folders listed or copied, commands given such a path or running an invoke task on the default book.
+    Only this process: a worker forked from it keeps the hook but not its place in a test."""
+
+    FILE_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "shutil.copytree"})
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.watching = False
+        self.found: list[str] = []
+        self.book_path = re.compile(re.escape(str(BOOK)) + r"(?![^/])")
+        sys.addaudithook(self.audit)
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.watching or os.getpid() != self.pid:
+            return
+        if event in self.FILE_EVENTS and isinstance(args[0], str | os.PathLike):
+            path = os.path.normpath(os.path.join(os.getcwd(), os.fspath(args[0])))
+            if isinstance(path, str) and self.book_path.match(path):
+                self.found.append(f"{event} {path}")
+        elif event == "subprocess.Popen":
+            command = [os.fspath(word) for word in args[1]] if isinstance(args[1], list | tuple) else [args[1]]
+            words = [word for word in command if isinstance(word, str)]
+            default_book = "invoke" in words and not {"--book", "--list", "-l", "--help", "-h"} & set(words)
+            if default_book or any(self.book_path.search(word) for word in words):
+                self.found.append(f"command {' '.join(words)}")
+
+    @contextmanager
+    def watch(self, item: pytest.Item) -> Iterator[None]:
+        self.watching, self.found = item.get_closest_marker("book") is None, []
+        try:
+            yield
+        finally:
+            self.watching = False
+        if self.found:
+            found = list(dict.fromkeys(self.found))
+            shown = "\n  ".join(found[:10])
+            message = f"a test outside the book tier used the real book ({len(found)} paths); mark it `book`"
+            pytest.fail(f"{message}:\n  {shown}", pytrace=False)
+
+
+BOOK_READS = BookReads()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with BOOK_READS.watch(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with BOOK_READS.watch(item):
+        return (yield)
 
 
 @dataclass

@@ -372,6 +372,7 @@ def megabyte_paragraph() -> str:
     return f"{text[:cut]} {CLOSING}"
 
 
+@pytest.mark.book  # a 440-page layout: as slow as the real anthology's
 def test_one_megabyte_paragraph_builds(tmp_path):
     """All four outputs carry the whole paragraph. Measured on a shared 2-core machine: 168 s for `invoke build`
     (print PDF 88 s in two layouts of 440 pages, screen PDF 52 s, EPUB 19 s, site 4 s), 560 MB of memory."""
@@ -455,6 +456,7 @@ def test_a_second_build_into_a_folder_being_written_stops(previous, tmp_path):
     assert snapshot(out) == before
 
 
+@pytest.mark.book
 def test_non_utf8_source_stops_ingest_with_file_and_line_and_keeps_the_texts(tmp_path):
     """A raw source in another encoding (here cp1252) is reported by `invoke ingest`, not decoded wrongly, and no
     text is rewritten: not even those of the sources before it (one is edited here, so a rewrite would show)."""

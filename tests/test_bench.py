@@ -31,6 +31,7 @@ def bench() -> ModuleType:
     return module
 
 
+@pytest.mark.book
 def test_synthetic_anthology_loads_with_fifty_unique_chapters(bench: ModuleType, tmp_path: Path) -> None:
     book = load_book(bench.make_synthetic_book(ROOT / "book", tmp_path / "book"))
     original = load_book(ROOT / "book")

@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
 from lxml import html as lxml_html
 
 from anthology.ast import stringify, walk
@@ -133,6 +134,7 @@ def test_a_book_that_prints_no_bibliography_renders_no_reference_list(book_copy)
     assert resolved.citations.places and resolved.citations.references is None
 
 
+@pytest.mark.book
 def test_citeproc_given_the_blocks_with_citations_or_notes_renders_what_it_renders_for_the_whole_text(monkeypatch):
     """Each text's citeproc run is given only the blocks that cite or hold a note (issue 11): the real book's
     texts come back exactly as from a run on the whole text, 'Ibid.' and note numbers included."""

@@ -515,6 +515,7 @@ def refs() -> dict[str, dict[str, object]]:
     return load_references(REFERENCES)
 
 
+@pytest.mark.book
 def test_bibliography_keys_are_unique_and_fields_are_csl(refs: dict[str, dict[str, object]]) -> None:
     items = yaml.safe_load(REFERENCES.read_text(encoding="utf-8"))["references"]
     assert len({i["id"] for i in items}) == len(items)
@@ -532,18 +533,21 @@ def test_bibliography_keys_are_unique_and_fields_are_csl(refs: dict[str, dict[st
         assert any(key in item for key in ("title", "container-title", "volume", "author")), item["id"]
 
 
+@pytest.mark.book
 @pytest.mark.parametrize("slug", SLUGS.values())
 def test_raw_citations_are_all_converted(slug: str, refs: dict[str, dict[str, object]]) -> None:
     _, left = coverage(slug, refs)
     assert sorted({s for _, _, s in left}) == sorted(EXPECTED_LEFT.get(slug, {}))
 
 
+@pytest.mark.book
 def test_every_entry_is_cited_or_marked_uncited(refs: dict[str, dict[str, object]]) -> None:
     cited = {k for slug in SLUGS.values() for _, _, c in coverage(slug, refs)[0] for k in c.keys}  # type: ignore[attr-defined]
     uncited = {k for k, item in refs.items() if item.get("x-uncited")}
     assert set(refs) - cited == uncited
 
 
+@pytest.mark.book
 def test_citeproc_renders_every_key_without_warning(tmp_path: Path) -> None:
     keys = list(load_references(REFERENCES))
     doc = tmp_path / "all.md"
@@ -559,6 +563,7 @@ def test_citeproc_renders_every_key_without_warning(tmp_path: Path) -> None:
     assert proc.stdout.count("Cited (") == len(keys)
 
 
+@pytest.mark.book
 @pytest.mark.parametrize("slug", SLUGS.values())
 def test_converted_sources_parse_as_pandoc_citations(slug: str, refs: dict[str, dict[str, object]]) -> None:
     """Every key the converter writes into the raw text is one pandoc ``Cite`` that citeproc resolves silently."""

@@ -14,6 +14,8 @@ from anthology.model import Project
 from anthology.resolve.book import resolve_book
 from conftest import BOOK, STYLES
 
+pytestmark = pytest.mark.book  # reads the real anthology in book/
+
 
 @pytest.fixture(scope="module")
 def resolved():

@@ -13,6 +13,8 @@ SOURCES = ROOT / "book" / "sources"
 SEEDS = ROOT.parent / "shared" / "seeds"
 RECIPES = sorted(p for p in SOURCES.glob("*.yaml") if not p.name.endswith(".works.yaml"))
 
+pytestmark = pytest.mark.book  # reads the real anthology in book/
+
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
