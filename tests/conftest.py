@@ -2,8 +2,8 @@
 whole-book test reads those outputs (a full build takes tens of seconds, mostly WeasyPrint).
 
 Two tiers: a test that builds, resolves or reads the real anthology in book/ (or builds a book as large) is marked
-`book`, by its fixtures here or by a marker in its module, and `pytest -m "not book"` runs the rest: unit and
-fixture-book tests. A test outside the book tier that opens, lists or passes to a command a path
+`book`, by its fixtures here or by a marker in its module, and `pytest -m "not book"` runs the rest: unit,
+fixture-book and golden-file tests. A test outside the book tier that opens, lists or passes to a command a path
 under book/ fails (BookReads)."""
 
 from __future__ import annotations
@@ -30,8 +30,20 @@ BOOK = ROOT / "book"
 STYLES = ROOT / "styles"
 MINIBOOK = ROOT / "tests" / "fixtures" / "minibook"
 
+# The outputs are dated by their book, not by a SOURCE_DATE_EPOCH of the caller's: the golden files hold those dates.
+os.environ.pop("SOURCE_DATE_EPOCH", None)
+
 # The fixtures that build or resolve the real anthology: a test that uses one, even indirectly, is in the book tier.
 REAL_BOOK_FIXTURES = frozenset({"built", "resolved_real_book"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="write tests/golden/ from this build instead of comparing the outputs with it",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
