@@ -143,7 +143,8 @@ def test_a_changed_locator_or_key_in_the_text_is_counted(converted) -> None:
         tampered = dataclasses.replace(out, markdown=out.markdown.replace("[@serge-fls, 40]", wrong))
         fid = fidelity(raw, tampered, recipe())
         assert fid.differing > 0
-        assert any("is not the one recorded next" in d.text and d.word is None for d in fid.differences)
+        wrong = [d for d in fid.differences if "is not the one recorded next" in d.text]
+        assert wrong and all(d.record is not None and d.line == out.doc.citations[d.record].line for d in wrong)
 
 
 def test_a_citation_without_a_record_is_counted(converted) -> None:
@@ -157,7 +158,9 @@ def test_a_record_claiming_words_its_original_lacks_is_caught(converted) -> None
     _, out = converted
     first = out.doc.citations[0].conversion
     liar = dataclasses.replace(first, replacement="[@serge-fls, 99]", locator="99")
-    assert check_records([liar]) == [f"citation {first.original!r}: '[@serge-fls, 99]' has words its original lacks"]
+    assert [(d.text, d.record) for d in check_records([first, liar])] == [
+        (f"citation {first.original!r}: '[@serge-fls, 99]' has words its original lacks", 1)
+    ]
     prefixed = dataclasses.replace(first, replacement="[Quoted in @serge-fls, 40]")
     assert check_records([prefixed])
     assert check_records([first]) == []
@@ -180,7 +183,9 @@ def test_account_citations_puts_the_original_words_back() -> None:
     text, problems = account_citations("Serge saw it [@serge-fls, 40].", [c])
     assert problems == [] and words(text) == words("Serge saw it From Lenin to Stalin page 40")
     _, problems = account_citations("Serge saw it.", [c])
-    assert problems == ["conversion '[@serge-fls, 40]' of '(From Lenin to Stalin, page 40)' is not in the text"]
+    assert [(d.text, d.record) for d in problems] == [
+        ("conversion '[@serge-fls, 40]' of '(From Lenin to Stalin, page 40)' is not in the text", 0)
+    ]
 
 
 def test_typography_leaves_citation_keys_alone() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anthology.diagnostics import BuildError
-from anthology.ingest import blocks, emend, joins, notes, structure
+from anthology.ingest import blocks, emend, joins, notes, run_ingest, structure
 from anthology.ingest.fidelity import compare, split_markdown, words
 from anthology.ingest.model import Block, Document, IngestProblem, Problem
 from anthology.ingest.pipeline import clean, fidelity
@@ -492,3 +492,21 @@ def test_fidelity_locates_each_difference_at_its_source_line() -> None:
         lines.index("and a second line.") + 1,
         lines.index("1. The note has words.") + 1,
     ]
+
+
+def test_an_alias_table_key_not_in_the_bibliography_is_reported_at_its_line(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "a.txt").write_text("Title\n\nA claim (Known 1990).\n", encoding="utf-8")
+    (sources / "a.yaml").write_text(
+        "source: a.txt\nreceived_as: a.txt\nsha256: '0'\nmeta: {title: A}\n"
+        "rules:\n  citations: {works: a.works.yaml, bibliography: refs.yaml}\n",
+        encoding="utf-8",
+    )
+    works = sources / "a.works.yaml"
+    works.write_text("styles: [parenthetical]\nkeys:\n  - known-1990\n  - unknown-work\n", encoding="utf-8")
+    (sources / "refs.yaml").write_text("references:\n- id: known-1990\n  title: Known\n", encoding="utf-8")
+    report = run_ingest(tmp_path)
+    assert [(d.code, d.file, d.line) for d in report.diagnostics] == [("E205", works, 4)]
+    assert "'unknown-work' is not in the bibliography" in report.diagnostics[0].message
+    assert not (tmp_path / "texts").exists()  # nothing written while a source has a problem

@@ -22,7 +22,7 @@ from anthology.ingest.recipe import Recipe, load_recipe
 from anthology.ingest.report import EssayReport, IngestReport, print_report
 from anthology.ingest.typography import CITATION_KEY
 from anthology.ingest.works import WorksTable, load_references, load_works
-from anthology.yamlfile import YamlDocument, read_text
+from anthology.yamlfile import YamlDocument, load_yaml, read_text
 
 __all__ = ["EssayReport", "IngestReport", "main", "run_ingest"]
 
@@ -57,7 +57,16 @@ def citation_table(recipe: Recipe, document: YamlDocument) -> WorksTable | None:
     try:
         return load_works(works, references)
     except TABLE_ERRORS as exc:
-        raise BuildError([Diagnostic("E205", str(exc).removeprefix(f"{works}: "), file=works)]) from None
+        message = str(exc).removeprefix(f"{works}: ")
+        unknown = re.search(r"key '([^']+)' is not in the bibliography", message)
+        line = first_line_with(works, unknown[1]) if unknown else None
+        raise BuildError([Diagnostic("E205", message, file=works, line=line)]) from None
+
+
+def first_line_with(path: Path, text: str) -> int | None:
+    """The 1-based number of the first line of `path` holding `text`, outside comments."""
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    return next((number for number, line in enumerate(lines, 1) if text in line.split("#")[0]), None)
 
 
 def located(problem: Problem, source: Path, recipe: YamlDocument) -> Diagnostic:
@@ -138,15 +147,19 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport,
 
 
 def orphan_recipes(sources_dir: Path) -> list[Diagnostic]:
-    """Recipes (not alias tables) whose raw source is missing, each at its `source:` line."""
+    """Recipes whose raw source is missing, each at its `source:` line. A recipe is a YAML file with a `source:`
+    key: alias tables and a bibliography may stand beside the recipes."""
     problems = []
-    for recipe in sorted(sources_dir.glob("*.yaml")):
-        if recipe.name.endswith(".works.yaml") or recipe.with_suffix(".txt").exists():
+    for path in sorted(sources_dir.glob("*.yaml")):
+        if path.with_suffix(".txt").exists():
             continue
-        lines = recipe.read_text(encoding="utf-8", errors="replace").split("\n")
-        line = next((i for i, text in enumerate(lines, 1) if re.match(r"source\s*:", text)), None)
-        message = f"the recipe's source {recipe.with_suffix('.txt').name} does not exist"
-        problems.append(Diagnostic("E202", message, file=recipe, line=line))
+        try:
+            document = load_yaml(path)
+        except BuildError:  # not readable as YAML: not known to be a recipe
+            continue
+        if isinstance(document.data, dict) and "source" in document.data:
+            message = f"the recipe's source {path.with_suffix('.txt').name} does not exist"
+            problems.append(Diagnostic("E202", message, file=path, line=document.line_of(("source",))))
     return problems
 
 

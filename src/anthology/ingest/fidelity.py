@@ -41,12 +41,13 @@ def words(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Difference:
     """One difference the fidelity check found: a run of differing words (`word`: the index of its first raw
-    word in the part compared) or a citation its record does not account for (`word` None); `line` is the raw
-    source's line, once the caller knows it."""
+    word in the part compared) or a citation its record does not account for (`record`: the index of the
+    record in the list checked, when there is one); `line` is the raw source's line, once the caller knows it."""
 
     text: str
     word: int | None = None
     line: int | None = None
+    record: int | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -145,18 +146,19 @@ def _norm(locator: str | None) -> str | None:
     return locator.replace("\u2013", "-") if locator else None
 
 
-def check_records(conversions: Sequence[Conversion]) -> list[str]:
+def check_records(conversions: Sequence[Conversion]) -> list[Difference]:
     """Problems with conversion records, in reading order: each must carry its own words.
 
     The replacement's keys and locator are the record's; its prefix and locator words are words of the
     original, except that a bare `Ibid.` repeats the locator of the item cited just before it (same work).
     """
-    problems: list[str] = []
+    problems: list[Difference] = []
     previous: tuple[str, str | None] | None = None  # (key, locator) of the last item cited
-    for c in conversions:
+    for number, c in enumerate(conversions):
         items = citation_items(c.replacement[1:-1])
         if not items or tuple(k for _, k, _ in items) != c.keys or items[0][2] != _norm(c.locator):
-            problems.append(f"citation {c.original!r}: replacement {c.replacement!r} is not its keys and locator")
+            message = f"citation {c.original!r}: replacement {c.replacement!r} is not its keys and locator"
+            problems.append(Difference(message, record=number))
         available = Counter(words(c.original))
         for index, (prefix, key, locator) in enumerate(items):
             needed = Counter(words(prefix))
@@ -165,34 +167,40 @@ def check_records(conversions: Sequence[Conversion]) -> list[str]:
             if not inherited:
                 needed += located
             if not needed <= available:
-                problems.append(f"citation {c.original!r}: {c.replacement!r} has words its original lacks")
+                message = f"citation {c.original!r}: {c.replacement!r} has words its original lacks"
+                problems.append(Difference(message, record=number))
         if items:
             previous = (items[-1][1], items[-1][2])
     return problems
 
 
-def account_citations(text: str, conversions: Sequence[Conversion]) -> tuple[str, list[str]]:
+def account_citations(text: str, conversions: Sequence[Conversion]) -> tuple[str, list[Difference]]:
     """Put each record's original words in place of the citation it became, in order.
 
     A citation whose keys or locator differ from its record's, a citation without a record and a record
     without a citation are left as they are (their words then differ) and returned as problems.
     """
-    problems: list[str] = []
+    problems: list[Difference] = []
     pending = list(conversions)
     out: list[str] = []
     pos = 0
     for m in CITATION.finditer(text):
         items = citation_items(m.group("inner"))
         if not pending:
-            problems.append(f"citation {m.group()!r} has no conversion record")
+            problems.append(Difference(f"citation {m.group()!r} has no conversion record"))
             continue
         c = pending[0]
         if tuple(k for _, k, _ in items) != c.keys or (items and items[0][2] != _norm(c.locator)):
-            problems.append(f"citation {m.group()!r} is not the one recorded next ({c.replacement!r})")
+            message = f"citation {m.group()!r} is not the one recorded next ({c.replacement!r})"
+            problems.append(Difference(message, record=len(conversions) - len(pending)))
             continue
         pending.pop(0)
         out.append(text[pos : m.start()] + f" {c.original} ")
         pos = m.end()
     out.append(text[pos:])
-    problems += [f"conversion {c.replacement!r} of {c.original!r} is not in the text" for c in pending]
+    first = len(conversions) - len(pending)
+    problems += [
+        Difference(f"conversion {c.replacement!r} of {c.original!r} is not in the text", record=first + i)
+        for i, c in enumerate(pending)
+    ]
     return "".join(out), problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -126,10 +127,10 @@ def word_lines(lines: NumberedLines) -> list[int]:
     return [number for number, line in lines for _ in words(line)]
 
 
-def located(differences: list[Difference], lines: list[int]) -> list[Difference]:
+def at_words(differences: list[Difference], lines: list[int]) -> list[Difference]:
     """The differences of one part with the source line of their first raw word (or of the part's end)."""
     return [
-        Difference(d.text, d.word, lines[min(d.word, len(lines) - 1)] if d.word is not None and lines else None)
+        dataclasses.replace(d, line=lines[min(d.word, len(lines) - 1)] if d.word is not None and lines else None)
         for d in differences
     ]
 
@@ -144,19 +145,27 @@ def fidelity(raw: str, result: Result, recipe: Recipe, emended: bool = True) -> 
     body_lines, note_lines = raw_lines(raw, doc, recipe, emended)
     raw_body, raw_notes = "\n".join(ln for _, ln in body_lines), "\n".join(ln for _, ln in note_lines)
     standfirst, body, note_text = split_markdown(result.markdown)
-    in_body = [r.conversion for r in doc.citations if r.note is None]
-    in_notes = [r.conversion for r in sorted((r for r in doc.citations if r.note is not None), key=_note_number)]
-    body, body_problems = account_citations(body, in_body)
-    note_text, note_problems = account_citations(note_text, in_notes)
+    in_body = [r for r in doc.citations if r.note is None]
+    in_notes = sorted((r for r in doc.citations if r.note is not None), key=_note_number)
+    body, body_problems = account_citations(body, [r.conversion for r in in_body])
+    note_text, note_problems = account_citations(note_text, [r.conversion for r in in_notes])
     record_problems = check_records([r.conversion for r in doc.citations])
     a = compare(words(raw_body), words(standfirst + "\n" + body))
     b = compare(words(raw_notes), words(note_text))
-    problems = [Difference(text) for text in body_problems + note_problems + record_problems]
     return Fidelity(
         a.compared + b.compared,
         a.differing + b.differing + len(record_problems),
-        problems + located(a.differences, word_lines(body_lines)) + located(b.differences, word_lines(note_lines)),
+        at_records(body_problems, in_body)
+        + at_records(note_problems, in_notes)
+        + at_records(record_problems, doc.citations)
+        + at_words(a.differences, word_lines(body_lines))
+        + at_words(b.differences, word_lines(note_lines)),
     )
+
+
+def at_records(differences: list[Difference], records: list[CitationRecord]) -> list[Difference]:
+    """Citation differences with the source line of the record each concerns (a citation without one has none)."""
+    return [dataclasses.replace(d, line=records[d.record].line if d.record is not None else None) for d in differences]
 
 
 def _note_number(record: CitationRecord) -> int:
