@@ -8,7 +8,7 @@ from invoke import task
 from anthology import cli
 
 ROOT = Path(__file__).resolve().parent
-BOOK = "book"
+BOOK = cli.DEFAULT_BOOK
 BOOK_HELP = {
     "book": "the book folder (default: book/)",
     "out": "the output folder (default: build/<slug>/, the book's own: <slug> is book.yaml's slug)",

@@ -273,3 +273,16 @@ def test_a_damaged_or_foreign_manifest_is_no_record_and_the_build_gives_the_clea
     assert differing(outputs(out, "minibook"), outputs(built_minibook.project.build_dir, "minibook")) == []
     again = run_build(MINIBOOK, out)
     assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr
+
+
+def test_preflight_without_a_pdf_names_the_command_for_this_book(project_root, tmp_path, capsys):
+    """The PDF preflight looks for is in the book's own folder: the command it asks for builds that book there."""
+    from invoke.exceptions import Exit
+
+    for out, expected in ((None, f"invoke pdf --book {MINIBOOK}`"), (str(tmp_path / "o"), f"--out {tmp_path / 'o'}`")):
+        with pytest.raises(Exit):
+            cli.run_preflight(str(MINIBOOK), project_root, out=out)
+        printed = capsys.readouterr().out
+        assert f"no PDF at {cli.project_for(str(MINIBOOK), project_root, out).build_dir / 'minibook.pdf'}" in printed
+        assert expected in printed
+    assert cli.task_command("pdf", cli.DEFAULT_BOOK) == "invoke pdf"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import traceback
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ EXIT_INTERNAL_ERROR = 3
 
 
 BUILD = "build"
+DEFAULT_BOOK = "book"  # the tasks' --book
 # config.SLUG_PATTERN, repeated (a test checks they agree): importing config loads pydantic for every task.
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -37,6 +39,14 @@ def project_for(book: str, root: Path, out: str | None = None) -> Project:
     """The folders of a task on `book`: its outputs go to `out` when given, else to its own folder under build/."""
     build_dir = Path(out) if out else book_folder(book, root)
     return Project(book_dir=Path(book), styles_dir=root / "styles", build_dir=build_dir)
+
+
+def task_command(task: str, book: str, out: str | None = None) -> str:
+    """The command that runs `task` on this book and output folder, for a message that asks for it."""
+    command = f"invoke {task}"
+    if book != DEFAULT_BOOK:
+        command += f" --book {shlex.quote(book)}"
+    return command + (f" --out {shlex.quote(out)}" if out else "")
 
 
 def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
@@ -134,7 +144,7 @@ def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None
         config, _ = load_config(project.book_dir)
         path = Path(pdf) if pdf else project.build_dir / f"{config.slug}.pdf"
         if not path.exists():
-            print(f"preflight: no PDF at {path}: run `invoke pdf` (or `invoke build`) first")
+            print(f"preflight: no PDF at {path}: run `{task_command('pdf', book, out)}` first")
             return 1
         report = preflight(path, config.trim_size)
         print("\n".join(report.lines()))
