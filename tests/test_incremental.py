@@ -348,8 +348,8 @@ test_incremental_builds_equal_clean_builds = IncrementalBuilds.TestCase
 
 
 def damage_caches(out: Path) -> list[str]:
-    """Damage every kind of cache entry the print build keeps in `out`: pages.json, a segment's result and PDF and
-    links, the folio documents, the manifest. Returns what was damaged."""
+    """Damage every kind of cache entry the print build keeps in `out`: pages.json, a segment's result, printer's
+    PDF, links and screen PDF, the folio documents, the manifest. Returns what was damaged."""
     damaged = []
     for cache in (out / ".cache" / "print").iterdir():
         (cache / "pages.json").write_text('{"anchors": [], "total": "many"}', encoding="utf-8")
@@ -359,9 +359,11 @@ def damage_caches(out: Path) -> list[str]:
         pdf = entries[1] / "print.pdf"
         pdf.write_bytes(pdf.read_bytes()[: len(pdf.read_bytes()) // 2])
         (entries[2] / "links.json").write_text("[{", encoding="utf-8")
+        screen = entries[3] / "screen.pdf"
+        screen.write_bytes(screen.read_bytes()[:100])
         for folio in cache.glob("folios-*.pdf"):
             folio.write_bytes(folio.read_bytes()[:100])
-        damaged += [cache.name, entries[0].name, entries[1].name, entries[2].name]
+        damaged += [cache.name, *(entry.name for entry in entries[:4])]
     (out / ".cache" / "manifest.json").write_text('{"books": {"', encoding="utf-8")
     return damaged
 
@@ -372,7 +374,7 @@ def test_damaged_caches_are_ignored_and_rebuilt(tmp_path):
     book, out = tmp_path / "book", tmp_path / "out"
     shutil.copytree(MINIBOOK, book)
     build_all(book, out)
-    assert len(damage_caches(out)) == 4
+    assert len(damage_caches(out)) == 5
     assert_equals_clean_build(book, out, tmp_path / "scratch")
     damage_caches(out)
     edit_paragraph(book / "texts" / "beta.md", 0, lambda line: replace_word(line, 1, "edited"))

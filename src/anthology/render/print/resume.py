@@ -473,7 +473,8 @@ def link_pieces(
         seen += stop - start
         if low >= high:
             continue
-        derived = ["screen.pdf"] if (old / f"{prefix}screen.pdf").exists() else []  # else derived in this build
+        # A screen PDF not (intactly) derived yet is derived in this build.
+        derived = ["screen.pdf", segments.SCREEN_DIGEST] if segments.screen_intact(old, prefix) else []
         for suffix in [*segments.piece_files("", variants), *derived]:
             source, target = old / f"{prefix}{suffix}", new / f"{name}{suffix}"
             target.unlink(missing_ok=True)
@@ -806,7 +807,8 @@ def render_part(job: segments.Job, role: str, reuse: bool = True) -> Part | None
 def discard(job: segments.Job, part: Part | None) -> None:
     """The files of a split's second part whose guess failed (the first part's are laid out again in place)."""
     for prefix, _start, _stop in part.result.files if part is not None else []:
-        for name in [*segments.piece_files(prefix, job.variants), f"{prefix}screen.pdf"]:
+        derived = [f"{prefix}screen.pdf", f"{prefix}{segments.SCREEN_DIGEST}"]
+        for name in [*segments.piece_files(prefix, job.variants), *derived]:
             (Path(job.folder) / name).unlink(missing_ok=True)
 
 

@@ -296,9 +296,21 @@ def well_formed(result: Result) -> bool:
     )
 
 
+SCREEN_DIGEST = "screen.sha256"  # beside each piece's screen PDF: its digest, written once the PDF is
+
+
 def underived(folder: Path, result: Result) -> list[str]:
-    """The pieces (by file prefix) of a cache entry whose screen PDF is not derived yet."""
-    return [prefix for prefix, _start, _stop in result.pieces() if not (folder / f"{prefix}screen.pdf").exists()]
+    """The pieces (by file prefix) of a cache entry whose screen PDF is not derived yet, or not as it was derived
+    (changed or cut short since)."""
+    return [prefix for prefix, _start, _stop in result.pieces() if not screen_intact(folder, prefix)]
+
+
+def screen_intact(folder: Path, prefix: str) -> bool:
+    try:
+        recorded = (folder / f"{prefix}{SCREEN_DIGEST}").read_text(encoding="utf-8")
+        return recorded == file_digest(folder / f"{prefix}screen.pdf")
+    except OSError:
+        return False
 
 
 def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:
@@ -315,6 +327,8 @@ def derive_screen(folder: str, prefix: str) -> None:
     pages = [screen.PageLinks(**page) for page in json.loads((where / f"{prefix}{LINKS}").read_text(encoding="utf-8"))]
     with atomic_file(where / f"{prefix}screen.pdf") as temporary:
         screen.derive(where / f"{prefix}print.pdf", temporary, pages)
+    with atomic_file(where / f"{prefix}{SCREEN_DIGEST}") as temporary:
+        temporary.write_text(file_digest(where / f"{prefix}screen.pdf"), encoding="utf-8")
 
 
 def prune(cache: Path, keep: set[str]) -> None:
