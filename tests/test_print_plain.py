@@ -2,8 +2,8 @@
 settled in rounds) and the segmented path (render/print/pdf.py: segments laid out in worker processes, cached,
 their folios and page numbers stamped at the merge) give the same book: for the printer's PDF and the screen PDF,
 the same number of pages of the same sizes, the same text on each page and the same page images; the same
-measurements in the typesetting report; the same pages' lines for the EPUB's page list. So does the segmented path
-with its speed mechanisms switched off (ANTHOLOGY_DISABLE, build.py)."""
+measurements in the typesetting report; the same pages' lines for the EPUB's page list, and the same EPUB, byte
+for byte. So does the segmented path with its speed mechanisms switched off (ANTHOLOGY_DISABLE, build.py)."""
 
 from __future__ import annotations
 
@@ -26,16 +26,20 @@ from outputs import pdf_pages_text_fast
 # What the layout measured, which both paths must agree on (the count of segments laid out is the segmented
 # path's alone).
 MEASURED = ("pages", "gutter_in", "minimum_gutter_in", "footnotes_separated", "footnotes_total", "short_pages")
+WITH_EPUB = ("pdf", "screen", "epub")  # the EPUB is paginated by the print layout's pages
 
 
-def build_pdfs(book: Path, out: Path, plain: bool, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The book's print PDFs built into `out` by one path; the printer's PDF (the screen PDF is beside it)."""
+def build_pdfs(
+    book: Path, out: Path, plain: bool, monkeypatch: pytest.MonkeyPatch, editions: tuple[str, ...] = ("pdf", "screen")
+) -> Path:
+    """The book's print PDFs (and other `editions`) built into `out` by one path; the printer's PDF (the screen PDF
+    and the EPUB are beside it)."""
     with monkeypatch.context() as patch:
         if plain:
             patch.setenv(PLAIN_VARIABLE, "1")
         else:
             patch.delenv(PLAIN_VARIABLE, raising=False)
-        outputs = build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), ["pdf", "screen"])
+        outputs = build(Project(book_dir=book, styles_dir=STYLES, build_dir=out), editions)
     return outputs["pdf"]
 
 
@@ -90,12 +94,13 @@ def assert_same_book(plain: Path, segmented: Path, scratch: Path) -> None:
 
 
 def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(tmp_path, monkeypatch):
-    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch)
-    segmented = build_pdfs(MINIBOOK, tmp_path / "segmented", False, monkeypatch)
+    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch, WITH_EPUB)
+    segmented = build_pdfs(MINIBOOK, tmp_path / "segmented", False, monkeypatch, WITH_EPUB)
     # The plain path lays out no segment and leaves no layout cache behind.
     assert json.loads(report_path(plain).read_text())["segments_laid_out"] == 0
     assert not list((tmp_path / "plain").rglob("segments"))
     assert_same_book(plain, segmented, tmp_path)
+    assert plain.with_suffix(".epub").read_bytes() == segmented.with_suffix(".epub").read_bytes()
 
 
 def test_the_plain_path_builds_where_the_last_build_is_current(tmp_path, monkeypatch):
@@ -129,5 +134,6 @@ def test_a_name_that_is_no_mechanism_stops_the_build_before_it_starts(tmp_path, 
 
 @pytest.mark.book
 def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_anthology(built, tmp_path, monkeypatch):
-    plain = build_pdfs(built.project.book_dir, tmp_path / "plain", True, monkeypatch)
+    plain = build_pdfs(built.project.book_dir, tmp_path / "plain", True, monkeypatch, WITH_EPUB)
     assert_same_book(plain, built.pdf, tmp_path)
+    assert plain.with_suffix(".epub").read_bytes() == built.epub.read_bytes()
