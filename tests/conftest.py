@@ -55,7 +55,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class BookReads:
     """Paths under book/ used by a test outside the book tier, seen by an audit hook in this process: files
     opened, folders listed or copied, commands given such a path or running an invoke task on the default book.
-    Only this process: a worker forked from it keeps the hook but not its place in a test."""
+    Only absolute paths: a relative one may name a file in a folder given by descriptor (shutil.rmtree opens them
+    so). Only this process: a worker forked from it keeps the hook but not its place in a test."""
 
     FILE_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "shutil.copytree"})
 
@@ -70,8 +71,8 @@ class BookReads:
         if not self.watching or os.getpid() != self.pid:
             return
         if event in self.FILE_EVENTS and isinstance(args[0], str | os.PathLike):
-            path = os.path.normpath(os.path.join(os.getcwd(), os.fspath(args[0])))
-            if isinstance(path, str) and self.book_path.match(path):
+            path = os.fspath(args[0])
+            if isinstance(path, str) and os.path.isabs(path) and self.book_path.match(os.path.normpath(path)):
                 self.found.append(f"{event} {path}")
         elif event == "subprocess.Popen":
             command = [os.fspath(word) for word in args[1]] if isinstance(args[1], list | tuple) else [args[1]]
