@@ -39,8 +39,10 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ROOT / "styles"
 SAMPLE_SECONDS = 0.05
-PRINT_HTML_CACHE = Path(".cache") / "book-print.html"  # where a build leaves the final print HTML (lead's renderer)
-EDIT_FROM, EDIT_TO = " the ", " thy "  # a same-length word swap: the line lengths, and nearly the layout, stay
+PRINT_HTML_NAME = "book-print.html"  # the final print HTML a print build leaves in its book's print cache folder
+# Same-length word swaps, the first one the chapter allows: the line lengths, and nearly the layout, stay. The first
+# is the one the anthology's figures use; the second serves a book without "the" in its prose (the fixture book).
+EDITS = ((" the ", " thy "), (" of ", " on "))
 REPEATS = 10  # the synthetic anthology: every chapter of the book ten times (5 essays -> 50 chapters)
 GB = 10**9
 MB = 10**6
@@ -309,16 +311,19 @@ def is_prose(line: str) -> bool:
 
 
 def edit_one_word(text: Path) -> str:
-    """Swap 'the' for 'thy' once, in the middle one of the prose lines holding it: a one-word edit of one chapter
-    that leaves front matter, notes and headings alone. Returns what was changed, for the table."""
+    """Swap 'the' for 'thy' once (else 'of' for 'on'), in the middle one of the prose lines holding it: a one-word
+    edit of one chapter that leaves front matter, notes and headings alone. Returns what was changed, for the table."""
     lines = text.read_text(encoding="utf-8").split("\n")
-    candidates = [i for i in range(body_start(lines), len(lines)) if is_prose(lines[i]) and EDIT_FROM in lines[i]]
-    if not candidates:
-        raise ValueError(f"{text}: no prose line contains {EDIT_FROM.strip()!r} to edit")
-    index = candidates[len(candidates) // 2]
-    lines[index] = lines[index].replace(EDIT_FROM, EDIT_TO, 1)
-    text.write_text("\n".join(lines), encoding="utf-8")
-    return f"texts/{text.name}, line {index + 1}: “{EDIT_FROM.strip()}” → “{EDIT_TO.strip()}”"
+    prose = [i for i in range(body_start(lines), len(lines)) if is_prose(lines[i])]
+    for before, after in EDITS:
+        candidates = [i for i in prose if before in lines[i]]
+        if candidates:
+            index = candidates[len(candidates) // 2]
+            lines[index] = lines[index].replace(before, after, 1)
+            text.write_text("\n".join(lines), encoding="utf-8")
+            return f"texts/{text.name}, line {index + 1}: “{before.strip()}” → “{after.strip()}”"
+    words = " or ".join(repr(before.strip()) for before, _ in EDITS)
+    raise ValueError(f"{text}: no prose line contains {words} to edit")
 
 
 def edited_chapter(book: Path) -> Path:
@@ -384,16 +389,21 @@ COLLECT_LESS_CODE = (
 )
 
 
-def print_html_for(bench: Bench, built: Path, book: Path) -> Path | None:
+def print_html_for(bench: Bench, built: Path, slug: str) -> Path | None:
     """The final print HTML for the engine floor: the whole book as one document, with its final page numbers as
-    text, which every print build leaves in `O/.cache/book-print.html`. None (and a fact saying why) if missing."""
-    cached = built / PRINT_HTML_CACHE
-    if cached.is_file():
-        bench.facts["print_html"] = f"the build's {PRINT_HTML_CACHE}"
-        kept = bench.work / "book-print.html"
-        shutil.copyfile(cached, kept)
+    text, which every print build leaves in its book's print cache, `O/.cache/print/<slug>-<digest>/` (the digest
+    names the book's folder). Found by its name, so a change of the folder's naming does not lose it; of several,
+    the newest. None (and a fact saying why) if missing."""
+    found = sorted(
+        (built / ".cache").rglob(PRINT_HTML_NAME),
+        key=lambda path: (path.parent.name.startswith(f"{slug}-"), path.stat().st_mtime),
+    )
+    if found:
+        bench.facts["print_html"] = f"the build's {found[-1].relative_to(built)}"
+        kept = bench.work / PRINT_HTML_NAME
+        shutil.copyfile(found[-1], kept)
         return kept
-    bench.facts["print_html"] = f"unavailable: the build left no {PRINT_HTML_CACHE}"
+    bench.facts["print_html"] = f"unavailable: the build left no {PRINT_HTML_NAME} under {built / '.cache'}"
     return None
 
 
@@ -452,7 +462,7 @@ def cold_editions(bench: Bench, book: Path, run_dir: Path, slug: str) -> None:
 
 def baselines(bench: Bench, book: Path, run_dir: Path, built: Path) -> None:
     """The engine floor and the naive pandoc render, in the same run as the builds they are compared with."""
-    html = print_html_for(bench, built, book)
+    html = print_html_for(bench, built, book_slug(book))
     floor_pdf = run_dir / "floor.pdf"
     if html is None:
         bench.rows["floor"].samples.append(Sample(0.0, 0, bench.facts["print_html"]))
