@@ -7,7 +7,7 @@ fresh folder, and compares: each page of both PDFs as text (pdftotext) and as an
 resolution), the EPUB and every file of the site byte for byte. The edit kinds, one rule each:
 
 - a word of a chapter replaced;
-- a sentence added to a chapter;
+- sentences added to a paragraph of a chapter (enough to move its page breaks);
 - a footnote added to a chapter;
 - a section heading (with its paragraph) added to a chapter;
 - a chapter added, removed, or moved to another place (book.yaml's part);
@@ -251,7 +251,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.made("word")
 
     @unused("sentence")
-    @rule(choice=st.integers(0, 50), position=st.integers(0, 50), repeat=st.integers(1, 12))
+    @rule(choice=st.integers(0, 50), position=st.integers(0, 50), repeat=st.integers(30, 60))
     def sentence(self, choice: int, position: int, repeat: int) -> None:
         added = " The soviets met again, and the sentence added here runs on for a while." * repeat
         edit_paragraph(self.chapter(choice), position, lambda line: line + added)
@@ -275,7 +275,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.made("heading")
 
     @unused("add_chapter")
-    @rule(place=st.integers(0, 10), paragraphs=st.integers(1, 30))
+    @rule(place=st.integers(0, 10), paragraphs=st.integers(12, 40))
     def add_chapter(self, place: int, paragraphs: int) -> None:
         self.added += 1
         slug = f"added-{self.added}"
