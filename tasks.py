@@ -102,6 +102,7 @@ def cover(c, book=BOOK, pdf=None, out=None, debug=False):
         "quick": "one run, no scaling (unless --scale)",
         "scale": "also the scaling benchmark (the default unless --quick)",
         "scale-only": "only the scaling benchmark",
+        "mechanisms": "only what each speed mechanism saves: cold and one-word edit builds without it (issue 25)",
         "out-json": "also write every figure to this file as JSON",
         "work": "make the temporary folder in this folder (default: /tmp)",
         "keep": "keep the temporary folder (outputs, logs) afterwards",
@@ -109,7 +110,17 @@ def cover(c, book=BOOK, pdf=None, out=None, debug=False):
     }
 )
 def bench(
-    c, book=BOOK, runs=3, quick=False, scale=False, scale_only=False, out_json=None, work=None, keep=False, timeout=0
+    c,
+    book=BOOK,
+    runs=3,
+    quick=False,
+    scale=False,
+    scale_only=False,
+    mechanisms=False,
+    out_json=None,
+    work=None,
+    keep=False,
+    timeout=0,
 ):
     """Benchmark the build: cold, no-op and one-word-edit builds per edition, two baselines, scaling (README)."""
     import sys
@@ -119,7 +130,7 @@ def bench(
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench import main
 
-    flags = {"--quick": quick, "--scale": scale, "--scale-only": scale_only, "--keep": keep}
+    flags = {"--quick": quick, "--scale": scale, "--scale-only": scale_only, "--mechanisms": mechanisms, "--keep": keep}
     options = {"--book": book, "--runs": runs, "--out-json": out_json, "--work": work, "--timeout": timeout}
     argv = [flag for flag, on in flags.items() if on]
     argv += [item for option, value in options.items() if value is not None for item in (option, str(value))]

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -717,6 +718,242 @@ def report(bench: Bench, runs: int, out_json: str | None) -> None:
         Path(out_json).write_text(json.dumps(figures_json(bench, runs, results), indent=2) + "\n", encoding="utf-8")
 
 
+# ---- What each speed mechanism saves (issue 25) -------------------------------------------------------------------
+
+# A mechanism pays for its complexity (issue 25) if the build without it is slower by at least this share of the
+# build with every mechanism on: the cold build of all editions, or the one-word edit build of all editions.
+KEEP_COLD = 0.10
+KEEP_EDIT = 0.30
+DISABLE_VARIABLE = "ANTHOLOGY_DISABLE"  # build.DISABLE_VARIABLE: names of mechanisms to switch off, comma-separated
+PLAIN_VARIABLE = "ANTHOLOGY_PLAIN"  # build.PLAIN_VARIABLE: the print edition by the plain path
+REFERENCE = "all-on"
+MECHANISMS_CODE = (
+    "import json; from anthology.build import MECHANISMS as m; "
+    "d = {str(k): str(v) for k, v in m.items()} if isinstance(m, dict) else dict.fromkeys(map(str, m), ''); "
+    "print(json.dumps(d))"
+)
+
+
+def mechanism_names(env: dict[str, str]) -> dict[str, str]:
+    """build.MECHANISMS of this checkout, name → what it does, read by a subprocess (nothing of the pipeline is
+    imported here), so that a mechanism added there is measured with no change here."""
+    done = subprocess.run(
+        [sys.executable, "-c", MECHANISMS_CODE], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"could not read anthology.build.MECHANISMS: {done.stderr.strip().splitlines()[-1:]}")
+    return dict(json.loads(done.stdout))
+
+
+@dataclass
+class Configuration:
+    """One way of building the book: its name, what it is, what it sets in the build's environment, and the
+    samples of its cold builds and of its one-word edit builds."""
+
+    key: str
+    label: str
+    settings: dict[str, str]
+    cold: list[Sample] = field(default_factory=list)
+    edit: list[Sample] = field(default_factory=list)
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` with this configuration's settings, and none of the two variables inherited from outside."""
+        env = {key: value for key, value in base.items() if key not in (DISABLE_VARIABLE, PLAIN_VARIABLE)}
+        return env | self.settings
+
+
+def configurations(mechanisms: dict[str, str]) -> list[Configuration]:
+    """The reference (every mechanism on), then each mechanism switched off alone, the plain path, and the plain
+    path with every mechanism off."""
+    return [
+        Configuration(REFERENCE, "every mechanism on: the build as it is", {}),
+        *(
+            Configuration(name, f"without it: {text}" if text else "without it", {DISABLE_VARIABLE: name})
+            for name, text in mechanisms.items()
+        ),
+        Configuration("plain", "the plain path: the print edition laid out as one document", {PLAIN_VARIABLE: "1"}),
+        Configuration(
+            "all-off",
+            "the plain path with every mechanism above off",
+            {DISABLE_VARIABLE: ",".join(mechanisms), PLAIN_VARIABLE: "1"},
+        ),
+    ]
+
+
+def mechanism_plan(configs: list[Configuration], runs: int) -> list[tuple[int, Configuration]]:
+    """(round, configuration) in the order measured: each configuration once a round, the order turned by one place
+    each round, so that a slow spell of the shared machine does not always fall on the same configurations."""
+    return [(number, configs[(number + i) % len(configs)]) for number in range(runs) for i in range(len(configs))]
+
+
+def cold_and_edit(bench: Bench, config: Configuration, folder: Path) -> tuple[Sample, Sample]:
+    """A cold build of all editions of a fresh copy of the book into a fresh folder, then the one-word edit and a
+    build of all editions into the same folder, both in the configuration's environment."""
+    book, out, env = folder / "book", folder / "out", config.env(bench.env)
+    shutil.copytree(bench.book, book)
+    cold = measure(invoke("build", book, out), folder / "logs" / "cold.log", env, ROOT, bench.timeout)
+    if cold.error:
+        return cold, Sample(0.0, 0, "not measured: the cold build before it failed")
+    try:
+        bench.facts["edit"] = edit_one_word(edited_chapter(book))
+    except (OSError, ValueError) as error:
+        return cold, Sample(0.0, 0, f"no edit made: {error}")
+    return cold, measure(invoke("build", book, out), folder / "logs" / "edit.log", env, ROOT, bench.timeout)
+
+
+Measurer = Callable[[Bench, Configuration, Path], tuple[Sample, Sample]]
+
+
+def run_mechanisms(
+    bench: Bench, configs: list[Configuration], runs: int, keep: bool, measurer: Measurer = cold_and_edit
+) -> None:
+    """Measure every configuration `runs` times in the plan's order; each one's folder goes once measured (disk)."""
+    plan = mechanism_plan(configs, runs)
+    for step, (number, config) in enumerate(plan, 1):
+        folder = bench.work / f"round-{number + 1}" / config.key
+        PROGRESS.print(f"{step}/{len(plan)} round {number + 1}: {config.key}", end="")
+        cold, edit = measurer(bench, config, folder)
+        config.cold.append(cold)
+        config.edit.append(edit)
+        PROGRESS.print("".join(f", {name} " + sample_text(s) for name, s in (("cold", cold), ("edit", edit))))
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def sample_text(sample: Sample) -> str:
+    return f"FAILED ({sample.error})" if sample.error else f"{sample.seconds:.1f} s"
+
+
+def median_seconds(samples: list[Sample]) -> float | None:
+    """Median time of the runs that succeeded; None if any failed (a failure is no figure to compare)."""
+    if not samples or any(sample.error for sample in samples):
+        return None
+    return statistics.median(sample.seconds for sample in samples)
+
+
+def slower(value: float | None, reference: float | None) -> float | None:
+    """How much slower than the reference, as a share of the reference's time (0.1: 10 % slower)."""
+    return None if value is None or not reference else (value - reference) / reference
+
+
+def verdict(cold_slower: float | None, edit_slower: float | None) -> str:
+    """Keep a mechanism whose absence slows the cold build by ≥ KEEP_COLD or the edit build by ≥ KEEP_EDIT; drop
+    it if both were measured and neither does; else it was not measured."""
+    if (cold_slower is not None and cold_slower >= KEEP_COLD) or (edit_slower is not None and edit_slower >= KEEP_EDIT):
+        return "keep"
+    return "not measured" if cold_slower is None or edit_slower is None else "drop"
+
+
+@dataclass
+class Saving:
+    """One line of the mechanisms table: a configuration's medians, against the reference's, and the verdict."""
+
+    key: str
+    label: str
+    settings: dict[str, str]
+    cold_s: float | None
+    cold_slower: float | None
+    edit_s: float | None
+    edit_slower: float | None
+    verdict: str
+    errors: list[str]
+
+
+def savings(configs: list[Configuration]) -> list[Saving]:
+    """Each configuration's line; the reference's verdict is that it is the reference."""
+    reference = next(config for config in configs if config.key == REFERENCE)
+    cold_ref, edit_ref = median_seconds(reference.cold), median_seconds(reference.edit)
+    lines = []
+    for config in configs:
+        cold, edit = median_seconds(config.cold), median_seconds(config.edit)
+        cold_slower, edit_slower = slower(cold, cold_ref), slower(edit, edit_ref)
+        errors = list(dict.fromkeys(sample.error for sample in config.cold + config.edit if sample.error))
+        judged = "reference" if config is reference else verdict(cold_slower, edit_slower)
+        line = Saving(config.key, config.label, config.settings, cold, cold_slower, edit, edit_slower, judged, errors)
+        lines.append(line)
+    return lines
+
+
+def share_text(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:+.1f} %"
+
+
+def savings_table(lines: list[Saving]) -> Table:
+    """mechanism | cold s | cold vs all-on | edit s | edit vs all-on | verdict | what it is."""
+    title = (
+        f"what each speed mechanism saves (issue 25): keep if the build without it is ≥ {KEEP_COLD:.0%} slower cold "
+        f"or ≥ {KEEP_EDIT:.0%} slower after a one-word edit"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("mechanism", "cold s", f"cold vs {REFERENCE}", "edit s", f"edit vs {REFERENCE}", "verdict"):
+        table.add_column(column, justify="left" if column == "mechanism" else "right")
+    table.add_column("switched off / conditions", overflow="fold")
+    colours = {"keep": "green", "drop": "red", "not measured": "yellow"}
+    for line in lines:
+        colour = colours.get(line.verdict)
+        shown = f"[{colour}]{line.verdict}[/{colour}]" if colour else line.verdict
+        note = "; ".join([line.label, *[f"[red]FAILED: {error}[/red]" for error in line.errors]])
+        table.add_row(
+            line.key,
+            seconds_text(line.cold_s),
+            share_text(line.cold_slower),
+            seconds_text(line.edit_s),
+            share_text(line.edit_slower),
+            shown,
+            note,
+        )
+    return table
+
+
+def mechanisms_facts(bench: Bench, runs: int) -> dict[str, str]:
+    return {
+        "book": str(bench.book),
+        "runs": f"{runs} (medians; each round measures every configuration once, its order turned by one place)",
+        "cold": "invoke build of a fresh copy of the book into a fresh, empty O",
+        "edit": f"the one-word edit, then invoke build into the same O ({bench.facts.get('edit', 'not made')})",
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "not set"),
+    }
+
+
+def mechanisms_json(configs: list[Configuration], lines: list[Saving], facts: dict[str, str]) -> dict[str, Any]:
+    """Every figure of the mechanisms run, for --out-json."""
+    samples = {
+        config.key: {"cold": [asdict(s) for s in config.cold], "edit": [asdict(s) for s in config.edit]}
+        for config in configs
+    }
+    return {
+        "thresholds": {"cold": KEEP_COLD, "edit": KEEP_EDIT},
+        "facts": facts,
+        "configurations": [asdict(line) | {"runs": samples[line.key]} for line in lines],
+    }
+
+
+def report_mechanisms(bench: Bench, configs: list[Configuration], runs: int, out_json: str | None) -> list[Saving]:
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    lines = savings(configs)
+    facts = mechanisms_facts(bench, runs)
+    console.print(savings_table(lines))
+    for key, value in facts.items():
+        console.print(f"{key}: {value}", highlight=False, markup=False, soft_wrap=True)
+    if out_json:
+        Path(out_json).write_text(json.dumps(mechanisms_json(configs, lines, facts), indent=2) + "\n", encoding="utf-8")
+    return lines
+
+
+def mechanisms_main(bench: Bench, runs: int, keep: bool, out_json: str | None) -> int:
+    """The --mechanisms mode: exit status 1 if a build failed or the mechanisms could not be read."""
+    try:
+        names = mechanism_names(bench.env)
+    except (RuntimeError, ValueError) as error:
+        PROGRESS.print(f"error: {error}", markup=False)
+        return 1
+    configs = configurations(names)
+    run_mechanisms(bench, configs, runs, keep)
+    lines = report_mechanisms(bench, configs, runs, out_json)
+    return 1 if any(line.errors for line in lines) else 0
+
+
 # ---- Command line -------------------------------------------------------------------------------------------------
 
 
@@ -726,6 +963,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="one run, no scaling (unless --scale)")
     parser.add_argument("--scale", action="store_true", help="also the scaling benchmark (the default unless --quick)")
     parser.add_argument("--scale-only", action="store_true", help="only the scaling benchmark")
+    parser.add_argument(
+        "--mechanisms",
+        action="store_true",
+        help="only what each speed mechanism saves: cold and one-word edit builds with each switched off (issue 25)",
+    )
     parser.add_argument("--out-json", metavar="FILE", help="also write every figure to FILE as JSON")
     parser.add_argument("--book", default=str(ROOT / "book"), help="the book folder (default: book/)")
     parser.add_argument("--work", metavar="DIR", help="make the temporary folder in DIR (default: /tmp)")
@@ -759,6 +1001,14 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.work).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="anthology-bench-", dir=args.work))
     bench = Bench(book=Path(args.book).resolve(), work=work, env=project_env(), timeout=args.timeout)
+    if args.mechanisms:
+        try:
+            return mechanisms_main(bench, 1 if args.quick else max(1, args.runs), args.keep, args.out_json)
+        finally:
+            if args.keep:
+                PROGRESS.print(f"kept {work}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
     try:
         measure_all(bench, runs, not args.scale_only, scale, args.keep)
     finally:

@@ -1,16 +1,21 @@
-"""The benchmark's synthetic anthology (benchmarks/bench.py): the scaling figures mean something only if the
-ten-times-larger book is a valid book. No timing here: timing belongs to the benchmark, not to noisy test machines."""
+"""The benchmark's own logic (benchmarks/bench.py): the scaling figures mean something only if the ten-times-larger
+book is a valid book, the memory and CPU figures only if they count the build's whole process tree, and the mechanisms
+table only if it measures every mechanism and judges it by the issue's thresholds (on fake times: no real build). No
+timing here: timing belongs to the benchmark, not to noisy test machines."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import psutil
 import pytest
@@ -119,3 +124,76 @@ def test_cpu_time_counts_a_descendant_that_outlives_the_command(tmp_path: Path) 
     cpu, seconds = map(float, subprocess.check_output([sys.executable, "-c", script], text=True).split())
     assert cpu >= 0.9
     assert seconds < cpu  # the command itself ended before its grandchild's work did
+
+
+def fake_measurer(
+    bench: ModuleType, cold: dict[str, float], edit: dict[str, float], calls: list[str]
+) -> Callable[[Any, Any, Path], tuple[Any, Any]]:
+    """A measurement of each configuration without building: the times given, or a failure for one not given."""
+
+    def measurer(_: Any, config: Any, folder: Path) -> tuple[Any, Any]:
+        calls.append(config.key)
+        cold_s, edit_s = cold.get(config.key), edit.get(config.key)
+        return tuple(bench.Sample(s or 0.0, 0, None if s else "no such build") for s in (cold_s, edit_s))
+
+    return measurer
+
+
+def test_mechanisms_plan_measures_every_configuration_once_a_round_in_turned_orders(bench: ModuleType) -> None:
+    """Every name build.MECHANISMS lists (a new one too) is measured switched off alone, beside the reference, the
+    plain path and all off; each round measures each configuration once, in an order that differs between rounds."""
+    names = {"parallel": "", "segment-cache": "a name added later"}
+    configs = bench.configurations(names)
+    keys = [config.key for config in configs]
+    assert sorted(keys) == sorted([bench.REFERENCE, *names, "plain", "all-off"])
+    plan = bench.mechanism_plan(configs, 3)
+    rounds = [[config.key for number, config in plan if number == r] for r in range(3)]
+    assert all(sorted(order) == sorted(keys) for order in rounds)
+    assert len({tuple(order) for order in rounds}) == 3
+    settings = {
+        config.key: config.env({"ANTHOLOGY_DISABLE": "gc", "ANTHOLOGY_PLAIN": "1", "KEEP": "x"}) for config in configs
+    }
+    assert settings[bench.REFERENCE] == {"KEEP": "x"}
+    assert settings["segment-cache"] == {"KEEP": "x", "ANTHOLOGY_DISABLE": "segment-cache"}
+    assert settings["plain"] == {"KEEP": "x", "ANTHOLOGY_PLAIN": "1"}
+    assert set(settings["all-off"]["ANTHOLOGY_DISABLE"].split(",")) == set(names)
+    assert settings["all-off"]["ANTHOLOGY_PLAIN"] == "1"
+
+
+def test_mechanism_names_are_read_from_the_checkout(bench: ModuleType) -> None:
+    from anthology.build import MECHANISMS
+
+    assert list(bench.mechanism_names(bench.project_env())) == list(MECHANISMS)
+
+
+def test_mechanisms_verdict_flips_at_the_thresholds(bench: ModuleType, tmp_path: Path) -> None:
+    """A mechanism is kept when the build without it is slower by the issue's share of the cold build or of the edit
+    build, dropped just below both, and not judged when a build failed; the table and the JSON say so."""
+    cold_ref, edit_ref, step = 100.0, 10.0, 0.001
+    cold = {bench.REFERENCE: cold_ref, "plain": cold_ref, "all-off": cold_ref}
+    edit = {bench.REFERENCE: edit_ref, "plain": edit_ref, "all-off": edit_ref}
+    cold |= {"cold-above": cold_ref * (1 + bench.KEEP_COLD + step), "below": cold_ref * (1 + bench.KEEP_COLD - step)}
+    cold |= {"edit-above": cold_ref, "failed": cold_ref}
+    edit |= {"cold-above": edit_ref, "below": edit_ref * (1 + bench.KEEP_EDIT - step)}
+    edit |= {"edit-above": edit_ref * (1 + bench.KEEP_EDIT + step)}
+    names = dict.fromkeys(["cold-above", "below", "edit-above", "failed"], "")
+    configs = bench.configurations(names)
+    calls: list[str] = []
+    work = bench.Bench(book=tmp_path / "book", work=tmp_path, env={}, timeout=0)
+    bench.run_mechanisms(work, configs, 2, keep=False, measurer=fake_measurer(bench, cold, edit, calls))
+    assert sorted(calls) == sorted([config.key for config in configs] * 2)
+    out = tmp_path / "mechanisms.json"
+    lines = {line.key: line for line in bench.report_mechanisms(work, configs, 2, str(out))}
+    assert lines[bench.REFERENCE].verdict == "reference"
+    assert lines["cold-above"].verdict == "keep"
+    assert lines["edit-above"].verdict == "keep"
+    assert lines["below"].verdict == "drop"
+    assert lines["failed"].verdict == "not measured"  # no faster cold, and its edit build failed: no figure
+    assert lines["failed"].errors
+    assert lines["below"].cold_slower == pytest.approx(bench.KEEP_COLD - step)
+    assert lines["edit-above"].edit_slower == pytest.approx(bench.KEEP_EDIT + step)
+    written = {entry["key"]: entry for entry in json.loads(out.read_text(encoding="utf-8"))["configurations"]}
+    assert {key: entry["verdict"] for key, entry in written.items()} == {
+        key: line.verdict for key, line in lines.items()
+    }
+    assert all(len(entry["runs"]["cold"]) == 2 for entry in written.values())
