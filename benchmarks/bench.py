@@ -7,6 +7,10 @@ PYTHONPATH), timed from start to exit, with the peak of the summed RSS of its wh
 and the CPU time of that whole tree (user + system, every process reaped: see adopt_orphans).
 Times are medians of `--runs` runs; memory is the highest peak of those runs. Nothing here imports the pipeline, so
 the benchmark measures the code of the checkout it lives in, whatever is installed.
+
+`--mechanisms` (issue 25) measures instead what each speed mechanism saves: the cold and the one-word edit build of
+all editions with each name of `anthology.build.MECHANISMS` switched off (ANTHOLOGY_DISABLE), with the plain path
+(ANTHOLOGY_PLAIN) and with all off, against the build with every mechanism on (see configurations, verdict).
 """
 
 from __future__ import annotations
@@ -741,7 +745,8 @@ def mechanism_names(env: dict[str, str]) -> dict[str, str]:
         [sys.executable, "-c", MECHANISMS_CODE], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode:
-        raise RuntimeError(f"could not read anthology.build.MECHANISMS: {done.stderr.strip().splitlines()[-1:]}")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"could not read anthology.build.MECHANISMS from {ROOT / 'src'}: {last}")
     return dict(json.loads(done.stdout))
 
 
