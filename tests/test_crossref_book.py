@@ -93,7 +93,7 @@ def test_every_internal_link_of_the_site_resolves_and_no_id_repeats(site):
 
 def test_no_id_repeats_in_the_print_document(built):
     # The whole book as one document, as the build finally laid it out (segments joined).
-    from anthology.render.print.pdf import cache_folder
+    from anthology.render.print.renderer import cache_folder
 
     root = lxml_html.fromstring((cache_folder(built.project, built.book.config.slug) / "book-print.html").read_text())
     assert [ident for ident, n in ids_of(root).items() if n > 1] == []

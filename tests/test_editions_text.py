@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from anthology.render.print.pdf import report_path
+from anthology.render.print.typeset import report_path
 from outputs import epub_text, letters, pdf_pages_text, site_text
 from test_ingest_texts import BANNED
 

@@ -25,7 +25,8 @@ from pypdf import PdfReader
 
 from anthology.config import POINTS_PER_INCH
 from anthology.load import load_book
-from anthology.render.print.pdf import geometry_for, print_html, report_path
+from anthology.render.print.book_html import geometry_for, print_html
+from anthology.render.print.typeset import report_path
 from anthology.resolve.book import resolve_book
 from conftest import STYLES, Built
 

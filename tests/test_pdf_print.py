@@ -17,7 +17,8 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from anthology.check.preflight import minimum_gutter_in, pdfx_version
-from anthology.render.print.pdf import ICC_PROFILE, RunningHeads, geometry_for, report_path, sentence
+from anthology.render.print.book_html import RunningHeads, geometry_for, sentence
+from anthology.render.print.typeset import ICC_PROFILE, report_path
 from outputs import letters
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"

@@ -17,7 +17,8 @@ import pypdf
 from weasyprint import HTML
 
 from anthology.render.print.engine import ConfinedFetcher
-from anthology.render.print.pdf import PRINT, keep_footnotes_with_calls, layout_css, report_path
+from anthology.render.print.patches import keep_footnotes_with_calls
+from anthology.render.print.typeset import PRINT, layout_css, report_path
 from conftest import MINIBOOK, ROOT, STYLES
 from outputs import letters
 
@@ -64,9 +65,9 @@ def print_cache(book: Path, out: Path) -> Path:
     """The print layout's cache of this book in this output folder (pages.json, segments/, book-print.html)."""
     from anthology.build import book_slug
     from anthology.model import Project
-    from anthology.render.print import pdf
+    from anthology.render.print import renderer
 
-    return pdf.cache_folder(Project(book_dir=book, styles_dir=STYLES, build_dir=out), book_slug(book) or "")
+    return renderer.cache_folder(Project(book_dir=book, styles_dir=STYLES, build_dir=out), book_slug(book) or "")
 
 
 def assert_whole_document(pdf: Path, book_dir: Path, build_dir: Path, tmp_path: Path) -> None:
@@ -166,17 +167,17 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
     """The segment laid out whole, here, from the HTML the last build gave the worker; and that job."""
     from anthology.load import load_book
     from anthology.model import Project
-    from anthology.render.print import pdf, segments
+    from anthology.render.print import book_html, segments, typeset, worker
     from anthology.resolve.book import resolve_book
 
     state = json.loads((print_cache(book, out) / "pages.json").read_text())
     resolved = resolve_book(load_book(book), STYLES)
     project = Project(book_dir=book, styles_dir=STYLES, build_dir=out)
-    html = pdf.print_html(resolved, project, state["anchors"], state["page_count"])
+    html = book_html.print_html(resolved, project, state["anchors"], state["page_count"])
     segment = next(part for part in segments.split(html) if part.name == name)
-    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
+    options = {typeset.PRINT.name: typeset.variant_options(resolved.book.config, typeset.PRINT)}
     job = segments.Job("whole", segment, str(folder), str(STYLES), str(book), ("print", "screen"), options)
-    result = pdf.render_segment(job)
+    result = worker.render_segment(job)
     derive_screens(folder, result)
     return result, job
 
@@ -239,7 +240,7 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     (a worker idle) or in one piece (several chapters edited at once), as when the pages after the edit move."""
     from dataclasses import replace
 
-    from anthology.render.print import pdf, resume, segments
+    from anthology.render.print import resume, segments, worker
 
     book, out, longest = edited_copy(built, tmp_path)
     edit_late_in(book / "texts" / f"{longest.name}.md")
@@ -271,7 +272,7 @@ def test_an_edit_resumes_its_chapter_where_the_text_changed_and_gives_the_whole_
     assert split is not None and [prefix for prefix, *_ in split.files] == ["part0-", "part1-", "part2-"]
     assert split.files[0][2] == kept
     assert_same_layout(split, tmp_path / "parts", whole, tmp_path / "whole", tmp_path)
-    single = pdf.render_segment(replace(job, folder=str(tmp_path / "single"), previous=previous), reuse=False)
+    single = worker.render_segment(replace(job, folder=str(tmp_path / "single"), previous=previous), reuse=False)
     assert [prefix for prefix, *_ in single.files] == ["part0-", "part1-"] and single.files[0][2] == kept
     assert_same_layout(single, tmp_path / "single", whole, tmp_path / "whole", tmp_path)
 
@@ -309,11 +310,11 @@ def test_a_split_whose_guess_fails_is_laid_out_in_one_piece(built, tmp_path):
     and the rest is laid out in one piece, which is again the whole chapter's layout."""
     from dataclasses import replace
 
-    from anthology.render.print import resume, segments
+    from anthology.render.print import openings, resume, segments
 
     book, out, longest = edited_copy(built, tmp_path)
     first = min(longest.openings, key=lambda opening: abs(opening[0] - longest.pages / 3))
-    cut = resume.second_cut(longest, resume.Resumption(*first))
+    cut = resume.second_cut(longest, openings.Resumption(*first))
     assert cut is not None and cut.page > first[0] + 1
     # A paragraph of the second page after the first cut (not the cut's own paragraph) gets three more sentences.
     text = book / "texts" / f"{longest.name}.md"
@@ -388,7 +389,7 @@ def test_style_sheets_that_carry_state_across_a_cut_are_not_resumed():
     running heads of the text's element and the page side: style sheets that carry anything else across (strings
     or counters set elsewhere, page references, rules for a text's later pages, styling by contents) make the
     chapter be laid out whole. The book's own style sheet carries nothing else."""
-    from anthology.render.print.resume import continued_page_ok, nothing_carried
+    from anthology.render.print.openings import continued_page_ok, nothing_carried
 
     css = (STYLES / "print.css").read_text(encoding="utf-8")
     assert nothing_carried(css, []) and continued_page_ok(css)
@@ -425,7 +426,8 @@ def test_no_two_font_subsets_share_a_name(built):
 def test_folio_documents_start_on_rectos_where_segments_start():
     """The folios are laid out as documents of about OVERLAY_PAGES pages, at once in the workers; each starts with a
     segment, on an odd page (a WeasyPrint document begins on a right-hand page), and together they are the book."""
-    from anthology.render.print.pdf import OVERLAY_PAGES, Layout, overlay_chunks
+    from anthology.render.print.folios import OVERLAY_PAGES, overlay_chunks
+    from anthology.render.print.page_plan import Layout
 
     def chunks(starts: list[int], total: int) -> list[tuple[int, int]]:
         return overlay_chunks(Layout([], starts, {}, total), [(0, len(starts))])
@@ -449,7 +451,7 @@ def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_page
     """No folio document straddles the start of the texts laid out last (from the first printing exact page
     numbers), nor the end of the segments before them that print one of their pages: the others' folio documents
     can be laid out while those texts are."""
-    from anthology.render.print.pdf import folio_regions
+    from anthology.render.print.folios import folio_regions
     from anthology.render.print.segments import Segment
 
     def part(name: str, ids: set[str], targets: tuple[str, ...] = ()) -> Segment:
@@ -527,8 +529,8 @@ def test_a_worker_warms_up_in_the_book_style_and_language():
     that what WeasyPrint reads once in a process (fonts, the hyphenation dictionary) is not read on the layout's
     path. Run in a process of its own, as a worker is: which dictionaries it read."""
     code = (
-        "import sys, pyphen; from anthology.render.print import segments; "
-        "segments.warm_up(sys.argv[1], sys.argv[2], sys.argv[3]); "
+        "import sys, pyphen; from anthology.render.print import worker; "
+        "worker.warm_up(sys.argv[1], sys.argv[2], sys.argv[3]); "
         "print(' '.join(sorted(path.name for path in pyphen.hdcache)))"
     )
     import pyphen
@@ -548,13 +550,13 @@ def test_a_stream_every_segment_carries_is_compressed_once_per_worker_to_the_sam
 import io, sys, zlib
 from pathlib import Path
 from anthology.render.print import engine
-from anthology.render.print import pdf
+from anthology.render.print import typeset
 from anthology.model import Project
 project = Project(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]))
 page = '<html lang="en"><head><link rel="stylesheet" href="print.css"></head><body><p>{}</p></body></html>'
 for word in ("One", "Two"):
-    document, _ = pdf.layout(page.format(word), project, pdf.PRINT)
-    document.write_pdf(io.BytesIO(), **pdf.write_options({"pdf_variant": "pdf/x-4"}))
+    document, _ = typeset.layout(page.format(word), project, typeset.PRINT)
+    document.write_pdf(io.BytesIO(), **typeset.write_options({"pdf_variant": "pdf/x-4"}))
 written = engine._deflate_repeated.cache_info()
 profile = (Path(sys.argv[2]) / "icc" / "GRACoL_TR006_coated.icc").read_bytes()
 deflate = engine._FlateForPydyf.compressobj()
@@ -576,7 +578,7 @@ def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured
     pages would be converted by pandoc and never laid out, so they keep their form without page numbers."""
     from anthology.load import load_book
     from anthology.model import Project
-    from anthology.render.print.pdf import print_html
+    from anthology.render.print.book_html import print_html
     from anthology.render.print.segments import split
     from anthology.resolve.book import resolve_book
 
@@ -619,24 +621,24 @@ def test_a_layout_weasyprint_warned_about_is_not_cached(tmp_path, monkeypatch):
 
     from anthology.load import load_book
     from anthology.model import Project
-    from anthology.render.print import pdf, segments
+    from anthology.render.print import book_html, segments, typeset, worker
     from anthology.resolve.book import resolve_book
 
     resolved = resolve_book(load_book(MINIBOOK), STYLES)
-    segment = segments.split(pdf.print_html(resolved, Project(MINIBOOK, STYLES, tmp_path), {}))[-1]
-    options = {pdf.PRINT.name: pdf.variant_options(resolved.book.config, pdf.PRINT)}
+    segment = segments.split(book_html.print_html(resolved, Project(MINIBOOK, STYLES, tmp_path), {}))[-1]
+    options = {typeset.PRINT.name: typeset.variant_options(resolved.book.config, typeset.PRINT)}
     entry = tmp_path / "entry"
     job = segments.Job("key", segment, str(entry), str(STYLES), str(MINIBOOK), ("print", "screen"), options)
     message = 'Unable to subset "Example" with HarfBuzz'
-    write = pdf.write_segment
+    write = worker.write_segment
 
     def write_with_warning(*args: Any) -> None:
         logging.getLogger("weasyprint").warning(message)
         write(*args)
 
-    monkeypatch.setattr(pdf, "write_segment", write_with_warning)
-    assert pdf.render_segment(job).warnings == [message]
+    monkeypatch.setattr(worker, "write_segment", write_with_warning)
+    assert worker.render_segment(job).warnings == [message]
     assert segments.cached(entry, job.variants) is None
-    monkeypatch.setattr(pdf, "write_segment", write)
-    assert pdf.render_segment(job).warnings == []
+    monkeypatch.setattr(worker, "write_segment", write)
+    assert worker.render_segment(job).warnings == []
     assert segments.cached(entry, job.variants) is not None

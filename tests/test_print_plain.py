@@ -19,7 +19,7 @@ from anthology.build import DISABLE_VARIABLE, MECHANISMS, PLAIN_VARIABLE, build
 from anthology.diagnostics import BuildError
 from anthology.model import Project
 from anthology.render.print import pagemap
-from anthology.render.print.pdf import report_path
+from anthology.render.print.typeset import report_path
 from conftest import MINIBOOK, STYLES
 from outputs import pdf_pages_text_fast
 

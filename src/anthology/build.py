@@ -377,14 +377,14 @@ class WorkerPool:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
         waits until the fork server has imported WeasyPrint (about a second, the first time): a thread of its own
         does it, not the thread that reads the book."""
-        from anthology.render.print import segments
+        from anthology.render.print import worker
 
         arguments = (str(project.book_dir.resolve()), str(project.styles_dir.resolve()), lang)
 
         def start() -> None:
             for _ in range(self.workers):
                 try:
-                    self.processes.submit(segments.warm_up, *arguments)
+                    self.processes.submit(worker.warm_up, *arguments)
                 except RuntimeError:  # the build ended first (an error): the pool is shut down
                     return
 

@@ -19,7 +19,7 @@ from anthology.diagnostics import BuildError, Diagnostic
 from anthology.load import Book, load_book
 from anthology.render.common import Project, atomic_file, jinja_environment
 from anthology.render.print.engine import ConfinedFetcher, weasyprint_warnings
-from anthology.render.print.pdf import PRINT, layout_css
+from anthology.render.print.typeset import PRINT, layout_css
 
 SPINE_IN_PER_PAGE = {"white": 0.002252, "cream": 0.0025}
 BLEED_IN = 0.125

@@ -3,7 +3,7 @@
 No segments, no cache, no worker processes, no resumed layouts: each round lays the book out whole, its page
 numbers printed as text (contents, cross-references, bibliography, index) are set from that layout's anchors, and
 the rounds stop when the book's HTML no longer changes. The printer's PDF is written from the last layout and the
-screen PDF derived from it (screen.py), as the segmented path (pdf.py) does per segment. It is the reference the
+screen PDF derived from it (screen.py), as the segmented path (worker.py) does per segment. It is the reference the
 segmented path is tested equal to (tests/test_print_plain.py), and a build chosen with ANTHOLOGY_PLAIN=1 or
 `invoke build --plain`.
 """
@@ -22,7 +22,26 @@ from rich.console import Console
 from anthology.config import POINTS_PER_INCH, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.render.common import Project, atomic_file
-from anthology.render.print import merge, pagemap, pdf, screen, segments
+from anthology.render.print import merge, pagemap, screen, segments
+from anthology.render.print.book_html import geometry_for, print_html
+from anthology.render.print.measure import anchor_pages
+from anthology.render.print.page_plan import book_pages, compose
+from anthology.render.print.patches import fix_document_id
+from anthology.render.print.rounds import MAX_ROUNDS
+from anthology.render.print.segment_layout import Lay, lay_out_segment, measure_segment
+from anthology.render.print.typeset import (
+    IGNORED_WARNINGS,
+    PRINT,
+    SCREEN,
+    check_gutter,
+    font_configuration,
+    layout,
+    report_path,
+    report_typesetting,
+    strip_interactive,
+    typesetting_report,
+    variant_options,
+)
 from anthology.resolve.book import ResolvedBook
 
 if TYPE_CHECKING:
@@ -42,34 +61,34 @@ class BookLayout:
 
 def lay_out_book(html: str, project: Project) -> BookLayout:
     """The book laid out until its footnotes stay with their calls: the segmented path's passes, on one document."""
-    lay: pdf.Lay = lambda breaks: pdf.layout(html, project, pdf.PRINT, breaks)  # noqa: E731
-    return BookLayout(*pdf.lay_out_segment(lay))
+    lay: Lay = lambda breaks: layout(html, project, PRINT, breaks)  # noqa: E731
+    return BookLayout(*lay_out_segment(lay))
 
 
 def settle(resolved: ResolvedBook, project: Project) -> tuple[BookLayout, int, bool]:
     """Lay the book out until the page numbers it prints are those it has and the gutter fits its page count.
     Returns the last layout, the page count the gutter was set for, and whether the numbers settled (False:
-    pdf.MAX_ROUNDS ran out)."""
+    rounds.MAX_ROUNDS ran out)."""
     config = resolved.book.config
     pages: dict[str, int] = {}
     total = page_count = 0
     html, laid = None, None
-    for _round in range(pdf.MAX_ROUNDS):
-        if pdf.geometry_for(config, page_count).inner < minimum_gutter_in(total) * POINTS_PER_INCH - 0.01:
+    for _round in range(MAX_ROUNDS):
+        if geometry_for(config, page_count).inner < minimum_gutter_in(total) * POINTS_PER_INCH - 0.01:
             page_count = total
-        new_html = pdf.print_html(resolved, project, pages, page_count)
+        new_html = print_html(resolved, project, pages, page_count)
         if new_html == html and laid is not None:
             return laid, page_count, True
         html = new_html
         laid = lay_out_book(html, project)
-        pages, total = pdf.anchor_pages(laid.document), len(laid.document.pages)
+        pages, total = anchor_pages(laid.document), len(laid.document.pages)
     assert laid is not None  # MAX_ROUNDS is at least one
     return laid, page_count, False
 
 
 def drop_folios(result: segments.Result) -> None:
     """Each page's lines without its folio, as pagemap keeps them: the folio is the last line equal to the page's
-    number (its margin box comes last in pdf.page_lines), on a page that carries one."""
+    number (its margin box comes last in measure.page_lines), on a page that carries one."""
     for index, (carries, lines) in enumerate(zip(result.folios, result.lines, strict=True)):
         folio = str(index + 1)
         if carries and folio in lines:
@@ -78,7 +97,7 @@ def drop_folios(result: segments.Result) -> None:
 
 def weasyprint_problems(messages: list[str], project: Project) -> None:
     """WeasyPrint's warnings stop the build, as they do on the segmented path (a missing font, a refused URL)."""
-    problems = dict.fromkeys(m for m in messages if not m.startswith(pdf.IGNORED_WARNINGS))
+    problems = dict.fromkeys(m for m in messages if not m.startswith(IGNORED_WARNINGS))
     if problems:
         raise BuildError(
             [Diagnostic("E040", f"WeasyPrint: {m}", file=project.styles_dir / "print.css") for m in problems]
@@ -98,19 +117,19 @@ def write_pdfs(
     are complete; the printer's PDF is written to `scratch` when only the screen PDF is asked for."""
     document = laid.document
     interactive = screen.interactive_parts(document)
-    pdf.strip_interactive(document)
-    pdf.fix_document_id(document, options["document_id"])
-    print_target = targets.get(pdf.PRINT.name, scratch)
+    strip_interactive(document)
+    fix_document_id(document, options["document_id"])
+    print_target = targets.get(PRINT.name, scratch)
     with atomic_file(print_target) as printed:
         with screen.marking_links(screen.link_text_boxes(document, links)):
             document.write_pdf(printed, pdf_variant=options["pdf_variant"])
-        if pdf.SCREEN.name in targets:
-            with atomic_file(targets[pdf.SCREEN.name]) as derived:
+        if SCREEN.name in targets:
+            with atomic_file(targets[SCREEN.name]) as derived:
                 screen.derive(printed, derived, interactive)
                 with pikepdf.open(derived, allow_overwriting_input=True) as reader:
                     merge.outline(reader, result.bookmarks)
                     reader.save(derived, deterministic_id=True)
-    if pdf.PRINT.name not in targets:
+    if PRINT.name not in targets:
         print_target.unlink(missing_ok=True)
 
 
@@ -135,25 +154,25 @@ def render_pdfs(
         laid, page_count, settled = settle(resolved, project)
     weasyprint_problems(warnings, project)
     count = len(laid.document.pages)
-    result, links = pdf.measure_segment("book", laid.document, laid.elements, laid.breaks, laid.passes, count)
+    result, links = measure_segment("book", laid.document, laid.elements, laid.breaks, laid.passes, count)
     drop_folios(result)
-    book = pdf.compose([result])
-    report = pdf.typesetting_report(book, project, page_count, resolved.book.config)
+    book = compose([result])
+    report = typesetting_report(book, project, page_count, resolved.book.config)
     report.settled = settled
-    pdf.check_gutter(report, project)
-    pages = pdf.book_pages(book)
+    check_gutter(report, project)
+    pages = book_pages(book)
     if on_pages is not None:
         on_pages(pages)
-    options = pdf.variant_options(resolved.book.config, pdf.PRINT)
+    options = variant_options(resolved.book.config, PRINT)
     write_pdfs(laid, result, links, options, targets, project.build_dir / ".cache" / "plain-print.pdf")
-    pdf.font_configuration.cache_clear()  # the fonts go with the layout, as a worker's do when it ends
+    font_configuration.cache_clear()  # the fonts go with the layout, as a worker's do when it ends
     if progress is not None:
         progress(1, 1)
-    if pdf.PRINT.name in targets:
-        pagemap.save_print_pages(targets[pdf.PRINT.name], pages)
+    if PRINT.name in targets:
+        pagemap.save_print_pages(targets[PRINT.name], pages)
     report.variant = " and ".join(targets)
     for target in targets.values():
-        with atomic_file(pdf.report_path(target)) as temporary:
+        with atomic_file(report_path(target)) as temporary:
             temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
-    pdf.report_typesetting(report, resolved, console)
+    report_typesetting(report, resolved, console)
     return targets

@@ -18,7 +18,7 @@ A worker lays a segment out once and writes the printer's PDF (CMYK black, nothi
 the links and destinations the layout found (links.json). The screen PDF (sRGB, links, destinations) is derived
 from the two by a process of its own at a lower priority (screen.py, `derive_screen`): that work is off the
 layout's path, done while a worker waits (the index laid out alone) or the PDFs are joined. Footnotes that
-WeasyPrint separates from their calls are mended inside the segment by forced page breaks (`pdf.footnote_breaks`);
+WeasyPrint separates from their calls are mended inside the segment by forced page breaks (`typeset.footnote_breaks`);
 they depend only on the segment's HTML.
 """
 
@@ -208,7 +208,7 @@ class Result:
     # CSS of its type, whether the screen PDF colours it as a link]
     stamps: list[list[Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    lines: list[list[str]] = field(default_factory=list)  # each page's lines of text (pdf.page_lines)
+    lines: list[list[str]] = field(default_factory=list)  # each page's lines of text (measure.page_lines)
     # Pages a later layout may resume at (resume.py): [page, the paragraph that opens it, digest of all before]
     openings: list[list[Any]] = field(default_factory=list)
     # The PDFs the pages are in, when not print.pdf and screen.pdf alone: [file prefix, first page, past the last]
@@ -363,43 +363,4 @@ def measure(anchors: dict[str, int]) -> tuple[list[list[Any]], dict[str, int]]:
 
 
 # What the workers' fork server imports once, before it forks them (build.worker_context).
-PRELOAD = ("weasyprint", "pikepdf", "anthology.render.print.pdf", "anthology.render.print.resume")
-
-
-# A page in the book's style sheet, laid out by each worker before the book's first segment comes: a paragraph too
-# narrow for its words, so that they are hyphenated (the book's language's dictionary is read once in a process).
-WARM_UP_HTML = (
-    '<!DOCTYPE html>\n<html lang="{lang}"><head><link rel="stylesheet" href="print.css"></head><body>'
-    '<section class="chapter"><h1>Chapter</h1><p style="width: 3em">A <em>paragraph</em> of <strong>text'
-    "</strong> hyphenated internationally.</p></section></body></html>"
-)
-
-
-def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
-    """A worker's first job, while the main process reads the book: WeasyPrint patched (pdf.py), and a page laid
-    out in the book's style sheet and language, which does what WeasyPrint does once in a process (its fonts, its
-    own style sheet, the hyphenation dictionary: 0.15 s of the first layout, measured) before the first segment,
-    off the layout's path."""
-    from anthology.render.common import Project
-    from anthology.render.print import pdf
-    from anthology.render.print.engine import weasyprint_warnings
-
-    pdf.keep_footnotes_with_calls()
-    project = Project(Path(book_dir), Path(styles_dir), Path(styles_dir))
-    with weasyprint_warnings():  # the book's segments report the style sheet's problems, once each
-        pdf.layout(WARM_UP_HTML.format(lang=lang), project, pdf.PRINT)
-
-
-def run(job: Job, reuse: bool = True) -> Result:
-    """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder.
-    `reuse`: a resumed layout may take the previous layout's pages after the edit (resume.py)."""
-    from anthology.render.print import pdf  # WeasyPrint is imported in the worker, not by whoever only reads results
-
-    return pdf.render_segment(job, reuse)
-
-
-def run_part(job: Job, role: str) -> Any:
-    """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
-    from anthology.render.print import resume
-
-    return resume.render_part(job, role)
+PRELOAD = ("weasyprint", "pikepdf", "anthology.render.print.worker", "anthology.render.print.folios")

@@ -1,0 +1,74 @@
+"""The jobs a worker process runs: the warm-up, a segment's layout (whole, or resumed where its text changed:
+`resume.py`) and one part of a split resumed layout. WeasyPrint is imported here, in the worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anthology.render.common import Project
+from anthology.render.print import resume, segments
+from anthology.render.print.openings import OpeningWatch
+from anthology.render.print.patches import keep_footnotes_with_calls
+from anthology.render.print.segment_layout import Lay, lay_out_segment, measure_segment, segment_body, write_segment
+from anthology.render.print.typeset import IGNORED_WARNINGS, PRINT, layout
+
+
+def render_segment(job: segments.Job, reuse: bool = True) -> segments.Result:
+    """A worker's job: lay out one segment, measure it, and write its PDFs (screen and print) from that layout.
+    A segment laid out before with the same style and code resumes where its text first changed (resume.py), and
+    with `reuse` takes the previous layout's pages after the change when they are the same."""
+    if job.previous:
+        resumed = resume.render_resumed(job, reuse)
+        if resumed is not None:
+            return resumed
+    project = Project(Path(job.book_dir), Path(job.styles_dir), Path(job.folder))
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    from anthology.render.print.engine import weasyprint_warnings
+
+    watch = OpeningWatch()
+    with weasyprint_warnings() as warnings:
+        lay: Lay = lambda breaks: layout(job.segment.html, project, PRINT, breaks)  # noqa: E731
+        document, elements, breaks, passes = lay_out_segment(lay, watch=watch)
+        count = len(document.pages) - (0 if job.segment.last else 1)
+        result, links = measure_segment(job.segment.name, document, elements, breaks, passes, count)
+        result.body = segment_body(elements)
+        result.openings = watch.openings(breaks, count)
+        write_segment(document, job, folder, links)
+        result.warnings = list(dict.fromkeys(m for m in warnings if not m.startswith(IGNORED_WARNINGS)))
+    result.save(folder)
+    return result
+
+
+# A page in the book's style sheet, laid out by each worker before the book's first segment comes: a paragraph too
+# narrow for its words, so that they are hyphenated (the book's language's dictionary is read once in a process).
+WARM_UP_HTML = (
+    '<!DOCTYPE html>\n<html lang="{lang}"><head><link rel="stylesheet" href="print.css"></head><body>'
+    '<section class="chapter"><h1>Chapter</h1><p style="width: 3em">A <em>paragraph</em> of <strong>text'
+    "</strong> hyphenated internationally.</p></section></body></html>"
+)
+
+
+def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
+    """A worker's first job, while the main process reads the book: WeasyPrint patched (patches.py), and a page laid
+    out in the book's style sheet and language, which does what WeasyPrint does once in a process (its fonts, its
+    own style sheet, the hyphenation dictionary: 0.15 s of the first layout, measured) before the first segment,
+    off the layout's path."""
+    from anthology.render.print.engine import weasyprint_warnings
+
+    keep_footnotes_with_calls()
+    project = Project(Path(book_dir), Path(styles_dir), Path(styles_dir))
+    with weasyprint_warnings():  # the book's segments report the style sheet's problems, once each
+        layout(WARM_UP_HTML.format(lang=lang), project, PRINT)
+
+
+def run(job: segments.Job, reuse: bool = True) -> segments.Result:
+    """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder.
+    `reuse`: a resumed layout may take the previous layout's pages after the edit (resume.py)."""
+    return render_segment(job, reuse)
+
+
+def run_part(job: segments.Job, role: str) -> resume.Part | None:
+    """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
+    return resume.render_part(job, role)
