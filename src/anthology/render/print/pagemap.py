@@ -196,7 +196,25 @@ def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
     it (half-title, title, imprint, contents) carry no marker. The last such page wins, as a contents page can
     open with the same words as the text (a part title followed by its first chapter's title)."""
     starts = [page.index for page in pages if (found := locate_page(stream, page, 0, 0)) and found[0] == 0]
-    return starts[-1] if starts else None
+    if starts:
+        return starts[-1]
+    # A first text too short for its page's opening to be looked for (its notes follow its few words): the page
+    # whose lines, from its first, follow the text furthest.
+    agreed = [(opening_agreement(stream, page), page.index) for page in pages]
+    best = max(agreed, default=(0, 0))
+    return best[1] if best[0] else None
+
+
+def opening_agreement(stream: str, page: PrintPage) -> int:
+    """How many letters of the stream's beginning the page's lines give, each in turn from its first, up to the
+    first line that does not continue it."""
+    position = 0
+    for line in page.letters:
+        agreed = _common_prefix(stream, position, line)
+        if agreed < len(line) and agreed < MIN_LINE:
+            break
+        position += agreed
+    return position
 
 
 def page_labels(pages: list[PrintPage], first: int) -> dict[int, str]:
@@ -366,34 +384,56 @@ def _common_prefix(stream: str, at: int, text: str) -> int:
     return count
 
 
+def continues_at(stream: str, page: PrintPage, cursor: int) -> tuple[int, int] | None:
+    """The page begins right where the text before it ends, at `cursor`, when one of its lines continues the stream
+    there (a whole line, or MIN_LINE letters of it): then a line of any length places it, as its position is not
+    guessed but known. Returns (cursor, index of that line) or None."""
+    for start, line in enumerate(page.letters):
+        agreed = _common_prefix(stream, cursor, line) if line else 0
+        if agreed and (agreed == len(line) or agreed >= MIN_LINE):
+            return cursor, start
+    return None
+
+
+def unplaced(page: PrintPage, label: str, pdf: Path) -> Diagnostic:
+    opening = " ".join("".join(page.chunks).split())[:60]
+    return Diagnostic(
+        "E150",
+        f"print page {label} (PDF page {page.index + 1}) begins “{opening}”, which is not in the e-book's text",
+        file=pdf,
+        hint="the PDF is older than the texts: build the PDF and the EPUB together (`invoke build`)",
+    )
+
+
 def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pdf: Path) -> list[PageBreak]:
-    """Place every labelled page. A page with no text (a blank verso) begins where the next page begins; a page
-    whose text is not found means the PDF does not match the texts."""
+    """Place every labelled page: where the text before it ends, when the page's text continues it there, or else
+    where its opening is found further on. A page with no text (a blank verso) begins where the next page begins;
+    so does a page whose text is not in the e-book at all (a note carried over, or moved, to the page after its
+    call) when nothing of the e-book's text lies between the pages around it. Any other page whose text is not
+    found means the PDF does not match the texts."""
     breaks: list[PageBreak] = []
     cursor = 0
     missing: list[Diagnostic] = []
+    notes_only: list[PrintPage] = []  # pages since the last one placed whose text was found nowhere
     for page in pages:
         if page.index not in labels:
             continue
         if not "".join(page.letters):
             breaks.append(PageBreak(labels[page.index], page.index, None))
             continue
-        found = locate_page(stream, page, cursor, SEARCH_WINDOW)
+        found = continues_at(stream, page, cursor) or locate_page(stream, page, cursor, SEARCH_WINDOW)
         if found is None:
-            opening = " ".join("".join(page.chunks).split())[:60]
-            missing.append(
-                Diagnostic(
-                    "E150",
-                    f"print page {labels[page.index]} (PDF page {page.index + 1}) begins “{opening}”, "
-                    "which is not in the e-book's text",
-                    file=pdf,
-                    hint="the PDF is older than the texts: build the PDF and the EPUB together (`invoke build`)",
-                )
-            )
+            notes_only.append(page)
+            breaks.append(PageBreak(labels[page.index], page.index, None))
             continue
         at, start = found
+        if at != cursor:  # text of the e-book lies before this page that no page between holds
+            missing += [unplaced(other, labels[other.index], pdf) for other in notes_only]
+        notes_only = []
         breaks.append(PageBreak(labels[page.index], page.index, at))
         cursor = max(page_end(stream, page, at, start), at + 1)
+    if cursor < len(stream):
+        missing += [unplaced(other, labels[other.index], pdf) for other in notes_only]
     if missing:
         raise BuildError(missing)
     return _fill_blanks(breaks, len(stream))
