@@ -55,6 +55,8 @@ def short_texts_book(tmp_path: Path) -> Path:
     (book / "front" / "introduction.md").write_text(
         "---\ntitle: Introduction\n---\nHi there.[^1]\n\n[^1]: A note on the introduction.\n", encoding="utf-8"
     )
+    beta = book / "texts" / "beta.md"  # its last line then has a page number in print that the e-book has not
+    beta.write_text(beta.read_text(encoding="utf-8").replace("Closing sentence of beta.", "See [@{xref:#a-section}]."))
     add_text(book, "gamma", "Gamma", "Yes.[^1]\n\n[^1]: A note.\n")
     add_text(book, "third", "The Third Chapter", "The third chapter.[^1]\n\n[^1]: A note.\n")
     add_text(book, "delta", "Delta", "## Only a Heading\n")
@@ -155,6 +157,19 @@ def test_a_page_is_placed_by_a_short_line_where_the_page_before_ends():
     ]
     breaks = pagemap.locate_pages(stream, pages, {0: "1", 1: "2"}, Path("book.pdf"))
     assert [(b.label, b.at) for b in breaks] == [("1", 0), ("2", stream.index("two"))]
+
+
+def test_a_short_page_after_a_line_that_print_sets_longer_begins_where_that_line_ends():
+    """A page's last line with more letters in print than in the e-book (a cross-reference's page number) agrees
+    only in part; the next page, too short to be looked for, begins where that line's agreeing part ends."""
+    stream = pagemap.letters("Opening words of the text. See A Section. Gamma. Yes.")
+    pages = [
+        pagemap.PrintPage(0, "1", ("Opening words of the text.", "See “A Section”, p. 1.", "1. A note.")),
+        pagemap.PrintPage(1, "2", ()),
+        pagemap.PrintPage(2, "3", ("Gamma", "Yes.1", "1. A note.")),
+    ]
+    breaks = pagemap.locate_pages(stream, pages, {page.index: page.folio for page in pages}, Path("book.pdf"))
+    assert [(b.label, b.at) for b in breaks] == [("1", 0), ("2", stream.index("gamma")), ("3", stream.index("gamma"))]
 
 
 def test_a_page_not_in_the_text_with_text_of_the_ebook_unplaced_is_reported():

@@ -354,25 +354,31 @@ def locate_page(stream: str, page: PrintPage, cursor: int, window: int) -> tuple
     return best
 
 
-def page_end(stream: str, page: PrintPage, at: int, start: int) -> int:
+def page_ends(stream: str, page: PrintPage, at: int, start: int) -> list[int]:
     """How far the page's text reaches in the stream, line by line from `at`: a line whose opening continues the
     stream, or a long enough line found close after (lines print has and the e-book has not, such as notes,
     labels and running heads, are passed over). A line counts as far as it agrees, and only when it agrees for a
     whole line or MIN_LINE letters: letters matching by chance past the page's last line must not carry the end
-    into the next page."""
+    into the next page. After that end come the ends the page has if a line past it that agrees only in part is
+    the text's, set in print with more (a cross-reference's page number): which, the next page tells."""
     position = at
+    partly: list[int] = []
     for line in page.letters[start:]:
         if not line:
             continue
         agreed = _common_prefix(stream, position, line)
         if agreed == len(line) or agreed >= MIN_LINE:
             position += agreed
+            partly = []
             continue
+        if agreed:
+            partly.append(position + agreed)
         if len(line) >= MIN_LINE:
             found = stream.find(line, position, position + LINE_WINDOW + len(line))
             if found >= 0:
                 position = found + len(line)
-    return position
+                partly = []
+    return [position, *partly]
 
 
 def _common_prefix(stream: str, at: int, text: str) -> int:
@@ -412,7 +418,7 @@ def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pd
     call) when nothing of the e-book's text lies between the pages around it. Any other page whose text is not
     found means the PDF does not match the texts."""
     breaks: list[PageBreak] = []
-    cursor = 0
+    ends = [0]  # where the text before the page may end, the likeliest first (page_ends)
     missing: list[Diagnostic] = []
     notes_only: list[PrintPage] = []  # pages since the last one placed whose text was found nowhere
     for page in pages:
@@ -421,18 +427,20 @@ def locate_pages(stream: str, pages: list[PrintPage], labels: dict[int, str], pd
         if not "".join(page.letters):
             breaks.append(PageBreak(labels[page.index], page.index, None))
             continue
-        found = continues_at(stream, page, cursor) or locate_page(stream, page, cursor, SEARCH_WINDOW)
+        found = next(filter(None, (continues_at(stream, page, end) for end in ends)), None)
+        found = found or locate_page(stream, page, ends[0], SEARCH_WINDOW)
         if found is None:
             notes_only.append(page)
             breaks.append(PageBreak(labels[page.index], page.index, None))
             continue
         at, start = found
-        if at != cursor:  # text of the e-book lies before this page that no page between holds
+        if at not in ends:  # text of the e-book lies before this page that no page between holds
             missing += [unplaced(other, labels[other.index], pdf) for other in notes_only]
         notes_only = []
         breaks.append(PageBreak(labels[page.index], page.index, at))
-        cursor = max(page_end(stream, page, at, start), at + 1)
-    if cursor < len(stream):
+        ends = page_ends(stream, page, at, start)
+        ends[0] = max(ends[0], at + 1)
+    if len(stream) not in ends:
         missing += [unplaced(other, labels[other.index], pdf) for other in notes_only]
     if missing:
         raise BuildError(missing)
