@@ -31,9 +31,13 @@ def word_letters(text: str) -> list[str]:
     return [word for word in words if word]
 
 
-def nonsense(rng: random.Random, count: int) -> str:
-    """Words found in no other text of the book (so that a word on the wrong page cannot pass for the right one)."""
-    syllables = [rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(4 * count)]
+TEXT_CONSONANTS = "bcdfghklmnprsv"  # made-up words of the running text: none is a title, byline or running head
+NOTE_CONSONANTS = "jqwxy"  # nor any word of the notes, which print sets on the same page
+
+
+def nonsense(rng: random.Random, count: int, consonants: str = TEXT_CONSONANTS) -> str:
+    """Made-up words of one to four syllables (so that a word on the wrong page cannot pass for the right one)."""
+    syllables = [rng.choice(consonants) + rng.choice("aeiou") for _ in range(4 * count)]
     return " ".join("".join(syllables[4 * i : 4 * i + rng.randint(1, 4)]) for i in range(count))
 
 
@@ -60,9 +64,9 @@ def short_texts_book(tmp_path: Path) -> Path:
     add_text(book, "gamma", "Gamma", "Yes.[^1]\n\n[^1]: A note.\n")
     add_text(book, "third", "The Third Chapter", "The third chapter.[^1]\n\n[^1]: A note.\n")
     add_text(book, "delta", "Delta", "## Only a Heading\n")
-    add_text(book, "epsilon", "Epsilon", f"^[{nonsense(rng, 30)}.]\n")
+    add_text(book, "epsilon", "Epsilon", f"^[{nonsense(rng, 30, NOTE_CONSONANTS)}.]\n")
     paragraphs = [f"{nonsense(rng, 70).capitalize()}.[^{n}]" for n in range(1, 16)]
-    notes = [f"[^{n}]: {nonsense(rng, 20 if n % 3 else 120)}." for n in range(1, 16)]
+    notes = [f"[^{n}]: {nonsense(rng, 20 if n % 3 else 120, NOTE_CONSONANTS)}." for n in range(1, 16)]
     add_text(book, "zeta", "Zeta", "\n\n".join(paragraphs) + "\n\n" + "\n".join(notes) + "\n")
     return book
 
