@@ -90,7 +90,7 @@ def preflight(c, book=BOOK, pdf=None, out=None, debug=False):
 @task(help=PDF_HELP)
 def cover(c, book=BOOK, pdf=None, out=None, debug=False):
     """Write the full-wrap cover (build/<slug>/<slug>-cover.pdf), its spine sized from the print PDF's pages."""
-    from anthology.render.print.cover import run_cover
+    from anthology.cli import run_cover
 
     run_cover(book, ROOT, pdf=pdf, out=out, debug=debug)
 

@@ -285,3 +285,38 @@ def test_gutter_widens_to_the_printers_minimum_for_the_page_count(built):
 def test_front_matter_phrases_print_as_sentences():
     assert sentence("not stated in the source") == "Not stated in the source."
     assert sentence("Named in the byline (line 6).") == "Named in the byline (line 6)."
+
+
+def test_the_patched_releases_are_the_pinned_ones():
+    """patches.py checks the installed WeasyPrint and pydyf against its own list of pins: that list is
+    pyproject.toml's, and the installed releases are those."""
+    import tomllib
+    from importlib import metadata
+
+    from anthology.render.print.patches import PINNED
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = dict(
+        re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", pin).groups()
+        for pin in (d.split("#")[0].strip() for d in pyproject["project"]["dependencies"])
+        if "==" in pin
+    )
+    assert {name: pins[name] for name in PINNED} == PINNED
+    assert {name: metadata.version(name) for name in PINNED} == PINNED
+
+
+def test_a_patch_stops_on_code_it_was_not_written_for():
+    """Each patch first checks that the function it patches holds the code it expects: a function that does not
+    stops the build with a message naming the pinned release, and nothing is patched."""
+    import pydyf
+    from weasyprint.layout import block
+
+    from anthology.render.print import patches
+
+    with pytest.raises(patches.UnpinnedRelease, match=r"weasyprint==70\.0 \(pinned in pyproject\.toml\)"):
+        patches.check_pinned("weasyprint", block._linebox_layout, "code WeasyPrint does not have")
+    with pytest.raises(patches.UnpinnedRelease, match=r"pydyf==0\.13\.0"):
+        patches.check_pinned("pydyf", pydyf, *patches.PYDYF_COMPRESSION, "zlib.compressobj(level=1)")
+    patches.keep_footnotes_with_calls()
+    patches.compress_at_flate_level()
+    assert block._anthology_patched and pydyf.zlib is patches._FlateForPydyf

@@ -151,3 +151,25 @@ def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None
         return 0 if report.ok else 1
 
     guarded(action, debug)
+
+
+def run_cover(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
+    """`invoke cover`: the full-wrap cover for the built print PDF, with its measurements."""
+    from anthology.config import POINTS_PER_INCH
+    from anthology.load import load_book
+    from anthology.render.print.cover import BLEED_IN, cover_path, render_cover
+
+    def action() -> None:
+        project = project_for(book, root, out)
+        slug = load_book(project.book_dir).config.slug
+        interior = Path(pdf) if pdf else project.build_dir / f"{slug}.pdf"
+        target = cover_path(project, slug)
+        g = render_cover(project, interior, target)
+        inches = POINTS_PER_INCH
+        print(
+            f"cover: {target}\n  interior {g.pages} pages on {load_book(project.book_dir).config.paper} paper: "
+            f"spine {g.spine / inches:.4f} in; wrap {g.width / inches:.4f} x {g.height / inches:.4f} in "
+            f"with {BLEED_IN} in bleed; spine text: {'yes' if g.spine_text else 'no (under 79 pages)'}"
+        )
+
+    guarded(action, debug)

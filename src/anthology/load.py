@@ -17,8 +17,6 @@ from anthology.diagnostics import BuildError, Collector, Diagnostic
 from anthology.model import GENERATED_TITLES, Book, Chapter, ChapterMeta, PartModel, Text, TextMeta
 from anthology.yamlfile import YamlDocument, parse_yaml, read_text
 
-# Book, Chapter, PartModel and Text are re-exported for render/print until its imports are moved.
-
 FRONT_MATTER_FENCE = "---"
 T = TypeVar("T")
 

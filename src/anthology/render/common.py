@@ -8,11 +8,7 @@ from datetime import UTC, datetime
 import jinja2
 
 from anthology.ast import Node
-from anthology.atomic import atomic_file
 from anthology.model import Project, ResolvedBook
-
-# Project and atomic_file are re-exported for render/print until its imports are moved.
-__all__ = ["FONT_FILES", "Project", "atomic_file", "flatten_blocks", "jinja_environment", "source_date_epoch"]
 
 FONT_FILES = (
     "EBGaramond12-Regular.ttf",

@@ -19,8 +19,6 @@ from anthology.resolve.bibliography import process_citations
 from anthology.resolve.generated import GENERATORS
 from anthology.safety import check_source, check_text
 
-# ResolvedBook, ResolvedText and book_id are re-exported for render/print until its imports are moved.
-
 PANDOC_API_VERSION = [1, 23, 1, 1]  # pandoc 3.9's AST version, for generated texts
 
 

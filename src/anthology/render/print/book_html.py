@@ -17,9 +17,8 @@ import jinja2
 from anthology import pandoc
 from anthology.ast import Node, replace_lists, span
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
-from anthology.load import Chapter, PartModel, Text
-from anthology.render.common import Project, flatten_blocks, jinja_environment, source_date_epoch
-from anthology.resolve.book import ResolvedBook, ResolvedText, book_id
+from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Text, book_id
+from anthology.render.common import flatten_blocks, jinja_environment, source_date_epoch
 
 # The page design's margins in inches; the gutter grows to the printer's minimum when the page count needs it.
 DESIGN_MARGINS_IN = {"top": 0.8, "bottom": 0.8, "inner": 0.75, "outer": 0.6}

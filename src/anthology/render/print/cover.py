@@ -14,10 +14,12 @@ from pathlib import Path
 from pypdf import PdfReader
 from weasyprint import HTML
 
+from anthology.atomic import atomic_file
 from anthology.config import POINTS_PER_INCH, BookConfig
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.load import Book, load_book
-from anthology.render.common import Project, atomic_file, jinja_environment
+from anthology.load import load_book
+from anthology.model import Book, Project
+from anthology.render.common import jinja_environment
 from anthology.render.print.engine import ConfinedFetcher, weasyprint_warnings
 from anthology.render.print.typeset import PRINT, layout_css
 
@@ -133,23 +135,3 @@ def render_cover(project: Project, pdf: Path, target: Path) -> CoverGeometry:
 
 def cover_path(project: Project, slug: str) -> Path:
     return project.build_dir / f"{slug}-cover.pdf"
-
-
-def run_cover(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
-    """`invoke cover`: the full-wrap cover for the built print PDF, with its measurements."""
-    from anthology.cli import guarded, project_for
-
-    def action() -> None:
-        project = project_for(book, root, out)
-        slug = load_book(project.book_dir).config.slug
-        interior = Path(pdf) if pdf else project.build_dir / f"{slug}.pdf"
-        target = cover_path(project, slug)
-        g = render_cover(project, interior, target)
-        inches = POINTS_PER_INCH
-        print(
-            f"cover: {target}\n  interior {g.pages} pages on {load_book(project.book_dir).config.paper} paper: "
-            f"spine {g.spine / inches:.4f} in; wrap {g.width / inches:.4f} x {g.height / inches:.4f} in "
-            f"with {BLEED_IN} in bleed; spine text: {'yes' if g.spine_text else 'no (under 79 pages)'}"
-        )
-
-    guarded(action, debug)

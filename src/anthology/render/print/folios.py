@@ -9,9 +9,11 @@ import json
 import re
 from pathlib import Path
 
-from anthology.render.common import Project, atomic_file
+from anthology.atomic import atomic_file
+from anthology.model import Project
 from anthology.render.print import screen, segments
 from anthology.render.print.page_plan import Layout
+from anthology.render.print.patches import marking_links
 from anthology.render.print.typeset import IGNORED_WARNINGS, PRINT, SCREEN, layout
 
 FOLIO_CSS = """
@@ -126,7 +128,7 @@ def overlay_job(html: str, project: Project, targets: dict[str, str]) -> list[st
     with weasyprint_warnings() as messages:
         document, elements = layout(html, project, PRINT)
         links = {id(element) for element in elements if element.get("data-link") is not None}
-        marked = screen.marking_links(screen.link_text_boxes(document, links))
+        marked = marking_links(screen.link_text_boxes(document, links))
         with atomic_file(Path(targets[PRINT.name])) as temporary, marked:
             document.write_pdf(temporary)
         with atomic_file(Path(targets[SCREEN.name])) as temporary:

@@ -20,7 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
-from anthology.render.common import Project, atomic_file
+from anthology.atomic import atomic_file
+from anthology.model import Project, ResolvedBook
 from anthology.render.print import pagemap, segments
 from anthology.render.print.page_plan import Layout, book_pages
 from anthology.render.print.renderer import SegmentRenderer, lay_out_folios
@@ -33,7 +34,6 @@ from anthology.render.print.typeset import (
     report_typesetting,
     typesetting_report,
 )
-from anthology.resolve.book import ResolvedBook
 
 
 def write_book(

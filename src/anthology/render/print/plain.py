@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 import pikepdf
 from rich.console import Console
 
+from anthology.atomic import atomic_file
 from anthology.config import POINTS_PER_INCH, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.render.common import Project, atomic_file
+from anthology.model import Project, ResolvedBook
 from anthology.render.print import merge, pagemap, screen, segments
 from anthology.render.print.book_html import geometry_for, print_html
 from anthology.render.print.measure import anchor_pages
 from anthology.render.print.page_plan import book_pages, compose
-from anthology.render.print.patches import fix_document_id
+from anthology.render.print.patches import fix_document_id, marking_links
 from anthology.render.print.rounds import MAX_ROUNDS
 from anthology.render.print.segment_layout import Lay, lay_out_segment, measure_segment
 from anthology.render.print.typeset import (
@@ -42,7 +43,6 @@ from anthology.render.print.typeset import (
     typesetting_report,
     variant_options,
 )
-from anthology.resolve.book import ResolvedBook
 
 if TYPE_CHECKING:
     from weasyprint.document import Document
@@ -121,7 +121,7 @@ def write_pdfs(
     fix_document_id(document, options["document_id"])
     print_target = targets.get(PRINT.name, scratch)
     with atomic_file(print_target) as printed:
-        with screen.marking_links(screen.link_text_boxes(document, links)):
+        with marking_links(screen.link_text_boxes(document, links)):
             document.write_pdf(printed, pdf_variant=options["pdf_variant"])
         if SCREEN.name in targets:
             with atomic_file(targets[SCREEN.name]) as derived:

@@ -12,7 +12,7 @@ from typing import Any
 
 from anthology import manifest, pandoc
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.render.common import Project
+from anthology.model import Project, ResolvedBook
 from anthology.render.print import resume, segments, worker
 from anthology.render.print.book_html import exact_page_texts
 from anthology.render.print.folios import (
@@ -26,7 +26,6 @@ from anthology.render.print.folios import (
 )
 from anthology.render.print.page_plan import Layout, compose
 from anthology.render.print.typeset import PRINT, SCREEN, variant_options
-from anthology.resolve.book import ResolvedBook
 
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.render.print import segments
 from anthology.render.print.measure import parent_map
 from anthology.render.print.openings import (

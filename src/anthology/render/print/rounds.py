@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anthology.config import POINTS_PER_INCH, minimum_gutter_in
-from anthology.render.common import Project
+from anthology.model import Project, ResolvedBook
 from anthology.render.print import segments
 from anthology.render.print.book_html import exact_page_texts, geometry_for, print_html
 from anthology.render.print.page_plan import Guess, Layout, compose, guess_segments
 from anthology.render.print.renderer import SegmentRenderer
-from anthology.resolve.book import ResolvedBook
 
 # Rounds of the whole book until printed page numbers agree with the layout.
 MAX_ROUNDS = 5

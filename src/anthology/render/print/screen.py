@@ -16,7 +16,6 @@ the link colour, and outside it the CMYK black becomes sRGB black (print.css use
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -58,32 +57,6 @@ def link_text_boxes(document: Any, links: set[int]) -> set[int]:
     for page in document.pages:
         walk(page._page_box, False)
     return found
-
-
-@contextmanager
-def marking_links(text_boxes: set[int]) -> Iterator[None]:
-    """Draw the given text boxes inside `/AnthologyLink BMC … EMC`, their colour set explicitly at both ends."""
-    import weasyprint.draw as draw
-
-    original = draw.draw_text
-
-    def draw_text(stream: Any, textbox: Any, *args: Any, **kwargs: Any) -> None:
-        if id(textbox) not in text_boxes:
-            original(stream, textbox, *args, **kwargs)
-            return
-        stream._current_color = stream._current_color_stroke = None
-        stream.begin_marked_content(LINK_TAG)
-        try:
-            original(stream, textbox, *args, **kwargs)
-        finally:
-            stream.end_marked_content()
-            stream._current_color = stream._current_color_stroke = None
-
-    draw.draw_text = draw_text
-    try:
-        yield
-    finally:
-        draw.draw_text = original
 
 
 @dataclass

@@ -19,7 +19,7 @@ from anthology.render.print.measure import (
     parent_map,
     screen_links,
 )
-from anthology.render.print.patches import fix_document_id
+from anthology.render.print.patches import fix_document_id, marking_links
 from anthology.render.print.typeset import footnote_breaks, short_pages, strip_interactive, write_options
 
 if TYPE_CHECKING:  # WeasyPrint is imported by the workers alone: a second of every build's main process otherwise
@@ -110,7 +110,7 @@ def write_segment(document: Document, job: segments.Job, folder: Path, links: se
     interactive = screen.interactive_parts(document)
     strip_interactive(document)
     fix_document_id(document, job.options["print"]["document_id"])
-    with screen.marking_links(screen.link_text_boxes(document, links)):
+    with marking_links(screen.link_text_boxes(document, links)):
         document.write_pdf(folder / f"{prefix}print.pdf", **write_options(job.options["print"]))
     if "screen" in job.variants:
         segments.save_links(folder, prefix, interactive)

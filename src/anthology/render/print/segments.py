@@ -320,7 +320,7 @@ def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:
 
 def derive_screen(folder: str, prefix: str) -> None:
     """A job of the screen process: a piece's screen PDF from its printer's PDF and its links."""
-    from anthology.render.common import atomic_file
+    from anthology.atomic import atomic_file
     from anthology.render.print import screen
 
     where = Path(folder)

@@ -15,12 +15,11 @@ from rich.console import Console
 
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.render.common import Project
+from anthology.model import Project, ResolvedBook
 from anthology.render.print.book_html import geometry_for
 from anthology.render.print.measure import flow_lines
 from anthology.render.print.page_plan import Layout
 from anthology.render.print.patches import keep_footnotes_with_calls
-from anthology.resolve.book import ResolvedBook
 
 if TYPE_CHECKING:  # WeasyPrint is imported by the workers alone: a second of every build's main process otherwise
     from weasyprint import CSS

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anthology.render.common import Project
+from anthology.model import Project
 from anthology.render.print import resume, segments
 from anthology.render.print.openings import OpeningWatch
 from anthology.render.print.patches import keep_footnotes_with_calls
