@@ -3,8 +3,9 @@
 A Hypothesis state machine edits a copy of the two-chapter fixture book (tests/fixtures/minibook) at random,
 builds every edition after each edit into one output folder (which keeps the previous builds' caches: the page
 numbers of pages.json, the segments' layouts, the folio documents, the manifest), builds the same sources into a
-fresh folder, and compares: each page of both PDFs as text (pdftotext) and as an image (pdftoppm at a low
-resolution), the EPUB and every file of the site byte for byte. The edit kinds, one rule each:
+fresh folder (once a session for each state of a book), and compares: each page of both PDFs as text (pdftotext)
+and as an image (pdftoppm at a low resolution), unless the two PDFs are the same bytes; the EPUB and every file of
+the site byte for byte. The edit kinds, one rule each:
 
 - a word of a chapter replaced;
 - sentences added to a paragraph of a chapter (enough to move its page breaks);
@@ -24,12 +25,13 @@ heads, and a second book built into the first's output folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,9 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from anthology.build import build
+from anthology.build import build, output_path
 from anthology.model import Project
-from conftest import BOOK, MINIBOOK, STYLES
+from conftest import BOOK, MINIBOOK, STYLES, Built
 
 # The bounds of the state machine's run (each step builds the fixture book twice): with the fixed seed, one example
 # of twelve steps (the first initialises) makes every kind of edit once. ANTHOLOGY_INCREMENTAL_EXAMPLES=3 makes
@@ -77,6 +79,12 @@ def folder_files(folder: Path) -> dict[str, bytes]:
 
 
 def pdf_differences(name: str, ours: Path, clean: Path, scratch: Path) -> list[str]:
+    """The pages on which two PDFs read or look different. Two PDFs of the same bytes read and look the same on
+    every page (pdftotext and pdftoppm are functions of the file), so only PDFs whose bytes differ are read page by
+    page: an incremental build usually writes the clean build's bytes, and reading hundreds of pages is the costly
+    part of a comparison."""
+    if ours.read_bytes() == clean.read_bytes():
+        return []
     (our_text, our_images), (clean_text, clean_images) = (
         pdf_pages(ours, scratch / f"{name}-ours"),
         pdf_pages(clean, scratch / f"{name}-clean"),
@@ -113,15 +121,68 @@ def differences(ours: dict[str, Path], clean: dict[str, Path], scratch: Path) ->
     return found + site_differences(ours["html"].parent, clean["html"].parent)
 
 
+def book_digest(book: Path) -> str:
+    """The digest of a book folder's files, their names and bytes: what a clean build's outputs depend on besides the
+    styles and the code, which one test session does not change (builds of one book in two folders give the same
+    bytes, tests/test_caches.py)."""
+    digest = hashlib.sha256()
+    for name, data in folder_files(book).items():
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
+class CleanBuilds:
+    """Clean builds of the books the tests compare with, each made once in a session, by the book's digest: the
+    tests that edit a copy of the fixture book the same way, or not at all, compare with one clean build."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.made: dict[str, dict[str, Path]] = {}
+
+    def add(self, book: Path, outputs: dict[str, Path]) -> None:
+        """A clean build made elsewhere (the session's build of the fixture book, conftest's built_minibook)."""
+        self.made.setdefault(book_digest(book), outputs)
+
+    def of(self, book: Path) -> dict[str, Path]:
+        key = book_digest(book)
+        if key not in self.made:
+            if self.folder is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="clean-builds-"))
+            out = self.folder / key[:16]
+            self.made[key] = build_all(book, out)
+            shutil.rmtree(out / ".cache")  # only the outputs are compared; a later clean build makes its own
+        return self.made[key]
+
+    def remove(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder, self.made = None, {}
+
+
+CLEAN_BUILDS = CleanBuilds()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clean_builds() -> Iterator[CleanBuilds]:
+    yield CLEAN_BUILDS
+    CLEAN_BUILDS.remove()
+
+
+def fixture_book_built(built: Built) -> None:
+    """conftest's session build of the fixture book, as the clean build of an unchanged copy of it."""
+    project, slug = built.project, built.book.config.slug
+    outputs = {name: output_path(project, slug, name) for name in ("pdf", "screen", "epub")}
+    CLEAN_BUILDS.add(project.book_dir, outputs | {"html": built.html / "index.html"})
+
+
 def assert_equals_clean_build(book: Path, out: Path, scratch: Path) -> None:
-    """Build the book into `out` (which holds earlier builds), then into a fresh folder, and compare."""
+    """Build the book into `out` (which holds earlier builds) and compare with a clean build of the same sources,
+    made in a fresh folder (once a session for each state of a book: CleanBuilds)."""
     ours = build_all(book, out)
-    clean_out = scratch / "clean"
-    clean = build_all(book, clean_out)
+    clean = CLEAN_BUILDS.of(book)
     try:
         assert differences(ours, clean, scratch / "pages") == []
     finally:
-        shutil.rmtree(clean_out, ignore_errors=True)
         shutil.rmtree(scratch / "pages", ignore_errors=True)
 
 
@@ -373,9 +434,10 @@ def damage_caches(out: Path) -> list[str]:
     return damaged
 
 
-def test_damaged_caches_are_ignored_and_rebuilt(tmp_path):
+def test_damaged_caches_are_ignored_and_rebuilt(built_minibook, tmp_path):
     """A build in a folder whose caches were damaged (cut short, edited) lays out again what they held, and gives
     what a clean build gives: with the sources unchanged, and after an edit."""
+    fixture_book_built(built_minibook)
     book, out = tmp_path / "book", tmp_path / "out"
     shutil.copytree(MINIBOOK, book)
     build_all(book, out)
@@ -386,9 +448,10 @@ def test_damaged_caches_are_ignored_and_rebuilt(tmp_path):
     assert_equals_clean_build(book, out, tmp_path / "scratch")
 
 
-def test_two_books_built_into_one_folder_each_equal_a_clean_build(tmp_path):
+def test_two_books_built_into_one_folder_each_equal_a_clean_build(built_minibook, tmp_path):
     """Two books (the fixture book and a shorter one of another slug) built in turn into one folder: each build
     equals a clean build of its book, the other book's caches beside its own."""
+    fixture_book_built(built_minibook)
     first, second, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
     shutil.copytree(MINIBOOK, first)
     shutil.copytree(MINIBOOK, second)
@@ -456,8 +519,11 @@ def test_an_edit_to_the_anthology_builds_what_a_clean_build_does(edit, built_cop
 
 
 @pytest.mark.book
-def test_a_second_book_built_into_the_first_books_folder_is_what_a_clean_build_makes(built_copy, tmp_path):
+def test_a_second_book_built_into_the_first_books_folder_is_what_a_clean_build_makes(
+    built_copy, built_minibook, tmp_path
+):
     """The fixture book built where the anthology was (its caches there): nothing of the anthology's is read."""
+    fixture_book_built(built_minibook)
     _book, out = restored(built_copy, tmp_path)
     other = tmp_path / "other"
     shutil.copytree(MINIBOOK, other)
