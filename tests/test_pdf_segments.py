@@ -426,7 +426,7 @@ def test_no_two_font_subsets_share_a_name(built):
 def test_folio_documents_start_on_rectos_where_segments_start():
     """The folios are laid out as documents of about OVERLAY_PAGES pages, at once in the workers; each starts with a
     segment, on an odd page (a WeasyPrint document begins on a right-hand page), and together they are the book."""
-    from anthology.render.print.folios import OVERLAY_PAGES, overlay_chunks
+    from anthology.render.print.folios import overlay_chunks
     from anthology.render.print.page_plan import Layout
 
     def chunks(starts: list[int], total: int) -> list[tuple[int, int]]:
@@ -439,66 +439,11 @@ def test_folio_documents_start_on_rectos_where_segments_start():
     assert chunks(starts, 190) == [(0, 6), (6, 12)]  # the nearest odd start, page 67
     long = list(range(1, 1900, 38))  # 50 segments of 38 pages
     found = chunks(long, 1900)
-    assert len(found) == round(1900 / OVERLAY_PAGES)
     assert found[0][0] == 0 and found[-1][1] == len(long)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(found))
     assert all(long[first] % 2 == 1 for first, _ in found)
     assert chunks([1], 4) == [(0, 1)]
     assert overlay_chunks(Layout([], [], {}, 0), []) == []  # nothing laid out yet (the first segment changed)
-
-
-def test_folio_documents_keep_the_last_laid_out_texts_and_what_prints_their_pages_apart():
-    """No folio document straddles the start of the texts laid out last (from the first printing exact page
-    numbers), nor the end of the segments before them that print one of their pages: the others' folio documents
-    can be laid out while those texts are."""
-    from anthology.render.print.folios import folio_regions
-    from anthology.render.print.segments import Segment
-
-    def part(name: str, ids: set[str], targets: tuple[str, ...] = ()) -> Segment:
-        return Segment(name, "", frozenset(ids | {name}), False, ("1",) * len(targets), targets)
-
-    contents = part("contents", set(), ("essay", "index"))
-    essay = part("essay", {"essay--s1"}, ("essay--s1",))
-    index = part("index", {"index-entry"})
-    assert folio_regions([contents, essay, index], {"index"}) == [(0, 1), (1, 2), (2, 3)]
-    assert folio_regions([contents, essay, index], set()) == [(0, 3)]  # nothing laid out last: one run
-    late_reference = part("essay", set(), ("index-entry",))
-    assert folio_regions([contents, essay, late_reference, index], {"index"}) == [(0, 3), (3, 4)]
-    assert folio_regions([index, essay], {"index"}) == [(0, 2)]
-
-
-def test_the_built_book_stamps_its_folios_from_documents_that_add_up_to_it(built):
-    """The anthology's folios come from four documents: the contents (they print the index's page), the body in
-    two of about 100 pages, and the back matter from the bibliography on. Their pages add up to the book's."""
-    documents = [
-        pypdf.PdfReader(path)
-        for path in print_cache(built.project.book_dir, built.project.build_dir).glob("folios-print-*.pdf")
-    ]
-    counts = sorted(len(document.pages) for document in documents)
-    assert sum(counts) == len(pypdf.PdfReader(built.pdf).pages)
-    assert len(counts) == 4
-    assert counts[0] < 10 and counts[-1] > 60  # the contents; a body document
-
-
-def test_a_cold_build_lays_out_the_body_folios_while_the_index_is_laid_out(built):
-    """On a cold build the index and the bibliography are laid out last, on the other segments' pages: the folio
-    documents of the pages before them are laid out meanwhile, by the worker the bibliography leaves free, and only
-    the contents' and the back matter's are left for the end."""
-    report = json.loads(report_path(built.pdf).read_text())
-    assert report["folio_documents_laid_out"] == 4
-    assert report["folio_documents_ahead"] == 2
-
-
-def test_a_cold_build_lays_out_each_segment_once(built):
-    """The index and the bibliography print exact page numbers: on a book never built in its folder they wait for
-    the other segments' pages instead of being laid out on guessed ones and again on the real ones."""
-    from anthology.render.print import segments
-
-    whole = (print_cache(built.project.book_dir, built.project.build_dir) / "book-print.html").read_text("utf-8")
-    parts = segments.split(whole)
-    report = json.loads(report_path(built.pdf).read_text())
-    assert {"index", "bibliography"} <= {anchor for part in parts for anchor in part.ids}
-    assert report["segments_laid_out"] == len(parts) > 10
 
 
 def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, tmp_path):
@@ -524,54 +469,6 @@ def test_a_screen_pdf_not_yet_derived_is_derived_and_not_laid_out_again(built, t
     assert (out / screen.name).read_bytes() == screen.read_bytes()
 
 
-def test_a_worker_warms_up_in_the_book_style_and_language():
-    """A worker's first job lays a page out in the book's style sheet and language before any segment comes, so
-    that what WeasyPrint reads once in a process (fonts, the hyphenation dictionary) is not read on the layout's
-    path. Run in a process of its own, as a worker is: which dictionaries it read."""
-    code = (
-        "import sys, pyphen; from anthology.render.print import worker; "
-        "worker.warm_up(sys.argv[1], sys.argv[2], sys.argv[3]); "
-        "print(' '.join(sorted(path.name for path in pyphen.hdcache)))"
-    )
-    import pyphen
-
-    for lang in ("en", "de"):
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(MINIBOOK), str(STYLES), lang], capture_output=True, text=True, check=True
-        )
-        assert done.stdout.split() == [Path(pyphen.LANGUAGES[pyphen.language_fallback(lang)]).name], done.stderr
-
-
-def test_a_stream_every_segment_carries_is_compressed_once_per_worker_to_the_same_bytes():
-    """Every segment's printer's PDF carries the output intent's ICC profile (444 KB): a worker compresses it once
-    and gives the next PDFs those bytes, which are zlib's at the level the PDFs are written at, as any other stream's
-    are. Two segments' PDFs written one after the other in a process of their own, as a worker writes them."""
-    code = """
-import io, sys, zlib
-from pathlib import Path
-from anthology.render.print import engine
-from anthology.render.print import typeset
-from anthology.model import Project
-project = Project(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]))
-page = '<html lang="en"><head><link rel="stylesheet" href="print.css"></head><body><p>{}</p></body></html>'
-for word in ("One", "Two"):
-    document, _ = typeset.layout(page.format(word), project, typeset.PRINT)
-    document.write_pdf(io.BytesIO(), **typeset.write_options({"pdf_variant": "pdf/x-4"}))
-written = engine._deflate_repeated.cache_info()
-profile = (Path(sys.argv[2]) / "icc" / "GRACoL_TR006_coated.icc").read_bytes()
-deflate = engine._FlateForPydyf.compressobj()
-ours = deflate.compress(profile) + deflate.flush()
-theirs = zlib.compressobj(engine.FLATE_LEVEL)
-checked = engine._deflate_repeated.cache_info()
-print(written.misses, written.hits, checked.misses, ours == theirs.compress(profile) + theirs.flush())
-"""
-    done = subprocess.run([sys.executable, "-c", code, str(MINIBOOK), str(STYLES)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    # Compressed for the first PDF, taken for the second; it was the profile (no new compression for it after);
-    # and the bytes are zlib's own.
-    assert done.stdout.split() == ["1", "1", "1", "True"]
-
-
 def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured_ones(tmp_path):
     """A book's first layout guesses its pages to lay out all but the texts that print exact page numbers (the
     bibliography's page lists, the index), which wait for the measured pages: their print form on the guessed
@@ -592,25 +489,6 @@ def test_the_guessed_pages_are_not_given_to_the_texts_that_wait_for_the_measured
     without = bibliography(print_html(resolved, project, {}))
     assert bibliography(print_html(resolved, project, pages, exact=False)) == without
     assert "p. 7" in bibliography(print_html(resolved, project, pages)) and "p. 7" not in without
-
-
-def test_the_build_processes_collect_cycles_less_often_and_this_process_gets_its_thresholds_back():
-    """The collector took a tenth of WeasyPrint's layout at Python's default thresholds: the workers, the screen
-    process and this process during a build run at the build's."""
-    import gc
-    import os
-
-    from anthology.build import COLLECTION_THRESHOLDS, SCREEN_NICENESS, collecting_less, worker_pool
-
-    before = gc.get_threshold()
-    assert before != COLLECTION_THRESHOLDS
-    with worker_pool() as pool:
-        assert pool.submit(gc.get_threshold).result() == COLLECTION_THRESHOLDS
-        assert pool.screen_process().submit(gc.get_threshold).result() == COLLECTION_THRESHOLDS
-        assert pool.screen_process().submit(os.nice, 0).result() == os.nice(0) + SCREEN_NICENESS
-    with collecting_less():
-        assert gc.get_threshold() == COLLECTION_THRESHOLDS
-    assert gc.get_threshold() == before
 
 
 def test_a_layout_weasyprint_warned_about_is_not_cached(tmp_path, monkeypatch):
