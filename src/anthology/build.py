@@ -77,9 +77,8 @@ def build_lock(build_dir: Path) -> Iterator[None]:
 
 
 # How often Python's cycle collector runs (allocations between collections of each generation), in the build's
-# processes. At Python's default (700, 10, 10) it took 1.2 of the 11.9 CPU-s WeasyPrint spent laying out the whole
-# book in one process (1649 young collections, 10 full ones), and 0.39 CPU-s at these (58 young, none full). The
-# trees the build makes are freed by reference counting; few are cycles. Measured: gc.callbacks round a layout.
+# processes: far less often than Python's default (700, 10, 10). The trees the build makes are freed by reference
+# counting; few are cycles (docs/performance.md).
 COLLECTION_THRESHOLDS = (20_000, 50, 100)
 
 
@@ -262,9 +261,9 @@ def start_epub(
     run = scratch.enter_context(EpubRun(resolved, project))
 
     def workers_ended(size: int) -> None:
-        # The folios are still being laid out in a worker: pandoc's EPUB writer (0.8 GB on a 50-chapter book) beside
-        # the workers took that build past 2.5 GB. The merges, in this process, run beside it. A smaller book's
-        # EPUB runs beside the layout.
+        # The folios are still being laid out in a worker: a large book's EPUB run waits for the workers to end,
+        # as pandoc's EPUB writer beside them would take the build's memory past its peak. The merges, in this
+        # process, run beside it. A smaller book's EPUB runs beside the layout.
         if size < EPUB_BESIDE_WORKERS:
             return
         while pdf is not None and not pool.retired.wait(0.05) and not pdf.done():
@@ -293,8 +292,7 @@ def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future |
     return epub.run.finish(project.build_dir / ".cache" / target.name, pages)
 
 
-# pandoc's EPUB writer takes about 110 MB and 21 times its JSON input (measured with pandoc 3.9: 191 MB for the
-# five essays' 3.5 MB, 781 MB for the 50-chapter book's 32.6 MB). Below this input (about 280 MB) it runs beside
+# pandoc's EPUB writer's memory grows with its JSON input (docs/performance.md). Below this input it runs beside
 # the PDF's workers instead of after them.
 EPUB_BESIDE_WORKERS = 8_000_000
 
@@ -308,8 +306,7 @@ def glibc() -> ctypes.CDLL | None:
 
 def return_freed_memory() -> None:
     """Give the system back what this process freed (the HTML edition's work, the EPUB's draft) before pandoc's
-    EPUB run, which needs 0.8 GB beside this process on a 50-chapter book. glibc keeps freed memory for reuse: it
-    had kept 0.4 GB there (malloc_trim; nothing to do where there is no glibc)."""
+    EPUB run. glibc keeps freed memory for reuse (malloc_trim; nothing to do where there is no glibc)."""
     gc.collect()
     libc = glibc()
     if libc is not None:
@@ -321,9 +318,8 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas a process 
 
 def one_malloc_arena() -> None:
     """Every thread of this process allocates from glibc's one main arena. By default each thread that runs pandoc
-    or builds an edition gets an arena of its own, and memory freed in one is kept there: on the 50-chapter book
-    this process held 1.19 GB through the layout with them, 1.08 GB with one arena, for the same build time (the
-    Python work of the threads takes turns anyway). Set before the build starts its threads."""
+    or builds an edition gets an arena of its own, and memory freed in one is kept there; one arena costs no time
+    (the Python work of the threads takes turns anyway). Set before the build starts its threads."""
     libc = glibc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, 1)
@@ -426,9 +422,9 @@ class WorkerPool:
         return self.threads.submit(function, *args, **kwargs)
 
     def retire(self) -> None:
-        """End the worker processes once no layout is left: WeasyPrint's leftovers in them (0.5 GB on a 50-chapter
-        book) would otherwise sit beside the merges and the EPUB's pandoc run. They exit while the merges start
-        (waiting for them took 0.15 s of the build's last stretch); `retired` says when they are gone."""
+        """End the worker processes once no layout is left: WeasyPrint's leftovers in them would otherwise sit
+        beside the merges and the EPUB's pandoc run. They exit while the merges start, not waited for; `retired`
+        says when they are gone."""
 
         def wait_for_exit() -> None:
             self.processes.shutdown(wait=True)
@@ -449,8 +445,7 @@ class WorkerPool:
 
 MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
 # The screen PDFs' process: it yields the cores to the layout's workers. By the scheduler's weights a process at
-# niceness 10 beside busy ones still gets about a tenth of a core, at 19 about a seventieth; at 10 no gain showed
-# (twice: 13.83 s against 13.62 s, 4 alternating cold builds, with the screen PDF merged by this process too).
+# niceness 10 beside busy ones still gets about a tenth of a core, at 19 about a seventieth (docs/performance.md).
 SCREEN_NICENESS = 19
 
 

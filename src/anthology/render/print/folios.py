@@ -39,7 +39,7 @@ def page_rules(project: Project, sheet: str) -> str:
 
 
 # Pages of a folio document: the book's are cut into documents of about this many, laid out at once by the
-# workers (a 190-page folio document took 2.3 s on one core, a 1,900-page one 27 s). Fixed, not the number of
+# workers (a folio document's layout time grows with its pages: docs/performance.md). Fixed, not the number of
 # cores, so that the PDFs are the same on every machine.
 OVERLAY_PAGES = 100
 

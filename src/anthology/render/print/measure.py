@@ -143,8 +143,8 @@ def line_boxes(box: Any) -> Iterator[Any]:
 
 def page_lines(page: Any) -> list[str]:
     """A page's lines of text in the order pdftotext reads them from the PDF (running heads, the text, its
-    footnotes, then the other margins), for the EPUB's page list (pagemap.py). Read from the layout: reading them
-    back from the book's PDF took pdftotext 15 ms a page, on the EPUB's path. Hidden text (a masked page number)
+    footnotes, then the other margins), for the EPUB's page list (pagemap.py). Read from the layout, not back from the
+    book's PDF with pdftotext, which would be on the EPUB's path. Hidden text (a masked page number)
     is not drawn, so not read."""
     from weasyprint.formatting_structure import boxes
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from anthology.render.print import pagemap, segments
 
-# Bytes of print HTML per page of this design (measured: 927 kB for the 190 pages of the anthology), to estimate
-# the page of every anchor before the first layout.
-CHARACTERS_PER_PAGE = 2500  # of text (notes and markup's spaces included), as measured on this design
+# Characters of print HTML text per page of this design (notes and markup's spaces included; docs/performance.md),
+# to estimate the page of every anchor before the first layout.
+CHARACTERS_PER_PAGE = 2500
 
 
 @dataclass

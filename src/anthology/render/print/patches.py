@@ -112,10 +112,10 @@ def fix_document_id(document: Document, stable: str) -> None:
 
 # ---- pydyf's compression -----------------------------------------------------------------------------------------
 
-# zlib's default level and qpdf's (the merge); pydyf 0.13 uses 9 (docs/performance.md has the figures).
+# zlib's default level and qpdf's (the merge); pydyf 0.13 uses 9.
 FLATE_LEVEL = 6
 # A stream this long is kept compressed for the next PDF the process writes: the printer's output intent, the
-# 444 KB ICC profile, is in every segment's PDF. Compressed once per process, not once per segment.
+# ICC profile, is in every segment's PDF. Compressed once per process, not once per segment.
 REPEATED_STREAM = 256 * 1024
 PYDYF_COMPRESSION = ("zlib.compressobj(level=9)", "zlib.compress(raw_data)")
 

@@ -45,8 +45,8 @@ def write_book(
 ) -> None:
     """Each variant's segments merged, with the folios stamped on, the result moved into place only when complete.
     The printer's PDF is merged here and the screen PDF, at the same time, by the screen process once its pieces
-    are derived: two processes, the workers ended. (In the workers, beside what WeasyPrint leaves in them, two
-    merges at once took a 50-chapter book's build past 3 GB.)"""
+    are derived: two processes, the workers ended (in the workers, beside what WeasyPrint leaves in them, they
+    would take a large book's build to several GB)."""
     from anthology.render.print import merge
 
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on

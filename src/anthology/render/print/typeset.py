@@ -242,8 +242,7 @@ def variant_options(config: BookConfig, variant: Variant) -> dict[str, Any]:
 
 def write_options(options: dict[str, Any]) -> dict[str, Any]:
     """No file identifier in a segment's PDF: the merge gives the book one derived from its content (merge.py).
-    With one, WeasyPrint 70 (pydyf 0.13) compresses every stream a second time to hash the file: a fifth of the
-    time a segment takes."""
+    With one, WeasyPrint 70 (pydyf 0.13) compresses every stream a second time to hash the file."""
     return {"pdf_identifier": False, "pdf_variant": options["pdf_variant"]}
 
 

@@ -53,8 +53,7 @@ WARM_UP_HTML = (
 def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
     """A worker's first job, while the main process reads the book: WeasyPrint patched (patches.py), and a page laid
     out in the book's style sheet and language, which does what WeasyPrint does once in a process (its fonts, its
-    own style sheet, the hyphenation dictionary: 0.15 s of the first layout, measured) before the first segment,
-    off the layout's path."""
+    own style sheet, the hyphenation dictionary) before the first segment, off the layout's path."""
     from anthology.render.print.engine import weasyprint_warnings
 
     keep_footnotes_with_calls()
