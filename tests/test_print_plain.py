@@ -8,6 +8,7 @@ for byte. So does the segmented path with its speed mechanisms switched off (ANT
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pypdf
 import pytest
 
+from anthology import manifest
 from anthology.build import DISABLE_VARIABLE, MECHANISMS, PLAIN_VARIABLE, build
 from anthology.diagnostics import BuildError
 from anthology.model import Project
@@ -93,29 +95,40 @@ def assert_same_book(plain: Path, segmented: Path, scratch: Path) -> None:
     assert [(page.folio, page.letters) for page in lines[0]] == [(page.folio, page.letters) for page in lines[1]]
 
 
-def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(tmp_path, monkeypatch):
-    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch, WITH_EPUB)
-    segmented = build_pdfs(MINIBOOK, tmp_path / "segmented", False, monkeypatch, WITH_EPUB)
+@pytest.fixture(scope="module")
+def plain_minibook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture book's PDFs and EPUB made by the plain path, once for the module's tests; its printer's PDF."""
+    with pytest.MonkeyPatch.context() as patch:
+        return build_pdfs(MINIBOOK, tmp_path_factory.mktemp("plain"), True, patch, WITH_EPUB)
+
+
+def test_the_plain_path_gives_the_segmented_paths_pdfs_of_the_fixture_book(plain_minibook, built_minibook, tmp_path):
+    """The segmented build is conftest's session build of the fixture book (every edition, in a fresh folder)."""
+    plain, segmented = plain_minibook, built_minibook.pdf
     # The plain path lays out no segment and leaves no layout cache behind.
     assert json.loads(report_path(plain).read_text())["segments_laid_out"] == 0
-    assert not list((tmp_path / "plain").rglob("segments"))
+    assert not list(plain.parent.rglob("segments"))
     assert_same_book(plain, segmented, tmp_path)
     assert plain.with_suffix(".epub").read_bytes() == segmented.with_suffix(".epub").read_bytes()
 
 
-def test_the_plain_path_builds_where_the_last_build_is_current(tmp_path, monkeypatch):
-    """Asked for, the plain path makes the PDFs even where the last build made them of the same sources: it is the
-    reference, not a way to the same files."""
-    segmented = build_pdfs(MINIBOOK, tmp_path, False, monkeypatch)
+def test_the_plain_path_builds_where_the_last_build_is_current(built_minibook, tmp_path, monkeypatch):
+    """Asked for, the plain path makes the PDFs even where the last build made them of the same sources (a copy of
+    conftest's build of the fixture book, its manifest and caches with it): it is the reference, not a way to the
+    same files."""
+    shutil.copytree(built_minibook.project.build_dir, tmp_path / "out")
+    segmented = tmp_path / "out" / built_minibook.pdf.name
+    targets = {"pdf": segmented, "screen": screen_of(segmented)}
+    assert manifest.up_to_date(tmp_path / "out", MINIBOOK, manifest.inputs_key(MINIBOOK, STYLES), targets)
     assert json.loads(report_path(segmented).read_text())["segments_laid_out"] > 1
-    assert build_pdfs(MINIBOOK, tmp_path, True, monkeypatch) == segmented
+    assert build_pdfs(MINIBOOK, tmp_path / "out", True, monkeypatch) == segmented
     assert json.loads(report_path(segmented).read_text())["segments_laid_out"] == 0
 
 
-def test_the_build_without_its_speed_mechanisms_gives_the_plain_paths_pdfs(tmp_path, monkeypatch):
+def test_the_build_without_its_speed_mechanisms_gives_the_plain_paths_pdfs(plain_minibook, tmp_path, monkeypatch):
     """What ANTHOLOGY_DISABLE switches off changes how fast the book is made, not what is made: the segmented path
     without every mechanism it names gives the plain path's PDFs."""
-    plain = build_pdfs(MINIBOOK, tmp_path / "plain", True, monkeypatch)
+    plain = plain_minibook
     monkeypatch.setenv(DISABLE_VARIABLE, ",".join(MECHANISMS))
     without = build_pdfs(MINIBOOK, tmp_path / "without", False, monkeypatch)
     assert json.loads(report_path(without).read_text())["segments_laid_out"] > 1
