@@ -520,3 +520,39 @@ def test_a_layout_weasyprint_warned_about_is_not_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(worker, "write_segment", write)
     assert worker.render_segment(job).warnings == []
     assert segments.cached(entry, job.variants) is not None
+
+
+def test_each_layout_switch_off_gives_the_same_pdfs_after_an_edit(tmp_path, monkeypatch):
+    """What ANTHOLOGY_DISABLE switches off of the layout (renderer.SWITCHES: the segment cache, the kept pages,
+    the resumed layout, its split, the folio documents laid out ahead) changes how fast an edit is built, not what
+    is built: each build of the same edit, from the same previous build, with one of them off, gives the bytes of
+    both PDFs the build with all of them gives. Without the segment cache every segment is laid out again."""
+    from anthology.build import DISABLE_VARIABLE, MECHANISMS
+    from anthology.render.print.renderer import SWITCHES
+    from anthology.render.print.segments import split
+
+    assert set(SWITCHES) <= MECHANISMS.keys()
+    book, first = tmp_path / "book", tmp_path / "first"
+    shutil.copytree(MINIBOOK, book)
+    build_pdf(book, first)
+    segment_count = len(split((print_cache(book, first) / "book-print.html").read_text(encoding="utf-8")))
+    text = book / "texts" / "alpha.md"
+    text.write_text(text.read_text(encoding="utf-8").replace("Closing sentence of", "Closing words of"), "utf-8")
+
+    def edit_build(name: str, off: str) -> Path:
+        out = tmp_path / name
+        shutil.copytree(first, out)
+        monkeypatch.setenv(DISABLE_VARIABLE, off)
+        build_pdf(book, out)
+        return out
+
+    reference = edit_build("all-on", "")
+    slug = next(reference.glob("*-screen.pdf")).name.removesuffix("-screen.pdf")
+    assert (reference / f"{slug}.pdf").read_bytes() != (first / f"{slug}.pdf").read_bytes()  # the edit prints
+    for switch in SWITCHES:
+        out = edit_build(switch, switch)
+        for name in (f"{slug}.pdf", f"{slug}-screen.pdf"):
+            assert (out / name).read_bytes() == (reference / name).read_bytes(), f"{name} differs with {switch} off"
+        if switch == "segment-cache":
+            report = json.loads((out / f"{slug}.pdf.json").read_text(encoding="utf-8"))
+            assert report["segments_laid_out"] >= segment_count

@@ -136,11 +136,11 @@ def test_the_build_without_its_speed_mechanisms_gives_the_plain_paths_pdfs(plain
 
 
 def test_a_name_that_is_no_mechanism_stops_the_build_before_it_starts(tmp_path, monkeypatch):
-    monkeypatch.setenv(DISABLE_VARIABLE, "gc, segment-cache")
+    monkeypatch.setenv(DISABLE_VARIABLE, "gc, no-such-mechanism")
     with pytest.raises(BuildError) as stopped:
         build(Project(book_dir=MINIBOOK, styles_dir=STYLES, build_dir=tmp_path / "out"), ["pdf"])
     [diagnostic] = stopped.value.diagnostics
-    assert diagnostic.code == "E062" and "segment-cache" in diagnostic.message and "gc" not in diagnostic.message
+    assert diagnostic.code == "E062" and "no-such-mechanism" in diagnostic.message and "gc" not in diagnostic.message
     assert all(name in (diagnostic.hint or "") for name in MECHANISMS)
     assert not (tmp_path / "out").exists()
 

@@ -99,6 +99,11 @@ MECHANISMS = {
     "gc": "the build's collector thresholds (else Python's default)",
     "manifest": "a build of the last build's sources does nothing (else it builds again)",
     "pandoc-cache": "pandoc's results kept by their input (else pandoc runs for every text)",
+    "segment-cache": "a segment or folio document laid out by an earlier build is taken from the cache (else laid out)",
+    "pages-kept": "the first round of page numbers is the last build's pages.json (else guessed, as in a cold build)",
+    "resume": "an edited segment's layout resumes where its text changed (else it is laid out whole)",
+    "split": "a resumed layout is split in two for an idle worker (else laid out in one piece)",
+    "speculation": "folio documents laid out ahead, while the last segments are (else once the layout is final)",
 }
 DISABLE_VARIABLE = "ANTHOLOGY_DISABLE"
 
@@ -197,6 +202,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         pages_known: Future = Future()
         if pdfs:
             from anthology.render.print import pdf as segmented
+            from anthology.render.print.renderer import SWITCHES
 
             render_pdfs = plain.render_pdfs if plain_requested() else segmented.render_pdfs
 
@@ -209,8 +215,9 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
                 laying_out.set()
                 report(done, total)
 
+            switches = {} if plain_requested() else {"off": frozenset(disabled_mechanisms() & set(SWITCHES))}
             pending = pool.submit_thread(
-                render_pdfs, resolved, project, pdfs, pool, progress, on_pages=pages_known.set_result
+                render_pdfs, resolved, project, pdfs, pool, progress, on_pages=pages_known.set_result, **switches
             )
         with ExitStack() as epub_scratch:
             epub = start_epub(resolved, project, pool, pending, stage, epub_scratch) if "epub" in wanted else None

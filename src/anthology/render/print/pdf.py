@@ -84,12 +84,14 @@ def render_pdfs(
     progress: Any = None,
     console: Console | None = None,
     on_pages: Callable[[list[pagemap.PrintPage]], None] | None = None,
+    off: frozenset[str] = frozenset(),
 ) -> dict[str, Path]:
     """The print and screen PDFs (`targets` by variant name: "print", "screen") from one layout of the book.
     `on_pages` receives the book's pages (folios and lines of text) as soon as the layout is final, before the PDFs
-    are written: the EPUB's page list is made from them meanwhile."""
+    are written: the EPUB's page list is made from them meanwhile. `off`: the layout's speed mechanisms
+    (renderer.SWITCHES) the build switched off."""
     progress = progress or (lambda done, total: None)
-    renderer = SegmentRenderer(resolved, project, pool, progress)
+    renderer = SegmentRenderer(resolved, project, pool, progress, off)
 
     book, parts, page_count, settled = settle(resolved, project, renderer)
     report = typesetting_report(book, project, page_count, resolved.book.config)

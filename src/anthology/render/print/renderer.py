@@ -27,6 +27,10 @@ from anthology.render.print.folios import (
 from anthology.render.print.page_plan import Layout, compose
 from anthology.render.print.typeset import PRINT, SCREEN, variant_options
 
+# The speed mechanisms of the layout a build can switch off (build.MECHANISMS describes them): the outputs are the
+# same without each, only slower.
+SWITCHES = ("segment-cache", "pages-kept", "resume", "split", "speculation")
+
 
 def fingerprint(resolved: ResolvedBook, project: Project) -> str:
     """What a segment's or folio document's layout depends on besides its HTML: the style files (CSS, fonts, ICC
@@ -54,11 +58,15 @@ class SegmentRenderer:
     """Lays segments out in worker processes, each once: a segment whose job was done before (same HTML, same
     style and code) is read from the cache."""
 
-    def __init__(self, resolved: ResolvedBook, project: Project, pool: Any, progress: Any):
+    def __init__(
+        self, resolved: ResolvedBook, project: Project, pool: Any, progress: Any, off: frozenset[str] = frozenset()
+    ):
         config = resolved.book.config
         # Both PDFs are made from every final layout, whichever the build asked for: the cache then serves
         # `invoke pdf` and `invoke build` alike (the screen PDF is derived from the printer's, in a moment).
         self.project, self.variants, self.pool, self.progress = project, ("print", "screen"), pool, progress
+        self.off = off  # the SWITCHES of this module the build switched off (build.MECHANISMS)
+        self.made: set[str] = set()  # the segments' keys this build laid out
         self.cache = cache_folder(project, config.slug) / "segments"
         self.fingerprint = fingerprint(resolved, project)
         self.options = {PRINT.name: variant_options(config, PRINT)}  # the screen PDF is derived, not written
@@ -97,7 +105,7 @@ class SegmentRenderer:
 
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
-        previous = self.previous.get(segment.name)
+        previous = None if "resume" in self.off else self.previous.get(segment.name)
         return segments.Job(
             key,
             segment,
@@ -115,7 +123,8 @@ class SegmentRenderer:
         laid out (ahead: speculate_folios)."""
         key = hashlib.sha256(f"{html}/{self.fingerprint}".encode()).hexdigest()[:16]
         paths = {variant: self.cache.parent / f"folios-{variant}-{key}.pdf" for variant in (PRINT.name, SCREEN.name)}
-        if key not in self.folio_jobs and not all(self.folio_intact(path) for path in paths.values()):
+        cached = "segment-cache" not in self.off and all(self.folio_intact(path) for path in paths.values())
+        if key not in self.folio_jobs and not cached:
             targets = {variant: str(path) for variant, path in paths.items()}
             self.folio_jobs[key] = self.pool.submit(overlay_job, html, self.project, targets)
         return key, paths
@@ -128,6 +137,11 @@ class SegmentRenderer:
         except OSError:
             return False
 
+    def may_take(self, job: segments.Job) -> bool:
+        """Whether the job's cache entry may be taken: always, unless the segment cache is switched off; then only
+        an entry this build made."""
+        return "segment-cache" not in self.off or job.key in self.made
+
     def run(self, jobs: list[segments.Job], book: bool = False) -> list[segments.Result]:
         """The jobs' results, laid out or from the cache. `book`: the jobs are the whole book's segments, and the
         folio documents of those before the first laid out are laid out once the workers are free."""
@@ -139,7 +153,7 @@ class SegmentRenderer:
         for index, job in sorted(enumerate(jobs), key=lambda item: -len(item[1].segment.html)):
             self.used.add(job.key)
             self.folder_of[job.segment.name] = Path(job.folder)
-            found = segments.cached(Path(job.folder), job.variants)
+            found = segments.cached(Path(job.folder), job.variants) if self.may_take(job) else None
             if found is not None:
                 results[index] = found
                 self.derive_screens(job, found)
@@ -149,12 +163,12 @@ class SegmentRenderer:
         waiting: dict[Future, tuple[int, str]] = {}
         idle = len(pending) < self.pool.workers  # an edit: one segment, and a worker with nothing to do
         for index, job in pending:
-            if idle and splittable(job):
+            if idle and "split" not in self.off and splittable(job):
                 for role in ("head", "rest"):
                     waiting[self.pool.submit(worker.run_part, job, role)] = (index, role)
             else:
                 waiting[self.pool.submit(worker.run, job)] = (index, "")
-        if book:
+        if book and "speculation" not in self.off:
             speculate_folios(self, [job.segment for job in jobs], results)
         parts: dict[int, dict[str, Any]] = {}
         while waiting:
@@ -177,6 +191,7 @@ class SegmentRenderer:
                 else:
                     results[index] = future.result()
                 self.derive_screens(jobs[index], results[index])
+                self.made.add(jobs[index].key)
                 self.laid_out += 1
                 self.progress(len(results), len(jobs))
         ordered = [results[i] for i in range(len(jobs))]

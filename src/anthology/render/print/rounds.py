@@ -89,7 +89,7 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
     lays out again only the segments whose masked HTML changed (a number with more or fewer digits, an index
     range), until the book's HTML no longer changes. A segment whose numbers changed but kept their length is not
     laid out again: its numbers are printed at the merge."""
-    start = previous_pages(renderer)
+    start = None if "pages-kept" in renderer.off else previous_pages(renderer)
     if start is None:
         start = first_pages(resolved, project, renderer)
     else:
