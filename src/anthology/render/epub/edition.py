@@ -7,7 +7,7 @@ below their level-1 title (headings never skip a level); their body is wrapped i
 not split at those sections. Print page-break markers are placed in the XHTML pandoc wrote, once the print layout
 is known (page_markers.py; in pandoc's input where that XHTML does not read as expected); what pandoc cannot
 express (page list, landmarks, accessibility metadata, note back-links, a described cover) is added to the written
-EPUB by epub_package.py.
+EPUB by package.py.
 """
 
 from __future__ import annotations

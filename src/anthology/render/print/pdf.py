@@ -1,8 +1,8 @@
 """Print edition, the entry: `render_pdfs` lays the book out (`rounds.settle`), measures it, lays out the folio
 documents (`renderer.lay_out_folios`) and merges each variant's segments with the folios stamped on (`merge.py`).
 
-`build/<slug>.pdf` is for the printer (PDF/X with a CMYK output intent, black text, no links, annotations or
-bookmarks); `build/<slug>-screen.pdf` is for reading (sRGB, live links, bookmarks, metadata). The document is cut
+`<slug>.pdf` is for the printer (PDF/X with a CMYK output intent, black text, no links, annotations or
+bookmarks); `<slug>-screen.pdf` is for reading (sRGB, live links, bookmarks, metadata). The document is cut
 into segments, one per text (`segments.py`), laid out in parallel worker processes, each once (`worker.py`): the
 worker writes the printer's PDF and the reader's is derived from it (`screen.py`). WeasyPrint is imported by the
 workers only (`engine.py`). The layout is measured as it is made: the gutter must meet the printer's minimum for the

@@ -265,7 +265,7 @@ def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Con
 
 
 def report_path(target: Path) -> Path:
-    """The JSON report written beside a PDF: build/<slug>.pdf → build/<slug>.pdf.json."""
+    """The JSON report written beside a PDF: <slug>.pdf → <slug>.pdf.json."""
     return target.with_name(target.name + ".json")
 
 
