@@ -11,10 +11,8 @@ final page count, and footnotes that land on another page than their call are co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +28,8 @@ from anthology.render.print.typeset import (
     PRINT,
     SCREEN,
     check_gutter,
-    report_path,
-    report_typesetting,
     typesetting_report,
+    write_reports,
 )
 
 
@@ -112,9 +109,5 @@ def render_pdfs(
     if PRINT.name in targets:
         pagemap.save_print_pages(targets[PRINT.name], pages)
     segments.prune(renderer.cache, renderer.used)
-    report.variant = " and ".join(targets)
-    for target in targets.values():
-        with atomic_file(report_path(target)) as temporary:
-            temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
-    report_typesetting(report, resolved, console)
+    write_reports(report, targets, resolved, console)
     return targets

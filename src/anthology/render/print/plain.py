@@ -10,9 +10,8 @@ segmented path is tested equal to (tests/test_print_plain.py), and a build chose
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +36,10 @@ from anthology.render.print.typeset import (
     check_gutter,
     font_configuration,
     layout,
-    report_path,
-    report_typesetting,
     strip_interactive,
     typesetting_report,
     variant_options,
+    write_reports,
 )
 
 if TYPE_CHECKING:
@@ -170,9 +168,5 @@ def render_pdfs(
         progress(1, 1)
     if PRINT.name in targets:
         pagemap.save_print_pages(targets[PRINT.name], pages)
-    report.variant = " and ".join(targets)
-    for target in targets.values():
-        with atomic_file(report_path(target)) as temporary:
-            temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
-    report_typesetting(report, resolved, console)
+    write_reports(report, targets, resolved, console)
     return targets

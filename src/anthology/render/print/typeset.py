@@ -4,15 +4,17 @@ forced breaks that keep footnotes with their calls, and the typesetting report w
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from anthology.atomic import atomic_file
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Project, ResolvedBook
@@ -262,6 +264,17 @@ def report_typesetting(report: Typesetting, resolved: ResolvedBook, console: Con
         separated = report.footnotes_separated.get(slug, [])
         numbers = ", ".join(f"note {n}: call p. {c}, text p. {t}" for n, c, t in separated) or "none"
         console.print(f"         {slug}: {len(separated)} of {total} ({numbers})", highlight=False, soft_wrap=True)
+
+
+def write_reports(
+    report: Typesetting, targets: dict[str, Path], resolved: ResolvedBook, console: Console | None
+) -> None:
+    """The typesetting report written beside each PDF and printed: the same for the segmented and the plain path."""
+    report.variant = " and ".join(targets)
+    for target in targets.values():
+        with atomic_file(report_path(target)) as temporary:
+            temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    report_typesetting(report, resolved, console)
 
 
 def report_path(target: Path) -> Path:
