@@ -45,6 +45,13 @@ def run_build(book: Path, out: Path, *extra: str, hang_guard: float | None = Non
         pytest.fail(f"the build had not finished after {hang_guard:.0f} s: it hangs (a hang guard, not a speed check)")
 
 
+def run_ingest(book: Path, *extra: str) -> tuple[int, str]:
+    """`invoke ingest` in a process of its own: its exit status and everything it printed."""
+    command = [sys.executable, "-m", "invoke", "ingest", *extra, "--book", str(book)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
 def is_output(relative: Path) -> bool:
     """The build's lock file and its cache (`.cache/`) live in the output folder but are not outputs."""
     return relative.parts[0] != ".cache" and not relative.name.startswith(".build.lock")
@@ -261,15 +268,8 @@ def test_two_broken_recipes_are_both_reported_by_ingest_check(tmp_path):
     for slug, rules in (("one", "  title_lines: [first]\n"), ("two", "  headingz: {}\n")):
         (sources / f"{slug}.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
         (sources / f"{slug}.yaml").write_text(ingest_recipe(rules), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "ingest", "--check", "--book", str(tmp_path / "book")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == EXIT_INPUT_ERROR and "Traceback" not in output, output
+    status, output = run_ingest(tmp_path / "book", "--check")
+    assert status == EXIT_INPUT_ERROR and "Traceback" not in output, output
     one, two = sources / "one.yaml", sources / "two.yaml"
     assert f"{one}:{line_of(one, 'title_lines:')}: error E203: rules.title_lines[0]: " in output, output
     assert f"{two}:{line_of(two, 'headingz:')}: error E203: rules.headingz: " in output, output
@@ -485,15 +485,8 @@ def test_non_utf8_source_stops_ingest_with_file_and_line_and_keeps_the_texts(tmp
     lines = source.read_bytes().split(b"\n")
     lines[10] += " caf\u00e9".encode("cp1252")  # one line pasted from a Windows editor
     source.write_bytes(b"\n".join(lines))
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "ingest", "--book", str(book)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == EXIT_INPUT_ERROR and "Traceback" not in output, output
+    status, output = run_ingest(book)
+    assert status == EXIT_INPUT_ERROR and "Traceback" not in output, output
     assert "hampton-bureaucracy.txt:11: error E003: not valid UTF-8 (byte 0xe9)" in output
     assert snapshot(book / "texts") == before
 
