@@ -47,6 +47,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
         "anthology.ast",
         "anthology.config",
         "anthology.yamlfile",
+        "anthology.limits",
         "anthology.atomic",
         "anthology.pandoc",
         "anthology.manifest",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import string
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.yamlfile import YamlDocument, load_yaml
@@ -17,6 +19,8 @@ POINTS_PER_MM = 72.0 / 25.4
 NAMED_TRIMS = {"A5": (148 * POINTS_PER_MM, 210 * POINTS_PER_MM)}
 TRIM_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(in|mm)\s*$")
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# The sides a print-on-demand printer takes, in inches: from its smallest trim (4 in) to an A4 page's height.
+TRIM_SIDE_IN = (4.0, 11.75)
 # KDP's minimum inside margin (gutter) by page count, in inches: (up to this many pages, gutter).
 KDP_GUTTER_IN = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
 
@@ -116,7 +120,42 @@ class BookConfig(Strict):
     @field_validator("trim")
     @classmethod
     def _trim(cls, value: str) -> str:
-        trim_points(value)
+        try:
+            width, height = trim_points(value)
+        except ValueError as exc:
+            raise PydanticCustomError("E012", str(exc)) from None
+        low, high = TRIM_SIDE_IN
+        if not all(low * POINTS_PER_INCH - 0.01 <= side <= high * POINTS_PER_INCH + 0.01 for side in (width, height)):
+            sides = f"{width / POINTS_PER_INCH:g} x {height / POINTS_PER_INCH:g} in"
+            raise PydanticCustomError("E012", f"trim {value!r} ({sides}) is not a page a printer takes")
+        return value
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        """`YYYY-MM-DD` (or `YYYY-MM`) must be a day of the calendar: it fixes the outputs' timestamps."""
+        parts = [int(piece) for piece in value.split("-")] + [1, 1]
+        try:
+            datetime.date(parts[0], parts[1], parts[2])
+        except ValueError as exc:
+            raise PydanticCustomError("E013", f"{value!r} is not a date of the calendar: {exc}") from None
+        return value
+
+    @field_validator("isbn")
+    @classmethod
+    def _isbn(cls, value: str | None) -> str | None:
+        if value is not None and not isbn_valid(value):
+            raise PydanticCustomError("E014", f"ISBN {value!r} is not a valid ISBN-10 or ISBN-13 (its check digit)")
+        return value
+
+    @field_validator("identifier")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        isbn = value.removeprefix("urn:isbn:")
+        if isbn != value and not isbn_valid(isbn):
+            raise PydanticCustomError(
+                "E014", f"identifier {value!r} is not a valid ISBN-10 or ISBN-13 (its check digit)"
+            )
         return value
 
     @property
@@ -144,10 +183,33 @@ def trim_points(value: str) -> tuple[float, float]:
     return round(width * scale, 3), round(height * scale, 3)
 
 
+def isbn_valid(value: str) -> bool:
+    """An ISBN-13 (its EAN check digit) or an ISBN-10 (modulus 11, X for 10), hyphens and spaces aside."""
+    digits = value.replace("-", "").replace(" ", "").upper()
+    if re.fullmatch(r"\d{13}", digits):
+        return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+    if re.fullmatch(r"\d{9}[\dX]", digits):
+        return sum((10 - i) * (10 if d == "X" else int(d)) for i, d in enumerate(digits)) % 11 == 0
+    return False
+
+
+# The hint of each value book.yaml's schema checks beyond its type, by its code.
+VALUE_HINTS = {
+    "E012": f"a size like '6x9in', '5.5x8.5in', '148x210mm' or 'A5', each side {TRIM_SIDE_IN[0]:g} to "
+    f"{TRIM_SIDE_IN[1]:g} in",
+    "E013": "write the date as YYYY, YYYY-MM or YYYY-MM-DD, a real day (month 1-12, a day the month has)",
+    "E014": "copy the ISBN from the agency's record: its last digit checks the others",
+}
+
+
 def _diagnostic_for(error: dict, document: YamlDocument) -> Diagnostic:
     location = tuple(error["loc"])
     key = ".".join(str(part) for part in location) or "<top level>"
     message = error["msg"]
+    if error["type"] in VALUE_HINTS:
+        code = error["type"]
+        where = {"file": document.path, "line": document.line_of(location)}
+        return Diagnostic(code, f"key '{key}': {message}", hint=VALUE_HINTS[code], **where)
     if error["type"] == "extra_forbidden":
         message = "unknown key"
         hint = "remove it or correct its spelling; README lists the keys of book.yaml"

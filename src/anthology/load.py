@@ -6,19 +6,41 @@ matter. All are pandoc Markdown files with YAML front matter, loaded and checked
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
+from anthology import limits
 from anthology.config import load_config
 from anthology.diagnostics import BuildError, Collector, Diagnostic
-from anthology.model import GENERATED_TITLES, Book, Chapter, ChapterMeta, PartModel, Text, TextMeta
+from anthology.model import (
+    GENERATED_TITLES,
+    Book,
+    Chapter,
+    ChapterMeta,
+    HeadnoteMeta,
+    PartIntroMeta,
+    PartModel,
+    Text,
+    TextMeta,
+)
 from anthology.yamlfile import YamlDocument, parse_yaml, read_text
 
 FRONT_MATTER_FENCE = "---"
+# The files a book has by convention, beside book.yaml: the bibliography and the index.
+BOOK_FILES = ("references.yaml", "index.yaml")
+# A citation style named by its name (a file of styles/csl/); anything else is a path relative to the book folder.
+STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 T = TypeVar("T")
+# What to do about a control character in a text (limits.CONTROL), by the character.
+CONTROL_HINTS = {
+    "\x0c": "delete it: a form feed is a page break that pdftotext left (a recipe's rules can drop it at ingest)",
+    "": "delete it: no text holds it (is the file damaged, or not text?)",
+}
 
 
 def split_front_matter(text: str, path: Path) -> tuple[YamlDocument, str, int]:
@@ -45,6 +67,24 @@ def split_front_matter(text: str, path: Path) -> tuple[YamlDocument, str, int]:
     )
 
 
+def _meta_diagnostic(error: dict, document: YamlDocument, schema: type[TextMeta]) -> Diagnostic:
+    """One schema error of the front matter; an unknown key with the known key it most resembles."""
+    key = ".".join(map(str, error["loc"]))
+    message, hint = error["msg"], "every text's front matter needs at least 'title:'"
+    if error["type"] == "extra_forbidden":
+        known = list(schema.model_fields)
+        close = difflib.get_close_matches(str(error["loc"][0]), known, n=1)
+        message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        hint = f"the keys of this text's front matter: {', '.join(known)}"
+    return Diagnostic(
+        "E022",
+        f"front matter key '{key}': {message}",
+        file=document.path,
+        line=document.line_of(tuple(error["loc"])),
+        hint=hint,
+    )
+
+
 def read_meta(document: YamlDocument, schema: type[TextMeta]) -> TextMeta:
     path = document.path
     data = document.data if document.data is not None else {}
@@ -53,22 +93,46 @@ def read_meta(document: YamlDocument, schema: type[TextMeta]) -> TextMeta:
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        raise BuildError(
-            [
-                Diagnostic(
-                    "E022",
-                    f"front matter key '{'.'.join(map(str, err['loc']))}': {err['msg']}",
-                    file=path,
-                    line=document.line_of(tuple(err["loc"])),
-                    hint="every text's front matter needs at least 'title:'",
-                )
-                for err in exc.errors()
-            ]
-        ) from None
+        raise BuildError([_meta_diagnostic(err, document, schema) for err in exc.errors()]) from None
+
+
+def read_bounded(path: Path) -> str:
+    """The text, if it is within the limits (limits.py): not too large, no paragraph too long, no control
+    character. Checked before the text is parsed, so a text that would take the machine's memory is refused at
+    once; every paragraph and character beyond them is reported together."""
+    line = limits.oversize_line(path)
+    if line is not None:
+        message = f"the text passes {limits.MAX_TEXT_BYTES:,} bytes, the limit for one text, on this line"
+        hint = "split it into several texts (chapters), or check that the file is the text meant"
+        raise BuildError([Diagnostic("E026", message, file=path, line=line, hint=hint)])
+    text = read_text(path)
+    problems = [
+        Diagnostic(
+            "E027",
+            finding.message,
+            file=path,
+            line=finding.line,
+            hint="separate its paragraphs with blank lines; a paragraph this long is usually lost line breaks",
+        )
+        for finding in limits.long_paragraphs(text)
+    ]
+    problems += [
+        Diagnostic(
+            "E028",
+            f"{finding.message}: a control character a text may not hold",
+            file=path,
+            line=finding.line,
+            hint=CONTROL_HINTS.get(finding.character, CONTROL_HINTS[""]),
+        )
+        for finding in limits.control_characters(text)
+    ]
+    if problems:
+        raise BuildError(problems)
+    return text
 
 
 def load_text(path: Path, slug: str, kind: str, schema: type[TextMeta] = TextMeta) -> tuple[TextMeta, str, int]:
-    document, body, body_line = split_front_matter(read_text(path), path)
+    document, body, body_line = split_front_matter(read_bounded(path), path)
     meta = read_meta(document, schema)
     if not body.strip():
         raise BuildError(
@@ -85,16 +149,30 @@ def load_text(path: Path, slug: str, kind: str, schema: type[TextMeta] = TextMet
     return meta, body, body_line
 
 
-def load_plain(path: Path, slug: str, kind: str) -> Text:
-    meta, body, body_line = load_text(path, slug, kind)
+def load_plain(path: Path, slug: str, kind: str, schema: type[TextMeta] = TextMeta) -> Text:
+    meta, body, body_line = load_text(path, slug, kind, schema)
     return Text(slug, kind, path, meta, body, body_line)
 
 
 def load_chapter(path: Path, slug: str, number: int, part_number: int) -> Chapter:
     meta, body, body_line = load_text(path, slug, "chapter", ChapterMeta)
     headnote_path = path.parent.parent / "headnotes" / f"{slug}.md"
-    headnote = load_plain(headnote_path, f"{slug}-headnote", "headnote") if headnote_path.exists() else None
+    headnote = None
+    if headnote_path.exists() or headnote_path.is_symlink():
+        if not limits.inside(headnote_path, path.parent.parent):
+            raise BuildError([outside_diagnostic(f"the headnote of '{slug}'", headnote_path, headnote_path, None)])
+        headnote = load_plain(headnote_path, f"{slug}-headnote", "headnote", HeadnoteMeta)
     return Chapter(slug, "chapter", path, meta, body, body_line, number, part_number, headnote)
+
+
+def outside_diagnostic(what: str, path: Path, file: Path, line: int | None) -> Diagnostic:
+    return Diagnostic(
+        "E025",
+        f"{what}: {limits.where_it_leads(path)} is outside the book folder",
+        file=file,
+        line=line,
+        hint="keep every file of the book inside its folder: copy the file in rather than linking or pointing to it",
+    )
 
 
 class _Loader:
@@ -114,12 +192,40 @@ class _Loader:
             hint=f"create {path} (run `invoke ingest` if it comes from a source), or remove it from book.yaml",
         )
 
+    def outside(self, what: str, path: Path, key: tuple[str | int, ...]) -> bool:
+        """Whether a file book.yaml names leads outside the book folder (then reported at its line)."""
+        if limits.inside(path, self.book_dir):
+            return False
+        self.collector.add(outside_diagnostic(what, path, self.document.path, self.document.line_of(key)))
+        return True
+
     def attempt(self, load: Callable[..., T], *args: object) -> T | None:
         try:
             return load(*args)
         except BuildError as error:
             self.collector.items.extend(error.diagnostics)
             return None
+
+    def book_files(self, citation_style: str) -> None:
+        """The files the book has by convention (its bibliography, its index) and a style named by its path: each
+        must lead to a file inside the book folder. A style named by its name is one of styles/csl/."""
+        for name in BOOK_FILES:
+            path = self.book_dir / name
+            if path.is_symlink() and not limits.inside(path, self.book_dir):
+                self.collector.add(outside_diagnostic(f"the book's {name}", path, path, None))
+        style = self.book_dir / citation_style
+        if not STYLE_NAME.fullmatch(citation_style) or style.exists() or style.is_symlink():
+            self.outside("citation_style", style, ("citation_style",))
+
+    def intro(self, name: str, p: int) -> Text | None:
+        """The introduction of part p + 1 (0-based p), named by its path relative to the book folder."""
+        path, what, key = self.book_dir / name, f"the introduction of part {p + 1}", ("parts", p, "intro")
+        if self.outside(what, path, key):
+            return None
+        if not path.exists():
+            self.missing(what, path, key)
+            return None
+        return self.attempt(load_plain, path, f"part-{p + 1}-intro", "part-intro", PartIntroMeta)
 
     def matter(self, names: list[str], folder: str, key: str) -> list[Text]:
         texts = []
@@ -131,6 +237,8 @@ class _Loader:
                 )
                 continue
             path = self.book_dir / folder / f"{name}.md"
+            if self.outside(f"{key} matter '{name}'", path, (key, index)):
+                continue
             if not path.exists():
                 self.missing(f"{key} matter '{name}'", path, (key, index))
                 continue
@@ -146,17 +254,12 @@ def load_book(book_dir: Path) -> Book:
     parts: list[PartModel] = []
     number = 0
     for p, part in enumerate(config.parts):
-        intro = None
-        if part.intro:
-            intro_path = book_dir / part.intro
-            if intro_path.exists():
-                intro = loader.attempt(load_plain, intro_path, f"part-{p + 1}-intro", "part-intro")
-            else:
-                loader.missing(f"the introduction of part {p + 1}", intro_path, ("parts", p, "intro"))
-        model = PartModel(p + 1, part.title, intro)
+        model = PartModel(p + 1, part.title, loader.intro(part.intro, p) if part.intro else None)
         for c, slug in enumerate(part.chapters):
             number += 1
             path = book_dir / "texts" / f"{slug}.md"
+            if loader.outside(f"chapter '{slug}'", path, ("parts", p, "chapters", c)):
+                continue
             if not path.exists():
                 loader.missing(f"chapter '{slug}'", path, ("parts", p, "chapters", c))
                 continue
@@ -165,5 +268,6 @@ def load_book(book_dir: Path) -> Book:
         parts.append(model)
     front = loader.matter(config.front, "front", "front")
     back = loader.matter(config.back, "back", "back")
+    loader.book_files(config.citation_style)
     loader.collector.raise_if_errors()
     return Book(book_dir, config, document, parts, front, back)

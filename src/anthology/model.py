@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from anthology.ast import Node, attr_of, walk_structure
 from anthology.config import BookConfig
@@ -43,23 +44,48 @@ class Project:
 
 
 class TextMeta(BaseModel):
-    """Front matter every text has; extra keys are kept for later stages."""
+    """Front matter every text has. An unknown key is an error: a misspelt one (`author:` for `authors:`) would
+    otherwise be dropped without a word, and the book print what it says when the key is missing."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = Field(min_length=1)
     subtitle: str | None = None
 
 
+def _as_text(value: Any) -> Any:
+    """A date or a number where the front matter records a statement (`date: 1989`) is that statement's text."""
+    return str(value) if isinstance(value, int | float | date) and not isinstance(value, bool) else value
+
+
+Statement = Annotated[str, BeforeValidator(_as_text)]
+
+
+class HeadnoteMeta(TextMeta):
+    """Front matter of an editors' headnote: the chapter it introduces (it is found by its file name)."""
+
+    chapter: str | None = None
+
+
+class PartIntroMeta(TextMeta):
+    """Front matter of a part's introduction: the part's number (its place is set by book.yaml)."""
+
+    part: int | None = None
+
+
 class ChapterMeta(TextMeta):
-    """Front matter of an essay: who wrote it (as far as the source says), where it comes from, its rights."""
+    """Front matter of an essay: who wrote it (as far as the source says), where it comes from, its rights; the
+    recipe's `meta:` keys, which ingest copies here, are these."""
 
     authors: list[str] = Field(default_factory=list)
     author_statement: str | None = None
+    title_source: str | None = None
     source: str | None = None
     kind: str | None = None
     standfirst: str | None = None
-    rights: str = "not stated"
+    publisher: Statement | None = None
+    date: Statement | None = None
+    rights: Statement = "not stated"
 
     @property
     def byline(self) -> str:

@@ -11,6 +11,8 @@ import yaml
 from anthology.diagnostics import BuildError, Diagnostic
 
 KeyPath = tuple[str | int, ...]
+# Editors on Windows may start a UTF-8 file with it; it is not part of the text.
+BYTE_ORDER_MARK = "\ufeff"
 
 
 @dataclass
@@ -57,37 +59,166 @@ def opened_on(exc: yaml.YAMLError, line: int | None, line_offset: int) -> str:
 # whose messages (context, marks) the diagnostics are written for.
 FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# What one YAML document may stand for once its aliases are expanded, and how deep it may nest. An alias is a
+# reference, so a few hundred bytes of aliases of aliases (the "billion laughs") stand for a billion nodes: every
+# walk over the data (line numbers, the schema, a later stage) would expand them. The graph is measured before any
+# of that, counting each node as often as it is reached, without expanding it. Both limits are generous: over ten
+# times the node count and depth of the largest YAML of a real anthology (its bibliography) when they were set.
+MAX_YAML_NODES = 1_000_000
+MAX_YAML_DEPTH = 100
 
-def safe_load(text: str) -> Any:
-    """`yaml.safe_load` with the fast parser; the same data."""
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A YAML document beyond the limits above: refused before its data is built. A YAMLError, so that every
+    reader of YAML that reports malformed YAML reports this too."""
+
+
+def _too_deep(node: yaml.Node) -> YamlLimitError:
+    return YamlLimitError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep", problem_mark=node.start_mark)
+
+
+def _measure(node: yaml.Node, depth: int, sizes: dict[int, tuple[int, int]], open_nodes: set[int]) -> tuple[int, int]:
+    """(values, levels) of the node with its aliases expanded, each distinct node measured once: how many nodes it
+    stands for, and how many collections deep it nests. `depth`: the collections around it."""
+    key = id(node)
+    if key in sizes:
+        nodes, height = sizes[key]
+        if depth + height > MAX_YAML_DEPTH:
+            raise _too_deep(node)
+        return nodes, height
+    if key in open_nodes:
+        raise YamlLimitError(problem="an alias inside the node it names (a loop)", problem_mark=node.start_mark)
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        sizes[key] = (1, 0)
+        return 1, 0
+    if depth + 1 > MAX_YAML_DEPTH:
+        raise _too_deep(node)
+    children = [child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode) else node.value
+    open_nodes.add(key)
+    nodes, height = 1, 1
+    for child in children:
+        child_nodes, child_height = _measure(child, depth + 1, sizes, open_nodes)
+        nodes, height = nodes + child_nodes, max(height, child_height + 1)
+        if nodes > MAX_YAML_NODES:
+            raise YamlLimitError(
+                problem=f"its aliases expand to more than {MAX_YAML_NODES:,} values", problem_mark=node.start_mark
+            )
+    open_nodes.discard(key)
+    sizes[key] = (nodes, height)
+    return nodes, height
+
+
+def check_bounds(node: yaml.Node | None) -> None:
+    """Refuse a document whose aliases expand beyond MAX_YAML_NODES or that nests beyond MAX_YAML_DEPTH."""
+    if node is not None:
+        _measure(node, 0, {}, set())
+
+
+def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int, int]]:
+    """(key, first line, repeated line) of every key given twice in one mapping: YAML keeps the last one silently."""
+    found: list[tuple[str, int, int]] = []
+    seen_nodes: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    line = key_node.start_mark.line + 1
+                    if key_node.value in first:
+                        found.append((key_node.value, first[key_node.value], line))
+                    first.setdefault(key_node.value, line)
+                stack += [key_node, value_node]
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
+    return sorted(found, key=lambda item: item[2])
+
+
+def _fast_compose(text: str) -> tuple[yaml.Node | None, Any]:
+    loader = FAST_LOADER(text)
     try:
-        return yaml.load(text, Loader=FAST_LOADER)
+        node = loader.get_single_node()
+        check_bounds(node)
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
+def too_deep(text: str) -> YamlLimitError:
+    """Where a document nested too deep for the composer (which recurses) passes MAX_YAML_DEPTH: found from the
+    parser's events (the pure-Python parser, which has no depth of its own), one at a time."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > MAX_YAML_DEPTH:
+                return YamlLimitError(
+                    problem=f"nested more than {MAX_YAML_DEPTH} levels deep", problem_mark=event.start_mark
+                )
     except yaml.YAMLError:
-        return yaml.safe_load(text)
+        pass
+    return YamlLimitError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep")
 
 
 def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
-    """The node tree (for line numbers) and the data, from one fast parse; a syntax error from the slow one."""
+    """The node tree (for line numbers) and the data, from one fast parse; a syntax error from the slow one. The
+    document's bounds are checked before its data is built."""
     try:
-        loader = FAST_LOADER(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-        return node, data
-    except yaml.YAMLError:
-        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+        return _fast_compose(text)
+    except YamlLimitError:
+        raise
+    except (yaml.YAMLError, RecursionError):
+        pass
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise too_deep(text) from None
+    check_bounds(node)
+    return node, yaml.safe_load(text)
+
+
+def safe_load(text: str) -> Any:
+    """`yaml.safe_load` with the fast parser and the bounds checked; the same data."""
+    return compose_and_load(text)[1]
+
+
+def _problem_and_line(exc: yaml.YAMLError, text: str, line_offset: int) -> tuple[str, int | None]:
+    """The parser's own words and the line it stopped on. A character YAML may not hold (a NUL, a form feed) is
+    found by the reader, whose error has a position instead of a mark and names no file."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1 + line_offset
+        return f"unacceptable character #x{exc.character:04x} ({exc.reason})", line
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 + line_offset if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).replace('"<unicode string>"', "this file")
+    return problem + opened_on(exc, line, line_offset), line
 
 
 def parse_yaml(text: str, path: Path, line_offset: int = 0) -> YamlDocument:
-    """Parse YAML text; a syntax error becomes a diagnostic with the file and line."""
+    """Parse YAML text; a syntax error, a document beyond the bounds or a key given twice is a diagnostic with the
+    file and line (every key given twice, together)."""
     try:
         node, data = compose_and_load(text)
+    except YamlLimitError as exc:
+        problem, line = _problem_and_line(exc, text, line_offset)
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E005",
+                    f"YAML too large or deep: {problem}",
+                    file=path,
+                    line=line,
+                    hint=f"write the values out: at most {MAX_YAML_NODES:,} values once aliases (*name) are "
+                    f"expanded, nested at most {MAX_YAML_DEPTH} levels",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 + line_offset if mark is not None else None
-        problem = (getattr(exc, "problem", None) or str(exc)) + opened_on(exc, line, line_offset)
+        problem, line = _problem_and_line(exc, text, line_offset)
         raise BuildError(
             [
                 Diagnostic(
@@ -99,6 +230,18 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> YamlDocument:
                 )
             ]
         ) from None
+    repeated = [
+        Diagnostic(
+            "E004",
+            f"key '{key}' is given twice, on lines {first + line_offset} and {line + line_offset}",
+            file=path,
+            line=line + line_offset,
+            hint="keep one of them: YAML would silently use the last",
+        )
+        for key, first, line in duplicate_keys(node)
+    ]
+    if repeated:
+        raise BuildError(repeated)
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _index_lines(node, (), lines)
@@ -114,7 +257,7 @@ def read_text(path: Path) -> str:
     except FileNotFoundError:
         raise BuildError([Diagnostic("E002", "file not found", file=path)]) from None
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise BuildError(
@@ -128,6 +271,7 @@ def read_text(path: Path) -> str:
                 )
             ]
         ) from None
+    return text.removeprefix(BYTE_ORDER_MARK)
 
 
 def load_yaml(path: Path) -> YamlDocument:

@@ -37,7 +37,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.yamlfile import YamlDocument, load_yaml
+from anthology.limits import inside, where_it_leads
+from anthology.yamlfile import KeyPath, YamlDocument, load_yaml
 
 
 def _parse_range(value: Any) -> tuple[int, int]:
@@ -198,14 +199,39 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def outside_the_book(path: Path, recipe: Recipe | None, document: YamlDocument | None) -> list[Diagnostic]:
+    """The recipe, its source and the files it names must be files of the book folder (recipes live in
+    <book>/sources/), symbolic links followed: ingest copies what it reads into the book."""
+    book, folder = path.parent.parent, path.parent
+    named: list[tuple[KeyPath, Path]] = [((), path), ((), path.with_suffix(".txt"))]
+    if recipe is not None:
+        named.append((("source",), folder / recipe.source))
+        if recipe.rules.citations is not None:
+            for key in ("works", "bibliography"):
+                named.append((("rules", "citations", key), folder / getattr(recipe.rules.citations, key)))
+    return [
+        Diagnostic(
+            "E203",
+            f"{_location(key) + ': ' if key else ''}{where_it_leads(file)} is outside the book folder",
+            file=path,
+            line=document.line_of(key) if document is not None and key else None,
+            hint="keep the sources, recipes and alias tables inside the book folder: copy a file in, never link it",
+        )
+        for key, file in named
+        if (file.exists() or file.is_symlink()) and not inside(file, book)
+    ]
+
+
 def load_recipe(path: Path) -> tuple[Recipe, YamlDocument]:
     """Read and validate one recipe, with its YAML document (the line of every key, for later diagnostics);
     every problem is a diagnostic at the line of its key, all reported together."""
+    if outside := outside_the_book(path, None, None):
+        raise BuildError(outside)
     document = load_yaml(path)  # malformed YAML or another encoding: a diagnostic with the line
     if not isinstance(document.data, dict):
         raise BuildError([Diagnostic("E203", "a recipe must be a mapping of keys", file=path, line=1)])
     try:
-        return Recipe.model_validate(document.data), document
+        recipe = Recipe.model_validate(document.data)
     except ValidationError as exc:
         raise BuildError(
             [
@@ -218,3 +244,6 @@ def load_recipe(path: Path) -> tuple[Recipe, YamlDocument]:
                 for err in exc.errors()
             ]
         ) from None
+    if outside := outside_the_book(path, recipe, document):
+        raise BuildError(outside)
+    return recipe, document

@@ -20,6 +20,7 @@ from typing import Any
 from anthology import pandoc, yamlfile
 from anthology.ast import Node, clone, para, str_inlines, to_json, walk_structure
 from anthology.diagnostics import BuildError, Collector, Diagnostic
+from anthology.limits import inside
 from anthology.model import Book, Chapter, CitationIndex, Generated, ResolvedBook, Text
 from anthology.safety import line_in
 
@@ -32,9 +33,9 @@ NOT_FOUND = re.compile(r"[Cc]itation (\S+) not found")
 def csl_path(book: Book, styles_dir: Path) -> Path:
     """The house style's file; an unknown style is an error at its line in book.yaml."""
     name = book.config.citation_style
-    candidates = [styles_dir / "csl" / f"{name}.csl", book.root / name]
-    for candidate in candidates:
-        if candidate.is_file():
+    candidates = [(styles_dir / "csl" / f"{name}.csl", styles_dir), (book.root / name, book.root)]
+    for candidate, root in candidates:
+        if candidate.is_file() and inside(candidate, root):  # never a file outside styles/ or the book folder
             return candidate
     known = ", ".join(sorted(p.stem for p in (styles_dir / "csl").glob("*.csl")))
     raise BuildError(
