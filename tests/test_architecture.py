@@ -52,7 +52,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
         "anthology.pandoc",
         "anthology.manifest",
     ),
-    ("anthology.ingest", "anthology.load", "anthology.safety"),
+    ("anthology.ingest", "anthology.load", "anthology.safety", "anthology.policy"),
     ("anthology.resolve",),
     ("anthology.render",),
     ("anthology.check", "anthology.build"),

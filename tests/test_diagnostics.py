@@ -24,6 +24,7 @@ STAGES_OF = {
     "load.py": {"load"},
     "pandoc.py": {"load", "build"},  # pandoc reads the texts, and the build caches its runs
     "safety.py": {"load"},
+    "policy.py": {"load"},
     "resolve/": {"resolve"},
     "render/": {"render"},
     "build.py": {"build"},

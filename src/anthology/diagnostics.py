@@ -106,6 +106,10 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E027", "a paragraph is longer than one paragraph may be"),
     Code("E028", "a control character in a text"),
     Code("E030", "pandoc rejected a text"),
+    Code("E031", "raw content in a format no edition shows"),
+    Code("E032", "raw HTML tags that do not open and close in order"),
+    Code("E033", "a raw HTML block element inside a paragraph"),
+    Code("E034", "a style that loads or runs something"),
     # render: print
     Code("E040", "WeasyPrint reported a problem"),
     Code("E041", "the cover has no print PDF to size its spine from", "run `invoke pdf` (or `invoke build`) first"),
@@ -121,6 +125,9 @@ CATALOGUE: dict[str, Code] = catalogue(
     # build
     Code("E060", "another build is writing to the output folder"),
     Code("W061", "a damaged pandoc cache entry was discarded and pandoc run again"),
+    Code("E057", "a link or image URL whose scheme is not allowed in a text"),
+    Code("E058", "raw HTML that embeds or plays another document"),
+    Code("E059", "a pandoc attribute that is an event handler or loads something"),
     Code("E062", "ANTHOLOGY_DISABLE names no speed mechanism of the build"),
     # resolve: citations and cross-references
     Code("E070", "unknown citation key"),

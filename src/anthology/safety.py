@@ -5,81 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlparse
-
-from lxml import html as lxml_html
 
 from anthology.ast import walk
 from anthology.diagnostics import Collector
 from anthology.model import Text
+from anthology.policy import enforce, line_in
 
-REMOTE_SCHEMES = {"http", "https", "ftp", "ftps", "sftp", "ws", "wss"}
-ACTIVE_TAGS = {"script", "iframe", "object", "embed", "applet", "base", "meta", "link", "style", "form"}
 MAX_NOTES_PER_TEXT = 5000  # far above any real essay (the largest here has 164); WeasyPrint slows sharply beyond
-
-
-def line_in(text: Text, needle: str) -> int | None:
-    """The file line where needle first occurs in the text's body (pandoc's AST carries no positions)."""
-    index = text.body.find(needle)
-    return None if index < 0 else text.body_line + text.body.count("\n", 0, index)
-
-
-def is_remote(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme.lower() in REMOTE_SCHEMES or url.startswith("//")
-
-
-def check_image(url: str, text: Text, book_dir: Path, collector: Collector) -> None:
-    where = {"file": text.path, "line": line_in(text, url)}
-    if is_remote(url):
-        collector.error(
-            "E050",
-            f"remote image {url}: the build never downloads",
-            hint="save the image under book/ (e.g. book/images/) and refer to it by a relative path",
-            **where,
-        )
-        return
-    if urlparse(url).scheme == "data":
-        return
-    path = (text.path.parent / unquote(urlparse(url).path)).resolve()
-    if not path.is_relative_to(book_dir.resolve()):
-        collector.error("E056", f"image {url} is outside the book folder", hint="keep images inside book/", **where)
-    elif not path.is_file():
-        collector.error(
-            "E051",
-            f"image {url} not found (looked for {path})",
-            hint="check the file name and path, relative to the text's folder",
-            **where,
-        )
-
-
-def check_raw_html(raw: str, text: Text, collector: Collector) -> None:
-    """Raw HTML in a text may format, but not run code, load resources or restyle the edition."""
-    try:
-        fragments = lxml_html.fragments_fromstring(raw) if raw.strip() else []
-    except Exception:  # lxml refuses some partial tags (a lone closing tag): nothing active to find in them
-        fragments = []
-    elements = [el for frag in fragments if not isinstance(frag, str) for el in frag.iter()]
-    for element in elements:
-        tag = str(element.tag).lower()
-        handlers = [name for name in element.attrib if name.lower().startswith("on")]
-        sources = [value for name, value in element.attrib.items() if name.lower() in ("src", "href", "srcset")]
-        where = {"file": text.path, "line": line_in(text, raw.strip()[:40])}
-        if tag in ACTIVE_TAGS or handlers:
-            collector.error(
-                "E053",
-                f"raw HTML {' '.join([f'<{tag}>', *handlers])} is not allowed in a text",
-                hint="remove it: texts may not carry scripts, frames, styles or event handlers",
-                **where,
-            )
-        for url in sources:
-            if tag != "a" and is_remote(url):
-                collector.error(
-                    "E050",
-                    f"remote resource {url} in raw HTML: the build never downloads",
-                    hint="save it under book/ and refer to it by a relative path",
-                    **where,
-                )
 
 
 UNRESOLVED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
@@ -132,16 +64,15 @@ def check_unclosed_notes(tokens: list[str], text: Text, collector: Collector) ->
 
 
 def check_text(ast: dict, text: Text, book_dir: Path) -> Collector:
+    """Every check on a parsed text: the policy for untrusted text (policy.py: raw HTML, attributes, links,
+    images; it also writes the raw HTML back well-formed), then the notes."""
     collector = Collector()
+    enforce(ast, text, book_dir, collector)
     notes = 0
     openings: list[str] = []  # text tokens holding a note opening
     for node in walk(ast["blocks"]):
         kind = node["t"]
-        if kind == "Image":
-            check_image(node["c"][2][0], text, book_dir, collector)
-        elif kind in ("RawInline", "RawBlock") and node["c"][0] in ("html", "html5"):
-            check_raw_html(node["c"][1], text, collector)
-        elif kind == "Note":
+        if kind == "Note":
             notes += 1
         elif kind == "Str" and NOTE_OPENING.search(node["c"]) and not check_unresolved_note(node["c"], text, collector):
             openings.append(node["c"])
