@@ -70,7 +70,7 @@ def pandoc_identity() -> str:
     path = Path(shutil.which(pandoc_binary()) or pandoc_binary())
     stat = path.stat()
     try:
-        stated = subprocess.run([str(path), "--version"], capture_output=True, check=False).stdout
+        stated = subprocess.run([str(path), "--sandbox", "--version"], capture_output=True, check=False).stdout
     except OSError:  # pandoc cannot run: the run itself reports it
         stated = b""
     version = stated.decode("utf-8", "replace").partition("\n")[0]
@@ -83,12 +83,12 @@ CACHE_DIR: Path | None = None
 USED_KEYS: set[str] = set()
 
 
-def cache_key(args: list[str], stdin: str | bytes, epoch: int | None, sandbox: bool) -> str | None:
+def cache_key(args: list[str], stdin: str | bytes, epoch: int | None) -> str | None:
     """What a pandoc run's output depends on: pandoc, the arguments, the input, and the files it reads (named by
     the arguments); None for a run that writes a file."""
     if any(arg in ("-o", "--output") or arg.startswith("--output=") for arg in args):
         return None
-    digest = hashlib.sha256(f"{pandoc_identity()}\0{json.dumps(args)}\0{epoch}\0{sandbox}\0".encode())
+    digest = hashlib.sha256(f"{pandoc_identity()}\0{json.dumps(args)}\0{epoch}\0".encode())
     digest.update(as_bytes(stdin))
     for arg in args:
         path = Path(arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg)
@@ -110,19 +110,18 @@ def run(
     stdin: str | bytes = "",
     epoch: int | None = None,
     source: Path | None = None,
-    sandbox: bool = True,
     line_offset: int = 0,
 ) -> str:
     """Run pandoc, or take its output from the cache when the same run was made before (see run_pandoc)."""
-    key = cache_key(args, stdin, epoch, sandbox) if CACHE_DIR is not None else None
+    key = cache_key(args, stdin, epoch) if CACHE_DIR is not None else None
     if key is None or CACHE_DIR is None:
-        return run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
+        return run_pandoc(args, stdin, epoch, source, line_offset)
     USED_KEYS.add(key)
     stored = CACHE_DIR / key[:2] / key
     cached = read_entry(stored, key)
     if cached is not None:
         return cached
-    output = run_pandoc(args, stdin, epoch, source, sandbox, line_offset)
+    output = run_pandoc(args, stdin, epoch, source, line_offset)
     write_entry(stored, key, output)
     return output
 
@@ -211,20 +210,21 @@ def run_pandoc(
     stdin: str | bytes = "",
     epoch: int | None = None,
     source: Path | None = None,
-    sandbox: bool = True,
     line_offset: int = 0,
 ) -> str:
     """Run pandoc; a failure or a warning becomes a diagnostic naming the source file and, where pandoc gives
     one, the line (pandoc counts lines of its input; `line_offset` maps them back to the file).
 
-    Sandboxed by default (no file or network access). The EPUB writer cannot be: it must read the stylesheet and
-    fonts; the resolve stage has already refused remote and missing resources in the texts.
+    Always with `--sandbox`: pandoc then reads only the files named on its command line (a stylesheet, fonts, a
+    bibliography, the cover) and never the network, so no text can make a writer read or publish another file
+    (an `<audio src="/etc/passwd">` once put that file into the EPUB). What a text may contain is checked before
+    (policy.py); the images it may show reach the EPUB writer as data (render/epub/edition.py).
     """
     env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
     process = subprocess.run(
-        [pandoc_binary(), *(["--sandbox"] if sandbox else []), *args],
+        [pandoc_binary(), "--sandbox", *args],
         input=as_bytes(stdin),
         capture_output=True,
         env=env,

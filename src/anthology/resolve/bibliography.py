@@ -106,7 +106,7 @@ def run_citeproc(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path,
 def citeproc_blocks(ast: dict[str, Any], text: Text, bibliography: Path, csl: Path, lang: str) -> list[Node]:
     args = citeproc_args(bibliography, csl, lang, suppress_bibliography=True)
     try:
-        return json.loads(pandoc.run(args, to_json(ast), source=text.path, sandbox=False))["blocks"]
+        return json.loads(pandoc.run(args, to_json(ast), source=text.path))["blocks"]
     except BuildError as error:
         raise BuildError([located(d, text) for d in error.diagnostics]) from None
 
@@ -374,7 +374,7 @@ def render_references(book: Book, csl: Path, keys: list[str]) -> str:
     """The works of `keys` in the house style, as citeproc lists them: pandoc's JSON (one run)."""
     args = citeproc_args(bibliography_file(book), csl, book.config.lang)
     document = to_json(references_document(keys))
-    return pandoc.run(args, document, source=bibliography_file(book), sandbox=False)
+    return pandoc.run(args, document, source=bibliography_file(book))
 
 
 def make_bibliography(resolved: ResolvedBook, slug: str) -> Generated:

@@ -28,8 +28,8 @@ from anthology.atomic import atomic_file
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Chapter, Project, ResolvedBook, ResolvedText
 from anthology.render.common import FONT_FILES, source_date_epoch
+from anthology.render.epub import images, page_markers
 from anthology.render.epub import package as epub_package
-from anthology.render.epub import page_markers
 from anthology.render.epub.cover import CoverText, cover_png
 from anthology.render.epub.package import EpubDocument, editors_line
 from anthology.render.print import pagemap
@@ -56,9 +56,10 @@ MATTER_TYPES = {
 }
 
 
-def shifted(blocks: list[Node], by: int) -> list[Node]:
-    """A private copy of a text's blocks (markers are placed in it), headings `by` levels deeper."""
-    copied: list[Node] = clone(blocks)
+def shifted(item: ResolvedText, by: int) -> list[Node]:
+    """A private copy of a text's blocks (markers are placed in it), headings `by` levels deeper, its images as
+    data (images.py: pandoc's sandbox reads no image file)."""
+    copied: list[Node] = images.embedded(clone(item.blocks), item.text.path.parent)
     if by:
         for node in walk_structure(copied):
             if node["t"] == "Header":
@@ -66,10 +67,10 @@ def shifted(blocks: list[Node], by: int) -> list[Node]:
     return copied
 
 
-def text_body(blocks: list[Node], shift: int, classes: list[str]) -> Node:
+def text_body(item: ResolvedText, shift: int, classes: list[str]) -> Node:
     """A text's blocks in a division inside a division: pandoc's sectioning then neither ends the text's file at a
     heading of the text's first level nor splits at it."""
-    return div([div(shifted(blocks, shift), classes=["text-body"])], classes=classes)
+    return div([div(shifted(item, shift), classes=["text-body"])], classes=classes)
 
 
 def section_header(level: int, title: str, ident: str, classes: list[str], epub_type: str | None) -> Node:
@@ -84,7 +85,7 @@ def matter_blocks(item: ResolvedText) -> list[Node]:
     epub_type = item.text.slug if item.text.slug in MATTER_TYPES else None
     return [
         section_header(1, item.text.title, item.anchor, ["matter"], epub_type),
-        text_body(item.blocks, 0, ["matter-body"]),
+        text_body(item, 0, ["matter-body"]),
     ]
 
 
@@ -93,7 +94,7 @@ def part_blocks(resolved: ResolvedBook, number: int) -> list[Node]:
     blocks = [section_header(1, f"Part {part.number}: {part.title}", part.anchor, ["part"], "part")]
     intro = resolved.get(part.intro)
     if intro is not None:
-        blocks.append(text_body(intro.blocks, 0, ["part-intro"]))
+        blocks.append(text_body(intro, 0, ["part-intro"]))
         blocks[-1]["c"][0][0] = intro.anchor
     return blocks
 
@@ -144,11 +145,11 @@ def chapter_blocks(resolved: ResolvedBook, item: ResolvedText) -> list[Node]:
     headnote = resolved.get(chapter.headnote)
     if headnote is not None:
         label = para([span(str_inlines("Editors’ headnote"), classes=["headnote-label"])])
-        content = [label, *shifted(headnote.blocks, SPLIT_LEVEL - 1)]
+        content = [label, *shifted(headnote, SPLIT_LEVEL - 1)]
         blocks.append(div(content, headnote.anchor, ["headnote"]))
     if meta.standfirst:
         blocks.append(div([para(str_inlines(meta.standfirst))], classes=["standfirst"]))
-    return blocks + shifted(item.blocks, SPLIT_LEVEL - 1)
+    return blocks + shifted(item, SPLIT_LEVEL - 1)
 
 
 def body_blocks(resolved: ResolvedBook) -> list[Node]:
@@ -413,30 +414,50 @@ class EpubRun:
 
 
 class EpubWriter:
-    """pandoc's EPUB writer on the book's JSON, its EPUB read back for finishing."""
+    """pandoc's EPUB writer on the book's JSON, sandboxed like every pandoc run, its EPUB read back for finishing.
+
+    pandoc 3.9's sandbox lets its EPUB writer read the files named by `--epub-embed-font`, but neither the stylesheet
+    named by `--css` nor the cover image the metadata names ("not found in resource path", measured): those two are
+    named as fonts too, and the copies pandoc then packs among the fonts are taken out again (`without_copies`). A
+    text's images reach it as data (images.py)."""
 
     def __init__(self, resolved: ResolvedBook, project: Project, scratch: Path, cover: bytes, epoch: int):
         self.scratch, self.epoch = scratch, epoch
-        (scratch / "cover.png").write_bytes(cover)
+        cover_file, stylesheet = scratch / "cover.png", project.styles_dir / "epub.css"
+        cover_file.write_bytes(cover)
         meta_file = scratch / "metadata.yaml"
-        meta = literal(metadata(resolved, scratch / "cover.png"))
+        meta = literal(metadata(resolved, cover_file))
         meta_file.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=True))
+        self.readable = [cover_file, stylesheet]
         self.args = [
             "--from",
             "json",
             "--to",
             "epub3",
             f"--metadata-file={meta_file}",
-            f"--css={project.styles_dir / 'epub.css'}",
+            f"--css={stylesheet}",
             f"--split-level={SPLIT_LEVEL}",
             "--epub-title-page=false",
             "--toc",
             "--toc-depth=3",
             *[f"--epub-embed-font={project.fonts_dir / name}" for name in FONT_FILES],
+            *[f"--epub-embed-font={path}" for path in self.readable],
             "--output",
             str(scratch / "pandoc.epub"),
         ]
 
     def __call__(self, document: bytes) -> epub_package.Package:
-        pandoc.run(self.args, document, epoch=self.epoch, sandbox=False)
-        return epub_package.Package(self.scratch / "pandoc.epub")
+        pandoc.run(self.args, document, epoch=self.epoch)
+        return without_copies(epub_package.Package(self.scratch / "pandoc.epub"), [p.name for p in self.readable])
+
+
+def without_copies(package: epub_package.Package, names: list[str]) -> epub_package.Package:
+    """The package without the files pandoc packed as fonts only so that its sandbox let it read them."""
+    hrefs = {f"fonts/{name}" for name in names}
+    for href in hrefs:
+        package.files.pop(package.path(href), None)
+    opf = package.trees[package.path(epub_package.OPF_FILE)]
+    for item in opf.iterfind(f".//{{{epub_package.OPF}}}item"):
+        if item.get("href") in hrefs:
+            item.getparent().remove(item)
+    return package
