@@ -271,6 +271,15 @@ CASES: dict[str, Case] = {
         None,
         ("E025", "the headnote of 'alpha':", "elsewhere/alpha.md) is outside the book folder", OUTSIDE_HINT),
     ),
+    "headnotes folder linked outside the book": (
+        lambda b: (
+            shutil.move(b / "headnotes", b.parent / "elsewhere-headnotes"),
+            (b / "headnotes").symlink_to(b.parent / "elsewhere-headnotes"),
+        ),
+        "headnotes/alpha.md",
+        None,
+        ("E025", "the headnote of 'alpha':", "elsewhere-headnotes/alpha.md) is outside the book folder", OUTSIDE_HINT),
+    ),
     "front matter linked outside the book": (
         lambda b: link_out(b, "front/introduction.md"),
         "book.yaml",

@@ -158,9 +158,10 @@ def load_chapter(path: Path, slug: str, number: int, part_number: int) -> Chapte
     meta, body, body_line = load_text(path, slug, "chapter", ChapterMeta)
     headnote_path = path.parent.parent / "headnotes" / f"{slug}.md"
     headnote = None
-    if headnote_path.exists() or headnote_path.is_symlink():
-        if not limits.inside(headnote_path, path.parent.parent):
-            raise BuildError([outside_diagnostic(f"the headnote of '{slug}'", headnote_path, headnote_path, None)])
+    found = headnote_path.is_file() or headnote_path.is_symlink()
+    if found and not limits.inside(headnote_path, path.parent.parent):
+        raise BuildError([outside_diagnostic(f"the headnote of '{slug}'", headnote_path, headnote_path, None)])
+    if headnote_path.is_file():
         headnote = load_plain(headnote_path, f"{slug}-headnote", "headnote", HeadnoteMeta)
     return Chapter(slug, "chapter", path, meta, body, body_line, number, part_number, headnote)
 
@@ -222,7 +223,7 @@ class _Loader:
         path, what, key = self.book_dir / name, f"the introduction of part {p + 1}", ("parts", p, "intro")
         if self.outside(what, path, key):
             return None
-        if not path.exists():
+        if not path.is_file():
             self.missing(what, path, key)
             return None
         return self.attempt(load_plain, path, f"part-{p + 1}-intro", "part-intro", PartIntroMeta)
@@ -239,7 +240,7 @@ class _Loader:
             path = self.book_dir / folder / f"{name}.md"
             if self.outside(f"{key} matter '{name}'", path, (key, index)):
                 continue
-            if not path.exists():
+            if not path.is_file():
                 self.missing(f"{key} matter '{name}'", path, (key, index))
                 continue
             text = self.attempt(load_plain, path, name, key)
@@ -260,7 +261,7 @@ def load_book(book_dir: Path) -> Book:
             path = book_dir / "texts" / f"{slug}.md"
             if loader.outside(f"chapter '{slug}'", path, ("parts", p, "chapters", c)):
                 continue
-            if not path.exists():
+            if not path.is_file():
                 loader.missing(f"chapter '{slug}'", path, ("parts", p, "chapters", c))
                 continue
             chapter = loader.attempt(load_chapter, path, slug, number, p + 1)
