@@ -111,6 +111,11 @@ def link_out(book: Path, name: str) -> None:
     path.symlink_to(target)
 
 
+def link_out_as(book: Path, name: str) -> None:
+    """A symbolic link in the book to the file of that name beside it (made by `elsewhere`)."""
+    (book / name).symlink_to(book.parent / "elsewhere" / Path(name).name)
+
+
 def too_large(path: Path) -> None:
     """The text, padded with short paragraphs so that the line marked BEYOND holds the first byte past the limit."""
     text = path.read_text(encoding="utf-8") + "\n"
@@ -291,6 +296,16 @@ CASES: dict[str, Case] = {
         "references.yaml",
         None,
         ("E025", "the book's references.yaml:", "is outside the book folder", OUTSIDE_HINT),
+    ),
+    "recipe linked outside the book": (
+        lambda b: (
+            (b / "sources").mkdir(),
+            elsewhere(b, "alpha.yaml", "meta: {}\n"),
+            link_out_as(b, "sources/alpha.yaml"),
+        ),
+        "sources/alpha.yaml",
+        None,
+        ("E025", "the book's sources/alpha.yaml:", "elsewhere/alpha.yaml) is outside the book folder", OUTSIDE_HINT),
     ),
     "citation style given as a path outside the book": (
         lambda b: append(

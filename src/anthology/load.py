@@ -207,12 +207,14 @@ class _Loader:
             self.collector.items.extend(error.diagnostics)
             return None
 
-    def book_files(self, citation_style: str) -> None:
-        """The files the book has by convention (its bibliography, its index) and a style named by its path: each
-        must lead to a file inside the book folder. A style named by its name is one of styles/csl/."""
-        for name in BOOK_FILES:
+    def book_files(self, citation_style: str, chapters: list[Chapter]) -> None:
+        """The files the book has by convention (its bibliography, its index, the recipes of its chapters' sources,
+        which the note on the texts reads) and a style named by its path: each must lead to a file inside the book
+        folder. A style named by its name is one of styles/csl/."""
+        sources = [Path(c.chapter_meta.source).stem for c in chapters if c.chapter_meta.source]
+        for name in [*BOOK_FILES, *(f"sources/{stem}.yaml" for stem in sources)]:
             path = self.book_dir / name
-            if path.is_symlink() and not limits.inside(path, self.book_dir):
+            if (path.is_file() or path.is_symlink()) and not limits.inside(path, self.book_dir):
                 self.collector.add(outside_diagnostic(f"the book's {name}", path, path, None))
         style = self.book_dir / citation_style
         if not STYLE_NAME.fullmatch(citation_style) or style.exists() or style.is_symlink():
@@ -269,6 +271,6 @@ def load_book(book_dir: Path) -> Book:
         parts.append(model)
     front = loader.matter(config.front, "front", "front")
     back = loader.matter(config.back, "back", "back")
-    loader.book_files(config.citation_style)
+    loader.book_files(config.citation_style, [chapter for part in parts for chapter in part.chapters])
     loader.collector.raise_if_errors()
     return Book(book_dir, config, document, parts, front, back)
