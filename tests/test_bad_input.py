@@ -470,14 +470,16 @@ def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path):
 
 def test_a_recipe_problem_names_the_recipe_and_every_recipe_is_reported(tmp_path):
     """`invoke ingest --check`: a character YAML may not hold (a form feed pasted into a title) is named at its
-    recipe and line (it was `<unicode string>`), a key given twice at both lines, and a source that is a link
-    out of the book is refused; all three in one run, and nothing of it printed."""
+    recipe and line (it was `<unicode string>`), a key given twice at both lines, a source that is a link out of
+    the book is refused (nothing of it printed), and a `meta:` key the front matter would refuse is named at the
+    recipe; all four in one run."""
     sources = tmp_path / "book" / "sources"
     sources.mkdir(parents=True)
     recipes = {
         "feed": ingest_recipe("  lists: true\n").replace("title: A", "title: A\x0cB"),
         "twice": ingest_recipe("  lists: true\n  lists: false\n"),
         "linked": ingest_recipe("  lists: true\n"),
+        "misspelt": ingest_recipe("  lists: true\n").replace("  title: A\n", "  title: A\n  author: [Ada]\n"),
     }
     for slug, recipe in recipes.items():
         (sources / f"{slug}.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
@@ -489,13 +491,17 @@ def test_a_recipe_problem_names_the_recipe_and_every_recipe_is_reported(tmp_path
     status, output = run_ingest(tmp_path / "book", "--check")
     assert status == EXIT_INPUT_ERROR and "Traceback" not in output, output
     assert "<unicode string>" not in output and "Secret" not in output, output
-    feed, twice, linked = (sources / f"{slug}.yaml" for slug in ("feed", "twice", "linked"))
+    feed, twice, linked, misspelt = (sources / f"{slug}.yaml" for slug in recipes)
     expected = f"{feed}:{line_of(feed, 'title: A')}: error E001: malformed YAML: unacceptable character #x000c"
     assert expected in output, output
     first, second = line_of(twice, "lists: true"), line_of(twice, "lists: false")
     assert f"{twice}:{second}: error E004: key 'lists' is given twice, on lines {first} and {second}" in output
     assert f"{linked}: error E203: {sources / 'linked.txt'} (a link to {outside}) is outside the book" in output
-    assert output.count("hint: ") == 3, output
+    expected = (
+        f"{misspelt}:{line_of(misspelt, 'author:')}: error E203: meta.author: unknown key; did you mean 'authors'?"
+    )
+    assert expected in output, output
+    assert output.count("hint: ") == 4, output
 
 
 def test_invoke_check_reports_every_problem_of_every_text_without_laying_out(tmp_path):

@@ -30,6 +30,7 @@ Keys of `rules:` (all optional):
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +39,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.limits import inside, where_it_leads
+from anthology.model import ChapterMeta
 from anthology.yamlfile import KeyPath, YamlDocument, load_yaml
 
 
@@ -244,6 +246,23 @@ def load_recipe(path: Path) -> tuple[Recipe, YamlDocument]:
                 for err in exc.errors()
             ]
         ) from None
-    if outside := outside_the_book(path, recipe, document):
-        raise BuildError(outside)
+    problems = outside_the_book(path, recipe, document) + unknown_meta_keys(recipe, document)
+    if problems:
+        raise BuildError(problems)
     return recipe, document
+
+
+def unknown_meta_keys(recipe: Recipe, document: YamlDocument) -> list[Diagnostic]:
+    """`meta:` becomes the text's front matter: a key its schema does not know would stop the book's load later,
+    so it is named here, at the recipe's line, with the known key it most resembles."""
+    known = list(ChapterMeta.model_fields)
+    problems = []
+    for key in recipe.meta:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            message = f"meta.{key}: unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+            hint = f"the keys of a chapter's front matter: {', '.join(known)}"
+            problems.append(
+                Diagnostic("E203", message, file=document.path, line=document.line_of(("meta", key)), hint=hint)
+            )
+    return problems
