@@ -176,15 +176,35 @@ def previous(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return out, snapshot(out)
 
 
+def add(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
 @pytest.mark.parametrize("case", sorted(PAYLOADS))
 def test_a_hostile_payload_is_refused_with_file_line_and_hint(case, previous, tmp_path):
-    out, before = previous
     book = tmp_path / "book"
     shutil.copytree(MINIBOOK, book)
     relative, payload, code, fragment, on_line = PAYLOADS[case]
-    target = book / relative
-    target.write_text(target.read_text(encoding="utf-8") + payload, encoding="utf-8")
-    line = line_of(target, on_line)
+    add(book / relative, payload)
+    assert_refused(book, previous, relative, code, fragment, on_line)
+
+
+def test_a_javascript_url_in_the_bibliography_is_refused(previous, tmp_path):
+    """references.yaml is input too: citeproc made `javascript://%0Aalert(1)` a link in the site's bibliography."""
+    book = tmp_path / "book"
+    shutil.copytree(MINIBOOK, book)
+    add(book / "references.yaml", '- id: bad-work\n  type: book\n  title: Bad\n  URL: "javascript://%0Aalert(1)"\n')
+    add(book / "texts" / "beta.md", "\nAs argued [@bad-work].\n")
+    assert_refused(book, previous, "references.yaml", "E057", "javascript:", "URL: ")
+
+
+def assert_refused(
+    book: Path, previous: tuple[Path, dict[str, bytes]], relative: str, code: str, fragment: str, on_line: str
+) -> None:
+    """The build of `book` stops with `relative:line: error CODE: …fragment…` and a hint, the line being the one
+    holding `on_line`, and leaves the previous outputs as they were."""
+    out, before = previous
+    line = line_of(book / relative, on_line)
     result = run_build(book, out)
     output = result.stdout + result.stderr
     assert result.returncode == EXIT_INPUT_ERROR, output

@@ -138,21 +138,56 @@ def is_remote(url: str) -> bool:
     return url_scheme(url) in REMOTE_SCHEMES or cleaned.startswith("//") or cleaned.startswith("\\\\")
 
 
-def check_link(url: str, text: Text, collector: Collector, line: int | None = None) -> None:
+def link_allowed(url: str) -> bool:
     """A link may lead to the web, to an e-mail address, or within the book (a relative path or a fragment)."""
     scheme = url_scheme(url)
-    cleaned = url.strip(C0_OR_SPACE)
-    if scheme in LINK_SCHEMES or (scheme is None and not cleaned.startswith(("//", "\\\\"))):
+    cleaned = re.sub(r"[\t\n\r]", "", html.unescape(url)).strip(C0_OR_SPACE)
+    return scheme in LINK_SCHEMES or (scheme is None and not cleaned.startswith(("//", "\\\\")))
+
+
+def kind(url: str) -> str:
+    scheme = url_scheme(url)
+    return f"{scheme}:" if scheme else "scheme-relative"
+
+
+def check_link(url: str, text: Text, collector: Collector, line: int | None = None) -> None:
+    """A link of a text, refused (E057) unless link_allowed."""
+    if link_allowed(url):
         return
+    scheme = url_scheme(url)
     shown = url if len(url) <= 60 else url[:57] + "…"
     collector.error(
         "E057",
-        f"link to {shown!r}: a {scheme + ':' if scheme else 'scheme-relative'} link is not allowed in a text",
+        f"link to {shown!r}: a {kind(url)} link is not allowed in a text",
         file=text.path,
         line=line or line_of(text, url, f"{scheme}:" if scheme else url[:20]),
         hint="link only to http:, https: or mailto: addresses, or within the book ([text](#id)); "
         "write a full https:// address for a web page",
     )
+
+
+def check_made_links(asts: list[dict[str, Any]], references: Path, collector: Collector) -> None:
+    """The links citeproc made from the bibliography's URL and DOI fields (the texts' own links were checked as
+    they were parsed): references.yaml is a contributor's input too, and `javascript://%0Aalert(1)` stayed a link."""
+    seen: set[str] = set()
+    for ast in asts:
+        for node in walk_structure(ast["blocks"]):
+            url = node["c"][2][0] if node["t"] == "Link" else None
+            if url is None or url in seen or link_allowed(url):
+                continue
+            seen.add(url)
+            try:
+                lines = references.read_text(encoding="utf-8").split("\n")
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            found = [n for n, line in enumerate(lines, 1) if url in line or unquote(url) in line]
+            collector.error(
+                "E057",
+                f"link to {url[:60]!r} from the bibliography: a {kind(url)} link is not allowed",
+                file=references,
+                line=found[0] if found else None,
+                hint="give a work's URL as an http: or https: address (a DOI as 10.…)",
+            )
 
 
 def check_image(url: str, text: Text, book_dir: Path, collector: Collector, line: int | None = None) -> None:
@@ -373,7 +408,11 @@ class RawPolicy:
     def check(self, node: Node) -> None:
         """One raw element; a format no writer shows is refused (E031)."""
         form, raw = str(node["c"][0]), str(node["c"][1])
-        line = line_in(self.text, raw.strip()[:40]) or line_of(self.text, f"{{={form}}}", raw.strip()[:20])
+        # pandoc gives the raw text as written, but for a tag's attribute values, which it escapes again.
+        tag = re.match(r"\s*(</?[a-zA-Z][a-zA-Z0-9]*)", raw)
+        line = line_in(self.text, raw.strip()[:40]) or line_of(
+            self.text, html.unescape(raw.strip()[:40]), tag[1] if tag else "", f"{{={form}}}", raw.strip()[:20]
+        )
         if form.casefold() not in HTML_FORMATS:
             self.error(
                 "E031",

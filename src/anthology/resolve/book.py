@@ -14,8 +14,9 @@ from anthology import pandoc
 from anthology.ast import attr_of, stringify, walk_structure
 from anthology.diagnostics import BuildError, Collector
 from anthology.model import Book, ResolvedBook, ResolvedText, Section, Text, book_id
+from anthology.policy import check_made_links
 from anthology.resolve import crossref, indexing
-from anthology.resolve.bibliography import process_citations
+from anthology.resolve.bibliography import bibliography_file, process_citations
 from anthology.resolve.generated import GENERATORS
 from anthology.safety import check_source, check_text
 
@@ -101,6 +102,8 @@ def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
         marker.finish(result)
     collector.raise_if_errors()
     generate_texts(result)
+    check_made_links([item.ast for item in result.texts.values()], bibliography_file(book), collector)
+    collector.raise_if_errors()
     result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
     return result
 
