@@ -799,7 +799,7 @@ def test_a_pandoc_io_error_is_one_diagnostic_naming_the_file_without_its_backtra
     names the file, and drop the frames (they filled a failed build's last lines instead of it)."""
     missing = tmp_path / "missing.md"
     with pytest.raises(BuildError) as raised:
-        pandoc.run_pandoc([str(missing), "--to", "html"], sandbox=False)
+        pandoc.run_pandoc([str(missing), "--to", "html"])
     messages = [diagnostic.message for diagnostic in raised.value.diagnostics]
     assert len(messages) == 1, messages
     assert str(missing) in messages[0] and "does not exist" in messages[0]
