@@ -101,15 +101,22 @@ def test_an_epub_made_beside_a_pdf_that_then_fails_is_not_put_in_place(tmp_path,
         raise BuildError([Diagnostic("E040", "the PDF could not be written", file=built.pdf)])
 
     monkeypatch.setattr(pdf, "write_book", failing_write)
-    staged: list[Path] = []
+    staged: list[str] = []  # the text of each EPUB made, read as soon as it is made (the failed build removes it)
+
+    def finish_epub(*arguments):
+        made = real_finish_epub(*arguments)
+        staged.append(zip_text(made))
+        return made
+
     real_finish_epub = build_module.finish_epub
-    monkeypatch.setattr(build_module, "finish_epub", lambda *a: staged.append(real_finish_epub(*a)) or staged[-1])
+    monkeypatch.setattr(build_module, "finish_epub", finish_epub)
     with pytest.raises(BuildError, match="the PDF could not be written"):
         build_module.build(built.project)
     assert reached, "the PDF's write was never reached"
-    assert staged and staged[0].is_file(), "the EPUB was not made beside the PDF's write"
-    assert "Plenipotentiaries" in zip_text(staged[0])
+    assert staged, "the EPUB was not made beside the PDF's write"
+    assert "Plenipotentiaries" in staged[0]
     assert {path: path.read_bytes() for path in before} == before, "a failed build replaced a previous output"
+    assert not (built.project.build_dir / ".staging").exists(), "the failed build's editions were left staged"
 
 
 def zip_text(path: Path) -> str:

@@ -6,7 +6,10 @@ import ctypes
 import fcntl
 import gc
 import multiprocessing
+import multiprocessing.util
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from anthology import manifest
+from anthology.atomic import STAGING, SWAP, Staging, output_errors, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
 
 if TYPE_CHECKING:
@@ -131,10 +135,46 @@ def plain_requested() -> bool:
     return os.environ.get(PLAIN_VARIABLE, "") not in ("", "0")
 
 
-def screen_worker(niceness: int) -> None:
-    """The screen process: a lower priority than the layout workers', the build's collector thresholds."""
+def screen_worker(main: int, scratch: str, niceness: int) -> None:
+    """The screen process: it dies with the build, keeps its temporary files in the build's scratch folder, runs at
+    a lower priority than the layout workers' and with the build's collector thresholds."""
+    from anthology.render.print import worker
+
+    worker.die_with(main)
+    tempfile.tempdir = scratch
     os.nice(niceness)
     collect_less()
+
+
+def layout_worker(main: int, scratch: str, memory_mb: int, seconds: int) -> None:
+    """A layout worker: it dies with the build, keeps its temporary files in the build's scratch folder (WeasyPrint
+    copies the fonts into a folder of its own, which a worker never removed: thousands were left in /tmp), and lays
+    out within the layout's budgets (worker.set_budget)."""
+    from anthology.render.print import worker
+
+    worker.die_with(main)
+    tempfile.tempdir = scratch
+    collect_less()
+    worker.set_budget(memory_mb, seconds)
+
+
+# The layout's budgets, per worker process: its address space (RLIMIT_AS), and the time one text's layout may take.
+# Far above what a book of many long chapters needs (docs/performance.md); a text that reaches one stops the build
+# with E043 or E044, naming the setting that raises it.
+LAYOUT_MEMORY_VARIABLE, LAYOUT_MEMORY_MB = "ANTHOLOGY_LAYOUT_MEMORY_MB", 6144
+LAYOUT_SECONDS_VARIABLE, LAYOUT_SECONDS = "ANTHOLOGY_LAYOUT_SECONDS", 900
+
+
+def layout_budget() -> tuple[int, int]:
+    """The layout's memory budget (MB) and time budget (seconds), from the environment or the defaults."""
+    budget = []
+    for variable, default in ((LAYOUT_MEMORY_VARIABLE, LAYOUT_MEMORY_MB), (LAYOUT_SECONDS_VARIABLE, LAYOUT_SECONDS)):
+        value = os.environ.get(variable, "").strip() or str(default)
+        if not value.isdigit() or int(value) == 0:
+            message = f"{variable} is {value!r}: a whole number above 0 was expected"
+            raise BuildError([Diagnostic("E066", message, hint=f"unset it for the default, {default}")])
+        budget.append(int(value))
+    return budget[0], budget[1]
 
 
 @contextmanager
@@ -151,14 +191,56 @@ def collecting_less() -> Iterator[None]:
 
 def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console | None = None) -> dict[str, Path]:
     """Build the editions under the output folder's lock; raises BuildError (with every diagnostic) before any
-    output is replaced."""
+    output is replaced. The editions are made in the staging folder and moved into place together."""
     if not disabled("arena"):  # ANTHOLOGY_DISABLE is read, and a wrong name reported, before anything is done
         one_malloc_arena()
-    with build_lock(project.build_dir), collecting_less():
-        return _build(project, editions, console)
+    with (
+        output_errors(project.build_dir),
+        build_lock(project.build_dir),
+        collecting_less(),
+        staged(project.build_dir) as staging,
+    ):
+        return _build(project, editions, console, staging)
 
 
-def _build(project: Project, editions: Iterable[str], console: Console | None) -> dict[str, Path]:
+@contextmanager
+def staged(build_dir: Path) -> Iterator[Staging]:
+    """The build's staging and scratch folders, inside its output folder: what a killed build left there is
+    removed first (or its swap completed), and this build's scratch goes when it ends. Python's temporary files
+    (pdftotext's pages, anything else) go to the scratch folder too, not to /tmp."""
+    staging = Staging(build_dir)
+    staging.recover()
+    scratch = scratch_folder(build_dir)
+    # multiprocessing's own folder (the fork server's socket) is made once a process, and must outlive this build's
+    # scratch: made before, where Python makes it (the fork server removes nothing; its socket is all it holds).
+    multiprocessing.util.get_temp_dir()
+    before = tempfile.tempdir
+    tempfile.tempdir = str(scratch)
+    try:
+        yield staging
+    finally:
+        tempfile.tempdir = before
+        if not (staging.folder / SWAP).is_file():  # a swap cut short is completed by the next build
+            staging.discard()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def in_place(project: Project) -> str:
+    """What a failed build left in the output folder, said truthfully for its last message."""
+    folder = project.build_dir
+    if (folder / STAGING / SWAP).is_file():
+        return (
+            f"the new outputs were being moved into {folder}/ when the build stopped: the next build completes "
+            "the move first"
+        )
+    slug = book_slug(project.book_dir)
+    present = [name for name in EDITIONS if slug and output_path(project, slug, name).exists()]
+    if present:
+        return f"nothing was replaced: {folder}/ holds the last good build ({', '.join(present)})"
+    return f"nothing was written: {folder}/ holds no earlier build"
+
+
+def _build(project: Project, editions: Iterable[str], console: Console | None, staging: Staging) -> dict[str, Path]:
     console = console or Console(stderr=True)
     started = time.perf_counter()
     wanted = [name for name in EDITIONS if name in set(editions)]
@@ -196,8 +278,8 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
         stage(f"resolve {len(book.chapters)} chapters")
         resolved = resolve_book(book, project.styles_dir)
         slug = book.config.slug
-        outputs: dict[str, Path] = {}
-        pdfs = {VARIANT_OF[name]: output_path(project, slug, name) for name in wanted if name in VARIANT_OF}
+        final = {name: output_path(project, slug, name) for name in wanted}
+        pdfs = {VARIANT_OF[name]: staging.path(final[name]) for name in wanted if name in VARIANT_OF}
         pending = None
         pages_known: Future = Future()
         if pdfs:
@@ -230,22 +312,19 @@ def _build(project: Project, editions: Iterable[str], console: Console | None) -
                 from anthology.render.site.edition import render_site
 
                 stage("render html")
-                outputs["html"] = render_site(resolved, project, output_path(project, slug, "html"))
+                render_site(resolved, project, staging.path(final["html"]))
                 stage("html done")
             if epub is not None:
-                outputs["epub"] = finish_epub(epub, project, output_path(project, slug, "epub"), pending, pages_known)
+                finish_epub(epub, project, staging.path(final["epub"]), pending, pages_known)
         if pending is not None:
             pending.result()
-            outputs.update({name: output_path(project, slug, name) for name in wanted if name in VARIANT_OF})
-        if "epub" in outputs:
-            os.replace(outputs["epub"], output_path(project, slug, "epub"))  # with the PDFs it was paginated by
-            outputs["epub"] = output_path(project, slug, "epub")
+    stage("swap: every edition asked for is made, and moved into place")
+    staging.swap_in()
     if set(wanted) == set(EDITIONS):
         pandoc.prune_cache()
-    built = {name: output_path(project, slug, name) for name in wanted}
-    manifest.record(project.build_dir, project.book_dir, key, built)
+    manifest.record(project.build_dir, project.book_dir, key, final)
     stage("done")
-    return {name: outputs[name] for name in wanted}
+    return {name: path / "index.html" if name == "html" else path for name, path in final.items()}
 
 
 @dataclass
@@ -282,8 +361,8 @@ def start_epub(
 
 
 def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future | None, pages_known: Future) -> Path:
-    """The EPUB, into the cache folder (moved into place once the PDFs it is paginated by are written too), its
-    page markers placed by the final layout's pages (or, with no PDF in this build, the print PDF's)."""
+    """The EPUB, into the staging folder (moved into place with the PDFs it is paginated by), its page markers
+    placed by the final layout's pages (or, with no PDF in this build, the print PDF's)."""
     from anthology.render.epub.edition import print_pdf
     from anthology.render.print import pagemap
 
@@ -296,7 +375,7 @@ def finish_epub(epub: EpubStarted, project: Project, target: Path, pdf: Future |
             pdf.result()  # the PDF failed before its layout was final: its error
         pages = pages_known.result()
     epub.stage("epub: page markers")
-    return epub.run.finish(project.build_dir / ".cache" / target.name, pages)
+    return epub.run.finish(target, pages)
 
 
 # pandoc's EPUB writer's memory grows with its JSON input (docs/performance.md). Below this input it runs beside
@@ -369,7 +448,12 @@ class WorkerPool:
 
     def __init__(self) -> None:
         self.workers = 1 if disabled("parallel") else max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-        self.processes = ProcessPoolExecutor(self.workers, mp_context=worker_context(), initializer=collect_less)
+        self.processes = ProcessPoolExecutor(
+            self.workers,
+            mp_context=worker_context(),
+            initializer=layout_worker,
+            initargs=(os.getpid(), tempfile.gettempdir(), *layout_budget()),  # the build's scratch (staged)
+        )
         self.threads = ThreadPoolExecutor(1)
         self.retired = threading.Event()
         self.starter: threading.Thread | None = None
@@ -410,7 +494,10 @@ class WorkerPool:
     def screen_process(self) -> ProcessPoolExecutor:
         if self.screens is None:
             self.screens = ProcessPoolExecutor(
-                1, mp_context=worker_context(), initializer=screen_worker, initargs=(SCREEN_NICENESS,)
+                1,
+                mp_context=worker_context(),
+                initializer=screen_worker,
+                initargs=(os.getpid(), tempfile.gettempdir(), SCREEN_NICENESS),
             )
         return self.screens
 
@@ -439,6 +526,13 @@ class WorkerPool:
 
         self.retiring = threading.Thread(target=wait_for_exit, name="anthology-retire", daemon=True)
         self.retiring.start()
+
+    def terminate(self) -> None:
+        """End the worker processes at once (the build failed): a layout still running would hold the build's
+        end, and its memory, for as long as it takes."""
+        for executor in (self.processes, self.screens):
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                process.kill()
 
     def close(self) -> None:
         for thread in (self.starter, self.retiring):
@@ -475,5 +569,8 @@ def worker_pool() -> Iterator[WorkerPool]:
     pool = WorkerPool()
     try:
         yield pool
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
         pool.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from anthology.build import EDITIONS, book_slug, build, build_lock
+from anthology.build import EDITIONS, book_slug, build, build_lock, in_place
 from anthology.diagnostics import BuildError
 from anthology.model import Project
 
@@ -49,8 +49,11 @@ def task_command(task: str, book: str, out: str | None = None) -> str:
     return command + (f" --out {shlex.quote(out)}" if out else "")
 
 
-def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
-    """Run an action; input problems exit with their diagnostics, never a traceback (unless --debug)."""
+def guarded(
+    action: Callable[[], int | None], debug: bool = False, left: Callable[[], str] = lambda: "nothing was written"
+) -> None:
+    """Run an action; input problems exit with their diagnostics, never a traceback (unless --debug). `left` says
+    what a failed action left in place, for its last message."""
     console = Console(stderr=True)
     try:
         status = action()
@@ -59,15 +62,12 @@ def guarded(action: Callable[[], int | None], debug: bool = False) -> None:
             console.print(diagnostic.format(), markup=False, highlight=False, soft_wrap=True)
         if debug:
             traceback.print_exc()
-        raise Exit(
-            "build stopped: fix the problems above (outputs from the last good build are unchanged)",
-            code=EXIT_INPUT_ERROR,
-        ) from None
+        raise Exit(f"build stopped: fix the problems above ({left()})", code=EXIT_INPUT_ERROR) from None
     except Exception as error:
         if debug:
             raise
         raise Exit(
-            f"internal error: {type(error).__name__}: {error} (run again with --debug for the traceback)",
+            f"internal error: {type(error).__name__}: {error} (run again with --debug for the traceback; {left()})",
             code=EXIT_INTERNAL_ERROR,
         ) from None
     if status:
@@ -92,7 +92,7 @@ def run_build(
         for name, path in outputs.items():
             print(f"{name}: {path}")
 
-    guarded(action, debug)
+    guarded(action, debug, lambda: in_place(project_for(book, root, out)))
 
 
 def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) -> None:

@@ -9,11 +9,15 @@ path. Finer-grained reuse (one chapter edited) is the print segments' cache (ren
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
+import sys
 from importlib import metadata
 from pathlib import Path
+
+from anthology.atomic import Damaged, read_sealed, remove, write_sealed
+from anthology.diagnostics import Diagnostic, Severity
 
 # The tools whose versions decide the outputs' bytes (Pillow writes the cover's and the EPUB's images).
 TOOLS = ("weasyprint", "pydyf", "pikepdf", "pillow", "pypandoc_binary")
@@ -80,15 +84,35 @@ def book_id(book_dir: Path) -> str:
     return str(book_dir.resolve())
 
 
+def discarded(entry: Path, what: str, reason: str) -> None:
+    """A cache entry found damaged is removed, and the build says so (W064) and makes it again: it is never used.
+    Absent entries are not reported: only one that is there and not as it was written."""
+    with contextlib.suppress(OSError):
+        remove(entry)
+    warning = Diagnostic(
+        "W064",
+        f"{what} was discarded, as {reason}; it is made again",
+        file=entry,
+        hint="nothing to fix in the book; if this recurs, check the disk holding the output folder",
+        severity=Severity.WARNING,
+    )
+    print(warning.format(), file=sys.stderr, flush=True)
+
+
 def read(build_dir: Path) -> dict[str, dict[str, dict[str, str]]]:
-    """Each book's records (by book_id): each edition's key and output hash. A manifest that is unreadable or not
-    of this form is no record at all (the editions are built)."""
+    """Each book's records (by book_id): each edition's key and output hash. A manifest that is damaged or not of
+    this form is no record at all (discarded with a warning: the editions are built)."""
+    path = manifest_path(build_dir)
     try:
-        data = json.loads(manifest_path(build_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_sealed(path)
+    except FileNotFoundError:
+        return {}
+    except Damaged as error:
+        discarded(path, "the build manifest", str(error))
         return {}
     books = data.get("books") if isinstance(data, dict) else None
     if not isinstance(books, dict):
+        discarded(path, "the build manifest", "it is not of the form this build writes")
         return {}
     return {
         book: {
@@ -115,8 +139,4 @@ def record(build_dir: Path, book_dir: Path, key: str, outputs: dict[str, Path]) 
     recorded = books.setdefault(book_id(book_dir), {})
     for name, path in outputs.items():
         recorded[name] = {"key": key, "output": output_hash(path) or ""}
-    target = manifest_path(build_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"books": books}, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, target)
+    write_sealed(manifest_path(build_dir), {"books": books})

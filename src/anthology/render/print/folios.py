@@ -5,11 +5,11 @@ their own, in the type each number was laid out in, and stamped onto the segment
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from pathlib import Path
 
-from anthology.atomic import atomic_file
+from anthology import manifest
+from anthology.atomic import Damaged, atomic_file, read_sealed, write_sealed
 from anthology.model import Project
 from anthology.render.print import screen, segments
 from anthology.render.print.page_plan import Layout
@@ -144,19 +144,25 @@ FOLIO_DIGESTS = "folios.json"
 
 
 def recorded_folios(folder: Path) -> dict[str, str]:
-    """The digest of each folio document's file by name, as the last build recorded them ({} if unreadable)."""
+    """The digest of each folio document's file by name, as the last build recorded them ({} if there is no
+    record; a damaged one is discarded with a warning, and every folio document is laid out again)."""
+    path = folder / FOLIO_DIGESTS
     try:
-        data = json.loads((folder / FOLIO_DIGESTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_sealed(path)
+    except FileNotFoundError:
         return {}
-    valid = isinstance(data, dict) and all(isinstance(v, str) for v in data.values())
-    return data if valid else {}
+    except Damaged as error:
+        manifest.discarded(path, "the folio documents' record", str(error))
+        return {}
+    if not (isinstance(data, dict) and all(isinstance(v, str) for v in data.values())):
+        manifest.discarded(path, "the folio documents' record", "it is not of the form this build writes")
+        return {}
+    return data
 
 
 def record_folios(folder: Path, paths: set[Path]) -> None:
-    with atomic_file(folder / FOLIO_DIGESTS) as temporary:
-        digests = {path.name: segments.file_digest(path) for path in sorted(paths)}
-        temporary.write_text(json.dumps(digests, sort_keys=True), encoding="utf-8")
+    digests = {path.name: segments.file_digest(path) for path in sorted(paths)}
+    write_sealed(folder / FOLIO_DIGESTS, digests)
 
 
 def numbers_known(part: segments.Segment, pages: dict[str, int]) -> bool:

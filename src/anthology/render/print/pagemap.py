@@ -9,7 +9,6 @@ hyphenation, note calls, list numbers and folios do not disturb it.
 from __future__ import annotations
 
 import bisect
-import json
 import os
 import re
 import shutil
@@ -26,8 +25,9 @@ from typing import Any
 from lxml import etree
 
 from anthology.ast import Node
+from anthology.atomic import Damaged, read_sealed, write_sealed
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.manifest import output_hash
+from anthology.manifest import discarded, output_hash
 
 FOLIO = re.compile(r"^(\d+|[ivxlcdm]+)$")
 FOLIO_BAND = 0.1  # a folio sits in the outer tenth of the page height, above or below the text block
@@ -176,18 +176,22 @@ def pages_path(pdf: Path) -> Path:
 def save_print_pages(pdf: Path, pages: list[PrintPage]) -> None:
     """The pages' folios and lines as the layout made them, with the digest of the PDF they belong to."""
     data = {"pdf_sha256": output_hash(pdf), "pages": [[page.folio, list(page.chunks)] for page in pages]}
-    pages_path(pdf).parent.mkdir(parents=True, exist_ok=True)
-    pages_path(pdf).write_text(json.dumps(data), encoding="utf-8")
+    write_sealed(pages_path(pdf), data)
 
 
 def saved_print_pages(pdf: Path) -> list[PrintPage] | None:
-    """The pages the print build saved for this very PDF (None if there are none, or they are another PDF's)."""
+    """The pages the print build saved for this very PDF (None if there are none, or they are another PDF's; a
+    damaged file is discarded with a warning, W064, and the PDF is read instead)."""
     try:
-        data = json.loads(pages_path(pdf).read_text(encoding="utf-8"))
+        data = read_sealed(pages_path(pdf))
         if data["pdf_sha256"] != output_hash(pdf):
             return None
         return [PrintPage(index, folio, tuple(lines)) for index, (folio, lines) in enumerate(data["pages"])]
-    except (OSError, ValueError, KeyError, TypeError):
+    except FileNotFoundError:
+        return None
+    except (Damaged, ValueError, KeyError, TypeError) as error:
+        reason = str(error) if isinstance(error, Damaged) else "it is not of the form this build writes"
+        discarded(pages_path(pdf), "the print pages' text", reason)
         return None
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from anthology.atomic import atomic_file
 from anthology.config import POINTS_PER_INCH, minimum_gutter_in
-from anthology.diagnostics import BuildError, Diagnostic
+from anthology.diagnostics import BuildError
 from anthology.model import Project, ResolvedBook
 from anthology.render.print import merge, pagemap, screen, segments
 from anthology.render.print.book_html import geometry_for, print_html
@@ -39,6 +39,7 @@ from anthology.render.print.typeset import (
     strip_interactive,
     typesetting_report,
     variant_options,
+    weasyprint_diagnostic,
     write_reports,
 )
 
@@ -93,13 +94,12 @@ def drop_folios(result: segments.Result) -> None:
             del lines[len(lines) - 1 - lines[::-1].index(folio)]
 
 
-def weasyprint_problems(messages: list[str], project: Project) -> None:
-    """WeasyPrint's warnings stop the build, as they do on the segmented path (a missing font, a refused URL)."""
+def weasyprint_problems(messages: list[str], project: Project, source: Path) -> None:
+    """WeasyPrint's warnings stop the build, as they do on the segmented path (a missing font, a refused URL):
+    blamed on the style sheet's line they name, else on `source` (the book: one document holds every text)."""
     problems = dict.fromkeys(m for m in messages if not m.startswith(IGNORED_WARNINGS))
     if problems:
-        raise BuildError(
-            [Diagnostic("E040", f"WeasyPrint: {m}", file=project.styles_dir / "print.css") for m in problems]
-        )
+        raise BuildError([weasyprint_diagnostic(m, project.styles_dir, source) for m in problems])
 
 
 def write_pdfs(
@@ -150,7 +150,7 @@ def render_pdfs(
         progress(0, 1)  # the book is one document: the build's other editions go ahead while it is laid out
     with weasyprint_warnings() as warnings:
         laid, page_count, settled = settle(resolved, project)
-    weasyprint_problems(warnings, project)
+    weasyprint_problems(warnings, project, resolved.book.config_document.path)
     count = len(laid.document.pages)
     result, links = measure_segment("book", laid.document, laid.elements, laid.breaks, laid.passes, count)
     drop_folios(result)

@@ -20,12 +20,11 @@ from anthology.render.print.folios import (
     numbers_known,
     overlay_chunks,
     overlay_html,
-    overlay_job,
     record_folios,
     recorded_folios,
 )
 from anthology.render.print.page_plan import Layout, compose
-from anthology.render.print.typeset import PRINT, SCREEN, variant_options
+from anthology.render.print.typeset import PRINT, SCREEN, variant_options, weasyprint_diagnostic
 
 # The speed mechanisms of the layout a build can switch off (build.MECHANISMS describes them): the outputs are the
 # same without each, only slower.
@@ -82,6 +81,23 @@ class SegmentRenderer:
         self.ahead: set[str] = set()  # the keys of those laid out before the book's layout was final
         # The folio documents' files as the last build left them: one changed since is laid out again.
         self.folio_digests = recorded_folios(self.cache.parent)
+        self.sources = {slug: item.text.path for slug, item in resolved.texts.items()}
+        self.config_path = resolved.book.config_document.path
+
+    def outcome(self, future: Any, name: str) -> Any:
+        """A worker's job's result; a layout stopped at a budget, or a worker that died, stops the build with a
+        diagnostic naming the text (its file; book.yaml for the pages the book makes itself)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        source = self.sources.get(name, self.config_path)
+        try:
+            return future.result()
+        except worker.OverBudget as over:
+            raise BuildError([budget_diagnostic(over, source)]) from None
+        except BrokenProcessPool:
+            message = f"a layout worker process ended abruptly while {name} was being laid out (or another text)"
+            hint = "the system may have stopped it for lack of memory (see `dmesg`); run the build again"
+            raise BuildError([Diagnostic("E045", message, file=source, hint=hint)]) from None
 
     def derive_screens(self, job: segments.Job, result: segments.Result) -> None:
         """A layout's screen PDFs, derived by the pool's screen process where they are not yet (once each)."""
@@ -106,6 +122,8 @@ class SegmentRenderer:
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
         previous = None if "resume" in self.off else self.previous.get(segment.name)
+        if previous is not None and previous != self.cache / key and segments.cached(previous, self.variants) is None:
+            previous = None  # no entry (or a damaged one, discarded here with its warning): laid out whole
         return segments.Job(
             key,
             segment,
@@ -126,16 +144,23 @@ class SegmentRenderer:
         cached = "segment-cache" not in self.off and all(self.folio_intact(path) for path in paths.values())
         if key not in self.folio_jobs and not cached:
             targets = {variant: str(path) for variant, path in paths.items()}
-            self.folio_jobs[key] = self.pool.submit(overlay_job, html, self.project, targets)
+            self.folio_jobs[key] = self.pool.submit(worker.run_folios, html, self.project, targets, FOLIOS)
         return key, paths
 
     def folio_intact(self, path: Path) -> bool:
-        """Whether a folio document's file is the one a build wrote (a file changed or cut short since is made
-        again)."""
-        try:
-            return self.folio_digests.get(path.name) == segments.file_digest(path)
-        except OSError:
+        """Whether a folio document's file is the one a build wrote. One changed or cut short since is discarded
+        with a warning (W064) and laid out again; one never written is laid out."""
+        recorded = self.folio_digests.get(path.name)
+        if recorded is None or not path.exists():
             return False
+        try:
+            if recorded == segments.file_digest(path):
+                return True
+        except OSError:
+            pass
+        manifest.discarded(path, "a folio document", "it is not the file its layout wrote (cut short or altered)")
+        del self.folio_digests[path.name]
+        return False
 
     def may_take(self, job: segments.Job) -> bool:
         """Whether the job's cache entry may be taken: always, unless the segment cache is switched off; then only
@@ -176,7 +201,7 @@ class SegmentRenderer:
             for future in done:
                 index, role = waiting.pop(future)
                 if role:
-                    parts.setdefault(index, {})[role] = future.result()
+                    parts.setdefault(index, {})[role] = self.outcome(future, jobs[index].segment.name)
                     if len(parts[index]) < 2:
                         continue
                     head, rest = parts[index]["head"], parts[index]["rest"]
@@ -189,22 +214,41 @@ class SegmentRenderer:
                         continue
                     results[index] = joined
                 else:
-                    results[index] = future.result()
+                    results[index] = self.outcome(future, jobs[index].segment.name)
                 self.derive_screens(jobs[index], results[index])
                 self.made.add(jobs[index].key)
                 self.laid_out += 1
                 self.progress(len(results), len(jobs))
         ordered = [results[i] for i in range(len(jobs))]
         self.previous.update((job.segment.name, Path(job.folder)) for job in jobs)
-        problems = [m for result in ordered for m in result.warnings]
+        problems = {(m, result.name): None for result in ordered for m in result.warnings}
         if problems:
+            styles, sources = self.project.styles_dir, self.sources
             raise BuildError(
                 [
-                    Diagnostic("E040", f"WeasyPrint: {message}", file=self.project.styles_dir / "print.css")
-                    for message in dict.fromkeys(problems)
+                    weasyprint_diagnostic(message, styles, sources.get(name, self.config_path))
+                    for message, name in problems
                 ]
             )
         return ordered
+
+
+FOLIOS = "the folio documents (folios and page numbers stamped on the pages)"
+BUDGETS = {
+    "memory": ("memory", "MB", "ANTHOLOGY_LAYOUT_MEMORY_MB"),
+    "time": ("time", "seconds", "ANTHOLOGY_LAYOUT_SECONDS"),
+}
+
+
+def budget_diagnostic(over: worker.OverBudget, source: Path) -> Diagnostic:
+    """E043 (memory) or E044 (time): the limit, the text, and how to go on."""
+    what, unit, variable = BUDGETS[over.kind]
+    return Diagnostic(
+        "E043" if over.kind == "memory" else "E044",
+        f"laying out {over.name} went past the layout's {what} budget ({over.limit} {unit} per worker)",
+        file=source,
+        hint=f"a text this long is best split into several texts; or raise the budget: {variable}={over.limit * 2}",
+    )
 
 
 def splittable(job: segments.Job) -> bool:
@@ -249,15 +293,11 @@ def lay_out_folios(
             job.cancel()  # laid out ahead for pages that have changed since: unless it has started
     problems: list[str] = []
     for job in renderer.folio_jobs.values():
-        if not job.cancelled():
-            problems += job.result()  # before the folder is pruned: a job still running would write into it
+        if not job.cancelled():  # before the folder is pruned: a job still running would write into it
+            problems += renderer.outcome(job, FOLIOS)
     if problems:
-        raise BuildError(
-            [
-                Diagnostic("E040", f"WeasyPrint: {message}", file=project.styles_dir / "print.css")
-                for message in dict.fromkeys(problems)
-            ]
-        )
+        config = renderer.config_path
+        raise BuildError([weasyprint_diagnostic(m, project.styles_dir, config) for m in dict.fromkeys(problems)])
     kept = {path for paths in overlays.values() for path in paths}
     for old in renderer.cache.parent.glob("folios-*.pdf"):
         if old not in kept:

@@ -4,11 +4,12 @@ has and the gutter fits the page count, starting from the last build's pages (pa
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anthology import manifest
+from anthology.atomic import Damaged, read_sealed, write_sealed
 from anthology.config import POINTS_PER_INCH, minimum_gutter_in
 from anthology.model import Project, ResolvedBook
 from anthology.render.print import segments
@@ -39,11 +40,18 @@ def previous_pages(renderer: SegmentRenderer) -> Pages | None:
     """The page numbers the last build of this folder settled on: the starting point of the next build, so that
     a segment whose text did not change has the HTML it had, and is not laid out again."""
     try:
-        data = json.loads(state_path(renderer).read_text(encoding="utf-8"))
+        data = read_sealed(state_path(renderer))
         pages = Pages(data["anchors"], data["total"], data["page_count"], data["fingerprint"], data["segments"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except FileNotFoundError:
         return None
-    return pages if valid_pages(pages) else None
+    except (Damaged, ValueError, KeyError, TypeError) as error:
+        reason = str(error) if isinstance(error, Damaged) else "it is not of the form this build writes"
+        manifest.discarded(state_path(renderer), "the last build's pages", reason)
+        return None
+    if not valid_pages(pages):
+        manifest.discarded(state_path(renderer), "the last build's pages", "it is not of the form this build writes")
+        return None
+    return pages
 
 
 def valid_pages(pages: Pages) -> bool:
@@ -126,5 +134,5 @@ def settle(resolved: ResolvedBook, project: Project, renderer: SegmentRenderer) 
             "fingerprint": renderer.fingerprint,
             "segments": {name: folder.name for name, folder in renderer.folder_of.items()},
         }
-        state_path(renderer).write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+        write_sealed(state_path(renderer), state)
     return layout, parts, page_count, settled

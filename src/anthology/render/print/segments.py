@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from lxml import html as lxml_html
+
+from anthology import manifest
+from anthology.atomic import Damaged, read_sealed, write_sealed
 
 # Links to an anchor in another segment: WeasyPrint would drop them ("No anchor"), so they leave the segment as
 # URIs of this scheme and the merge turns them back into links to the book's named destinations.
@@ -232,13 +234,12 @@ class Result:
             return
         names = [name for prefix, _start, _stop in self.pieces() for name in piece_files(prefix, ("print", "screen"))]
         self.digests = {name: file_digest(folder / name) for name in names if (folder / name).exists()}
-        temporary = folder / "result.json.tmp"
-        temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(temporary, target)
+        write_sealed(target, asdict(self))
 
     @classmethod
     def load(cls, folder: Path) -> Result:
-        return cls(**json.loads((folder / "result.json").read_text(encoding="utf-8")))
+        """The result as saved: FileNotFoundError if there is none, Damaged if it is not as it was written."""
+        return cls(**read_sealed(folder / "result.json"))
 
 
 def job_key(segment: Segment, fingerprint: str) -> str:
@@ -265,18 +266,32 @@ def file_digest(path: Path) -> str:
 
 def cached(folder: Path, variants: tuple[str, ...]) -> Result | None:
     """A complete cache entry: its result, of the form this code writes, with no warning, and the files of each of
-    its pieces (piece_files) as they were written. Anything else (an entry cut short, edited, or written by other
-    code) is no entry: the segment is laid out again."""
+    its pieces (piece_files) as they were written. An entry with no result (never finished) is none; one that is
+    there but not as written (cut short, altered, or written by other code) is discarded with a warning (W064):
+    either way the segment is laid out again."""
     try:
         result = Result.load(folder)
-        if not well_formed(result) or result.warnings:
+    except FileNotFoundError:
+        return None
+    except (Damaged, ValueError, TypeError) as error:
+        return discard(folder, f"its result.json is damaged ({error})")
+    try:
+        if not well_formed(result):
+            return discard(folder, "its result.json is not of the form this build writes")
+        if result.warnings:
             return None
         names = [name for prefix, _start, _stop in result.pieces() for name in piece_files(prefix, variants)]
-        if all(name in result.digests and file_digest(folder / name) == result.digests[name] for name in names):
-            return result
-    except (OSError, ValueError, TypeError, AttributeError):
-        pass
-    return None
+        for name in names:
+            if name not in result.digests or file_digest(folder / name) != result.digests[name]:
+                return discard(folder, f"its file {name} is not the file its layout wrote (cut short or altered)")
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        return discard(folder, f"it cannot be read ({error})")
+    return result
+
+
+def discard(folder: Path, reason: str) -> None:
+    """A damaged segment entry removed, with a warning naming it: the segment is laid out again."""
+    manifest.discarded(folder, "a print segment's cache entry", reason)
 
 
 def well_formed(result: Result) -> bool:
@@ -306,11 +321,23 @@ def underived(folder: Path, result: Result) -> list[str]:
 
 
 def screen_intact(folder: Path, prefix: str) -> bool:
+    """Whether a piece's screen PDF is derived and as it was derived. One not derived yet (no digest) is simply
+    derived; one whose file or digest changed since is discarded with a warning (W064), then derived again."""
+    recorded_at = folder / f"{prefix}{SCREEN_DIGEST}"
     try:
-        recorded = (folder / f"{prefix}{SCREEN_DIGEST}").read_text(encoding="utf-8")
-        return recorded == file_digest(folder / f"{prefix}screen.pdf")
-    except OSError:
+        recorded = recorded_at.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return False
+    except (OSError, ValueError):
+        recorded = ""
+    try:
+        if recorded == file_digest(folder / f"{prefix}screen.pdf"):
+            return True
+    except OSError:
+        pass
+    recorded_at.unlink(missing_ok=True)
+    manifest.discarded(folder / f"{prefix}screen.pdf", "a derived screen PDF", "it is not the file derived")
+    return False
 
 
 def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:

@@ -5,6 +5,7 @@ forced breaks that keep footnotes with their calls, and the typesetting report w
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -59,6 +60,31 @@ def pdf_variant(config: BookConfig) -> str:
 
 # WeasyPrint messages that are expected and harmless for our documents.
 IGNORED_WARNINGS = ("Ignored `text-align-last",)
+
+# Where a WeasyPrint message places its problem (line:column of a style sheet or a style attribute), and the
+# declaration it names.
+WEASYPRINT_PLACE = re.compile(r" at (\d+):(\d+)")
+WEASYPRINT_DECLARATION = re.compile(r"`([a-zA-Z-]+)\s*:")
+
+
+def weasyprint_diagnostic(message: str, styles_dir: Path, source: Path) -> Diagnostic:
+    """E040 for one WeasyPrint warning, blamed on what it is about: the line of styles/print.css it names when that
+    line holds what it names, else the text whose HTML WeasyPrint was laying out (`source`: a style attribute,
+    an image, an id of the text's)."""
+    sheet = styles_dir / "print.css"
+    place = WEASYPRINT_PLACE.search(message)
+    if place is not None:
+        line, column = int(place[1]), int(place[2])
+        declared = WEASYPRINT_DECLARATION.search(message)
+        try:
+            lines = sheet.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        if 0 < line <= len(lines) and (declared is None or declared[1] in lines[line - 1]):
+            hint = "fix this rule of the style sheet"
+            return Diagnostic("E040", f"WeasyPrint: {message}", file=sheet, line=line, column=column, hint=hint)
+    hint = "WeasyPrint refused part of this text's HTML (a style attribute, an image, an id): fix it in the text"
+    return Diagnostic("E040", f"WeasyPrint: {message}", file=source, hint=hint)
 
 
 def layout_css(variant: Variant, base: str, fetcher: URLFetcher) -> tuple[CSS, dict[str, Any]]:

@@ -4,6 +4,14 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import select
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from anthology.model import Project
@@ -65,9 +73,99 @@ def warm_up(book_dir: str, styles_dir: str, lang: str) -> None:
 def run(job: segments.Job, reuse: bool = True) -> segments.Result:
     """Lay out one segment (in a worker process), mend its footnotes, write its PDFs into its cache folder.
     `reuse`: a resumed layout may take the previous layout's pages after the edit (resume.py)."""
-    return render_segment(job, reuse)
+    with bounded(job.segment.name):
+        return render_segment(job, reuse)
 
 
 def run_part(job: segments.Job, role: str) -> resume.Part | None:
     """Lay out one part of a segment resumed and split in two (resume.py), in a worker process."""
-    return resume.render_part(job, role)
+    with bounded(job.segment.name):
+        return resume.render_part(job, role)
+
+
+def run_folios(html: str, project: Project, targets: dict[str, str], name: str) -> list[str]:
+    """Lay out a folio document (folios.overlay_job), in a worker process."""
+    from anthology.render.print.folios import overlay_job
+
+    with bounded(name):
+        return overlay_job(html, project, targets)
+
+
+# ---- The layout's budgets ----------------------------------------------------------------------------------------
+
+
+class OverBudget(Exception):
+    """A layout stopped at one of its budgets: which ("memory" or "time"), the segment's name, and the limit (MB or
+    seconds). Raised in the worker, reported by the build as E043 or E044."""
+
+    def __init__(self, kind: str, name: str, limit: int):
+        super().__init__(kind, name, limit)
+        self.kind, self.name, self.limit = kind, name, limit
+
+
+BUDGET = {"memory": 0, "time": 0}  # this worker's budgets (set_budget): MB of address space, seconds per layout
+
+
+def set_budget(memory_mb: int, seconds: int) -> None:
+    """The worker's budgets, from the build: its address space is limited (an allocation past it fails, and the
+    layout stops), and each layout's time is (bounded)."""
+    BUDGET.update(memory=memory_mb, time=seconds)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+@contextmanager
+def bounded(name: str) -> Iterator[None]:
+    """One layout within the worker's budgets: past its time, an alarm stops it (and again each second, should
+    WeasyPrint catch the first); past its memory, the allocation that fails stops it."""
+    seconds = BUDGET["time"]
+
+    def expired(_signal: int, _frame: object) -> None:
+        signal.alarm(1)
+        raise OverBudget("time", name, seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired) if seconds else None
+    signal.alarm(seconds)
+    try:
+        yield
+    except MemoryError:
+        raise OverBudget("memory", name, BUDGET["memory"]) from None
+    finally:
+        signal.alarm(0)
+        if previous is not None:
+            signal.signal(signal.SIGALRM, previous)
+
+
+# ---- Dying with the build ----------------------------------------------------------------------------------------
+
+
+def die_with(build: int) -> None:
+    """End this process as soon as the build's process ends, even by `kill -9`: a thread waits on the build's pid
+    (a pidfd; else it looks every second), then kills this process. A worker's parent is the fork server, which
+    stays while any worker holds its pipe, and a worker waits for jobs from the build that is gone: left alone,
+    they stayed for minutes after a killed build (issue 26)."""
+    try:
+        handle: int | None = os.pidfd_open(build)
+    except ProcessLookupError:  # the build has ended already
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3 or later)
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while alive(build):
+                time.sleep(1)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="anthology-dies-with-the-build", daemon=True).start()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
