@@ -28,6 +28,8 @@ STAGES_OF = {
     "resolve/": {"resolve"},
     "render/": {"render"},
     "build.py": {"build"},
+    "atomic.py": {"build"},  # the output folder: its staging, and its errors (a full disk)
+    "manifest.py": {"build"},  # the caches: a damaged entry discarded
     "check/": {"check"},
 }
 

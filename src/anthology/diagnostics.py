@@ -114,6 +114,9 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E040", "WeasyPrint reported a problem"),
     Code("E041", "the cover has no print PDF to size its spine from", "run `invoke pdf` (or `invoke build`) first"),
     Code("E042", "the gutter does not reach the printer's minimum"),
+    Code("E043", "a text's layout went past the layout's memory budget"),
+    Code("E044", "a text's layout went past the layout's time budget"),
+    Code("E045", "a layout worker process ended abruptly"),
     # load: what a text may contain
     Code("E050", "a remote resource: the build never downloads"),
     Code("E051", "a local image is not found"),
@@ -129,6 +132,10 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E058", "raw HTML that embeds or plays another document"),
     Code("E059", "a pandoc attribute that is an event handler or loads something"),
     Code("E062", "ANTHOLOGY_DISABLE names no speed mechanism of the build"),
+    Code("E063", "the disk holding the output folder is full"),
+    Code("W064", "a damaged cache entry was discarded and made again"),
+    Code("E065", "the output folder cannot be written"),
+    Code("E066", "a layout budget's setting is not a whole number above 0"),
     # resolve: citations and cross-references
     Code("E070", "unknown citation key"),
     Code("E071", "unknown citation style"),

@@ -24,7 +24,7 @@ import yaml
 
 from anthology import pandoc
 from anthology.ast import Node, clone, div, header, para, span, str_inlines, walk_structure
-from anthology.atomic import atomic_file
+from anthology.atomic import atomic_file, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Chapter, Project, ResolvedBook, ResolvedText
 from anthology.render.common import FONT_FILES, source_date_epoch
@@ -376,7 +376,7 @@ class EpubRun:
         self.resolved, self.project = resolved, project
         self.draft = draft or draft_epub(resolved, project)
         self.stream = self.draft.stream.without_words()
-        self.scratch = Path(tempfile.mkdtemp(prefix="anthology-epub-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="epub-", dir=scratch_folder(project.build_dir)))
         self.epoch = source_date_epoch(resolved)
         self.writer = EpubWriter(resolved, project, self.scratch, self.draft.cover, self.epoch)
         self.package: epub_package.Package | None = None
