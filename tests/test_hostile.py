@@ -364,8 +364,9 @@ def test_allowed_formatting_survives_in_the_site_and_the_epub(allowed_build):
 
 def test_the_epub_is_valid_and_holds_only_the_books_files(allowed_build):
     """EPUBCheck passes; the EPUB holds the build's files only (texts, navigation, the stylesheet and fonts as in
-    styles/, the cover): nothing from outside the book, and no copy of what pandoc was only allowed to read."""
-    _, out, _ = allowed_build
+    styles/, the cover): nothing from outside the book, and no copy of what pandoc was only allowed to read; it is
+    dated by the book, as before pandoc was sandboxed."""
+    book, out, _ = allowed_build
     epub = out / "minibook.epub"
     result = EpubCheck(str(epub))
     assert [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages if m.level != "USAGE"] == []
@@ -378,6 +379,9 @@ def test_the_epub_is_valid_and_holds_only_the_books_files(allowed_build):
     fonts = sorted(Path(name).name for name in archive.namelist() if "/fonts/" in name)
     assert fonts and all((ROOT / "styles" / "fonts" / name).is_file() for name in fonts)
     assert sorted(fonts) == sorted(FONT_FILES)  # the fonts, and nothing packed as one only to be read
+    opf = etree.fromstring(archive.read(next(n for n in archive.namelist() if n.endswith(".opf"))))
+    modified = opf.findtext(".//{*}meta[@property='dcterms:modified']")
+    assert modified == (load_book(book).config.date + "-01-01")[:10] + "T00:00:00Z"  # the book's, not pandoc's 1970
 
 
 def opf_item(archive: zipfile.ZipFile, properties: str) -> etree._Element | None:

@@ -11,7 +11,8 @@ document.addEventListener("click", (event) => {
   if (link && !/^[\\s\\x00-\\x20]*j\\s*a\\s*v\\s*a\\s*s\\s*c\\s*r\\s*i\\s*p\\s*t\\s*:/i.test(link.getAttribute("href"))) {
     event.preventDefault();
   }
-}, true);`;
+}, true);
+document.addEventListener("submit", (event) => event.preventDefault(), true);`;
 
 async function tryPage(context, url) {
   const page = await context.newPage();
@@ -28,16 +29,19 @@ async function tryPage(context, url) {
   let hovered = 0;
   let clicked = 0;
   for (let index = 0; index < count; index++) {
-    const element = (await page.$$("body *"))[index];
-    if (!element) break;
-    const box = await element.boundingBox();
-    if (!box || box.width < 1 || box.height < 1) continue;
-    const x = box.x + box.width / 2;
-    const y = box.y + box.height / 2;
-    await element.scrollIntoViewIfNeeded().catch(() => {});
-    await page.mouse.move(x, y);
-    hovered++;
-    await element.click({ timeout: 2000, force: true, noWaitAfter: true }).then(() => clicked++, () => {});
+    try {
+      const element = (await page.$$("body *"))[index];
+      if (!element) break;
+      await element.scrollIntoViewIfNeeded().catch(() => {});
+      const box = await element.boundingBox();
+      if (!box || box.width < 1 || box.height < 1) continue;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      hovered++;
+      await element.click({ timeout: 2000, force: true, noWaitAfter: true }).then(() => clicked++, () => {});
+    } catch (error) {
+      // The page was replaced under the element (a script's navigation): it is loaded again below.
+    }
+    await page.waitForLoadState("load");
     if (page.url().split("#")[0] !== url.split("#")[0]) {
       await page.goto(url, { waitUntil: "load" });
     }

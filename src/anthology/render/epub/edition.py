@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -448,7 +449,18 @@ class EpubWriter:
 
     def __call__(self, document: bytes) -> epub_package.Package:
         pandoc.run(self.args, document, epoch=self.epoch)
-        return without_copies(epub_package.Package(self.scratch / "pandoc.epub"), [p.name for p in self.readable])
+        package = without_copies(epub_package.Package(self.scratch / "pandoc.epub"), [p.name for p in self.readable])
+        return dated(package, self.epoch)
+
+
+def dated(package: epub_package.Package, epoch: int) -> epub_package.Package:
+    """The package's dcterms:modified at the book's timestamp: sandboxed, pandoc reads no SOURCE_DATE_EPOCH and
+    dates it 1970-01-01 (measured with pandoc 3.9)."""
+    opf = package.trees[package.path(epub_package.OPF_FILE)]
+    stamp = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for meta in opf.iterfind(f".//{{{epub_package.OPF}}}meta[@property='dcterms:modified']"):
+        meta.text = stamp
+    return package
 
 
 def without_copies(package: epub_package.Package, names: list[str]) -> epub_package.Package:
