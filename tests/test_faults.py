@@ -147,6 +147,27 @@ def test_a_damaged_cache_entry_is_discarded_with_a_warning_and_made_again(built_
     assert "warning" not in again, again
 
 
+@pytest.mark.parametrize("how", ["truncated", "altered"])
+def test_damaged_print_pages_are_discarded_and_the_pdf_read_instead(built_minibook, tmp_path, capsys, how):
+    """An EPUB built alone, its PDF current, takes the print pages' text saved beside the PDF: damaged, it is
+    discarded with a warning and the PDF itself is read; the EPUB is the clean build's."""
+    from invoke.exceptions import Exit
+
+    out = tmp_path / "out"
+    shutil.copytree(built_minibook.project.build_dir, out)
+    saved = out / ".cache" / "minibook.pdf.pages.json"
+    damage(saved, how)
+    (out / "minibook.epub").unlink()
+    capsys.readouterr()
+    try:
+        cli.run_build(str(MINIBOOK), ROOT, ["epub"], out=str(out))
+    except Exit as stopped:
+        pytest.fail(f"the build stopped: {capsys.readouterr().err}{stopped.message}", pytrace=False)
+    printed = capsys.readouterr().err
+    assert warned_entries(printed, "W064") == {str(saved)}, printed
+    assert (out / "minibook.epub").read_bytes() == built_minibook.epub.read_bytes()
+
+
 def test_a_sealed_file_is_read_only_as_written(tmp_path):
     """The seal's digest covers every value: a file cut short, altered (even into other valid JSON), or without a
     seal is refused; it stays plain JSON."""
@@ -403,7 +424,7 @@ def test_a_style_attribute_weasyprint_refuses_is_blamed_on_its_text(tmp_path, ca
 def test_a_style_sheet_rule_weasyprint_refuses_is_blamed_on_its_line(tmp_path):
     """WeasyPrint's own message for a bad rule, laid out here: E040 names the style sheet's line and column."""
     from anthology.render.print.engine import weasyprint_warnings
-    from anthology.render.print.typeset import layout, weasyprint_diagnostic
+    from anthology.render.print.typeset import font_configuration, layout, weasyprint_diagnostic
 
     styles = tmp_path / "styles"
     shutil.copytree(STYLES, styles)
@@ -414,6 +435,7 @@ def test_a_style_sheet_rule_weasyprint_refuses_is_blamed_on_its_line(tmp_path):
     html = '<!DOCTYPE html><html><head><link rel="stylesheet" href="print.css"></head><body><p>x</p></body></html>'
     with weasyprint_warnings() as messages:
         layout(html, project)
+    font_configuration.cache_clear()  # its fonts' folder goes with it, now rather than at the interpreter's exit
     refused = [m for m in messages if "colr" in m]
     assert refused, messages
     diagnostic = weasyprint_diagnostic(refused[0], styles, MINIBOOK / "texts" / "alpha.md")
