@@ -125,12 +125,12 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E054", "too many notes in one text"),
     Code("E055", "a footnote is opened but never closed"),
     Code("E056", "an image outside the book folder", "keep images inside book/"),
-    # build
-    Code("E060", "another build is writing to the output folder"),
-    Code("W061", "a damaged pandoc cache entry was discarded and pandoc run again"),
     Code("E057", "a link or image URL whose scheme is not allowed in a text"),
     Code("E058", "raw HTML that embeds or plays another document"),
     Code("E059", "a pandoc attribute that is an event handler or loads something"),
+    # build
+    Code("E060", "another build is writing to the output folder"),
+    Code("W061", "a damaged pandoc cache entry was discarded and pandoc run again"),
     Code("E062", "ANTHOLOGY_DISABLE names no speed mechanism of the build"),
     Code("E063", "the disk holding the output folder is full"),
     Code("W064", "a damaged cache entry was discarded and made again"),
