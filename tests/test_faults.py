@@ -265,6 +265,39 @@ def test_a_build_killed_leaves_no_process_no_scratch_and_the_previous_outputs(bu
     assert differences(editions(out), editions(edited.project.build_dir), tmp_path / "pages") == []
 
 
+def every_output(out: Path) -> dict[str, bytes]:
+    """Every file of an output folder but its caches, lock, staging and scratch (the names starting with a dot)."""
+    return {
+        str(path.relative_to(out)): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(out).parts)
+    }
+
+
+def test_the_anthology_killed_during_its_layout_leaves_no_process_and_its_outputs(built, tmp_path):
+    """The anthology's build folder, then a copy of the book with a sentence added to an essay built there and
+    killed as its layout starts: no process of the build outlives it, no scratch is left outside the output folder,
+    the outputs are as they were; the next build succeeds with the sentence in every edition."""
+    from outputs import epub_text, letters, pdf_body_text, site_text
+
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    shutil.copytree(built.project.build_dir, out)
+    before = every_output(out)
+    book = tmp_path / "book"
+    shutil.copytree(built.project.book_dir, book)
+    essay = book / "texts" / f"{built.book.chapters[-1].slug}.md"
+    added = "Plenipotentiaries convened after the anthology was last built."
+    essay.write_text(essay.read_text(encoding="utf-8") + f"\n{added}\n", encoding="utf-8")
+    printed, mark = kill_build_at(book, out, KILL_POINTS["layout"], tmp)
+    assert gone_within(mark, 10) == [], printed
+    assert [path.name for path in tmp.iterdir() if not path.name.startswith("pymp-")] == []
+    assert every_output(out) == before, "a killed build changed the outputs"
+    made = build.build(Project(book_dir=book, styles_dir=STYLES, build_dir=out))
+    for text in (pdf_body_text(made["pdf"]), epub_text(made["epub"]), site_text(made["html"].parent)):
+        assert letters(added) in letters(text)
+
+
 def test_a_swap_cut_short_is_completed_by_the_next_build(built_minibook, edited, tmp_path, monkeypatch, capsys):
     """The swap into place stopped after its first move (as by a kill): the failed build says so, and the next build
     first completes the move, then gives the clean build."""
