@@ -214,7 +214,7 @@ def test_a_damaged_entry_is_never_used(tmp_path, monkeypatch, capsys, how):
     monkeypatch.setattr(pandoc, "CACHE_DIR", tmp_path)
     first = pandoc.run(["--from", "markdown", "--to", "html5"], "One *two* three four five.")
     pandoc.run(["--from", "markdown", "--to", "html5"], "Another text.")
-    key = pandoc.cache_key(["--from", "markdown", "--to", "html5"], "One *two* three four five.", None, True)
+    key = pandoc.cache_key(["--from", "markdown", "--to", "html5"], "One *two* three four five.", None)
     assert key is not None
     entry = tmp_path / key[:2] / key
     if how == "folder":
@@ -233,13 +233,13 @@ def test_a_damaged_entry_is_never_used(tmp_path, monkeypatch, capsys, how):
 
 def test_the_cache_key_covers_pandocs_version_and_the_input(monkeypatch):
     args = ["--from", "markdown", "--to", "html5"]
-    key = pandoc.cache_key(args, "text", None, True)
-    assert pandoc.cache_key(args, "text.", None, True) != key
-    assert pandoc.cache_key(args, "text", 1, True) != key
+    key = pandoc.cache_key(args, "text", None)
+    assert pandoc.cache_key(args, "text.", None) != key
+    assert pandoc.cache_key(args, "text", 1) != key
     version = subprocess.run([pandoc.pandoc_binary(), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.splitlines()[0] in pandoc.pandoc_identity()
     monkeypatch.setattr(pandoc, "pandoc_identity", lambda: "pandoc 9.9:elsewhere")
-    assert pandoc.cache_key(args, "text", None, True) != key
+    assert pandoc.cache_key(args, "text", None) != key
 
 
 def test_prune_keeps_the_entries_used_and_drops_everything_else(tmp_path, monkeypatch):

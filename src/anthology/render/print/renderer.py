@@ -96,7 +96,10 @@ class SegmentRenderer:
             raise BuildError([budget_diagnostic(over, source)]) from None
         except BrokenProcessPool:
             message = f"a layout worker process ended abruptly while {name} was being laid out (or another text)"
-            hint = "the system may have stopped it for lack of memory (see `dmesg`); run the build again"
+            hint = (
+                "the system may have stopped it for lack of memory (see `dmesg`), or its memory budget is too small "
+                "for it to start (ANTHOLOGY_LAYOUT_MEMORY_MB); run the build again"
+            )
             raise BuildError([Diagnostic("E045", message, file=source, hint=hint)]) from None
 
     def derive_screens(self, job: segments.Job, result: segments.Result) -> None:

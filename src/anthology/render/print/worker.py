@@ -103,22 +103,51 @@ class OverBudget(Exception):
         self.kind, self.name, self.limit = kind, name, limit
 
 
-BUDGET = {"memory": 0, "time": 0}  # this worker's budgets (set_budget): MB of address space, seconds per layout
+BUDGET = {"memory": 0, "time": 0}  # this worker's budgets (set_budget): MB resident, seconds per layout
+LAYING_OUT: list[str] = []  # the layout under way in this worker (its segment's name), for the memory watch
+MEMORY_WATCH_SECONDS = 0.25  # how often the worker's resident memory is read
+# Beyond the resident budget, the worker's address space is limited too, as a backstop: an allocation past it fails
+# (MemoryError, or a worker that dies: E045). The workers' address space is larger than their resident memory by
+# the libraries and fonts they map (469 MB against 192 MB resident on the five-essay anthology).
+ADDRESS_SPACE_MARGIN_MB = 4096
 
 
 def set_budget(memory_mb: int, seconds: int) -> None:
-    """The worker's budgets, from the build: its address space is limited (an allocation past it fails, and the
-    layout stops), and each layout's time is (bounded)."""
+    """The worker's budgets, from the build: its resident memory is watched while it lays out (a thread reads it;
+    past the budget the layout is stopped by a signal), its address space limited beyond that, and each layout's
+    time is (bounded)."""
     BUDGET.update(memory=memory_mb, time=seconds)
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_mb * 2**20
+    limit = (memory_mb + ADDRESS_SPACE_MARGIN_MB) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    signal.signal(signal.SIGUSR1, over_memory)
+    threading.Thread(target=watch_memory, name="anthology-memory-watch", daemon=True).start()
+
+
+def resident_mb() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() // 2**20
+
+
+def watch_memory() -> None:
+    """While a layout is under way, its resident memory past the budget sends the worker SIGUSR1 (again each
+    second, should WeasyPrint catch the first): over_memory stops the layout in the worker's main thread."""
+    while True:
+        time.sleep(MEMORY_WATCH_SECONDS)
+        if LAYING_OUT and resident_mb() > BUDGET["memory"]:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(1)
+
+
+def over_memory(_signal: int, _frame: object) -> None:
+    if LAYING_OUT:
+        raise OverBudget("memory", LAYING_OUT[-1], BUDGET["memory"])
 
 
 @contextmanager
 def bounded(name: str) -> Iterator[None]:
     """One layout within the worker's budgets: past its time, an alarm stops it (and again each second, should
-    WeasyPrint catch the first); past its memory, the allocation that fails stops it."""
+    WeasyPrint catch the first); past its memory, the memory watch does (or the allocation that fails)."""
     seconds = BUDGET["time"]
 
     def expired(_signal: int, _frame: object) -> None:
@@ -127,11 +156,13 @@ def bounded(name: str) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, expired) if seconds else None
     signal.alarm(seconds)
+    LAYING_OUT.append(name)
     try:
         yield
     except MemoryError:
         raise OverBudget("memory", name, BUDGET["memory"]) from None
     finally:
+        LAYING_OUT.pop()
         signal.alarm(0)
         if previous is not None:
             signal.signal(signal.SIGALRM, previous)
