@@ -182,3 +182,21 @@ def test_the_site_is_reproducible(book_copy, tmp_path):
     assert files == sorted(path.relative_to(second) for path in second.rglob("*") if path.is_file())
     assert [name for name in files if (first / name).read_bytes() != (second / name).read_bytes()] == []
     assert Path("assets/search-index.js") in files
+
+
+def test_fonts_are_woff2_subsets_holding_every_character_the_pages_show(minisite):
+    """The site's faces keep every glyph its pages need (that the full face has), and besides them only Latin."""
+    from fontTools.ttLib import TTFont
+
+    from anthology.render.common import FONT_FILES
+    from anthology.render.site.fonts import LATIN
+
+    shown = {ord(char) for page in minisite.glob("*.html") for char in parse(page).text_content() if char.isprintable()}
+    for name in FONT_FILES:
+        subset = TTFont(minisite / "assets" / "fonts" / name.replace(".ttf", ".woff2"))
+        assert subset.flavor == "woff2"
+        full = set(TTFont(STYLES / "fonts" / name).getBestCmap())
+        kept = set(subset.getBestCmap())
+        assert (shown & full) - kept == set()
+        assert kept - shown <= LATIN
+        assert len(kept) < len(full)

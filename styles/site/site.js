@@ -132,7 +132,35 @@
     update();
   }
 
+  /* A long headnote is folded on a phone, so the text itself starts on the first screen; it stays open on a wide
+     screen, and without this script. A headnote reached by a link (#id inside it) stays open. */
+  var LONG_HEADNOTE = 1200; // characters: about one phone screen at 18 px
+  function foldHeadnotes() {
+    if (!window.matchMedia("(max-width: 47.99rem)").matches) return;
+    document.querySelectorAll(".headnote > details[open]").forEach(function (details) {
+      var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+      if (target && details.contains(target)) return;
+      if (details.textContent.length > LONG_HEADNOTE) details.open = false;
+    });
+  }
+
+  /* "/" puts the cursor in the search box (as on most sites with search), unless the reader is typing. */
+  function setUpSearchKey() {
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var active = document.activeElement;
+      if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+      var box = document.getElementById("search-query") || document.getElementById("site-search-query");
+      if (!box) return;
+      event.preventDefault();
+      box.focus();
+      box.select();
+    });
+  }
+
+  foldHeadnotes();
   setUpDrawer();
   setUpNotes();
   setUpSections();
+  setUpSearchKey();
 })();

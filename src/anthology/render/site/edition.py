@@ -23,10 +23,13 @@ from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Section, Text, book_id
 from anthology.render.common import FONT_FILES, jinja_environment
 from anthology.render.site import meta as sitemeta
+from anthology.render.site.fonts import write_fonts
 from anthology.render.site.passages import Passage, mark_passages
 from anthology.render.site.search import INDEX_FILE, SearchIndex, SearchText
 
-SCRIPTS = ("site.js", "search.js", "live-reload.js")
+# MiniSearch (minisearch.js, MIT: its licence ships beside it) is vendored: the build runs offline.
+SCRIPTS = ("site.js", "search.js", "minisearch.js", "minisearch-LICENSE.txt", "live-reload.js")
+FONT_LICENCES = ("OFL-EBGaramond12.txt", "OFL-fontsource-EBGaramond.txt")
 # A part without an introduction, a chapter without a headnote: the template sees None.
 NO_TEXTS: dict[str, str | None] = {"body": None, "headnote": None}
 
@@ -384,6 +387,7 @@ class SiteBuilder:
         jobs = list(self.jobs())
         convert_all([fragment for job in jobs for fragment in job.texts.values()], cache)
         common = {"book": self.book, "config": self.book.config, "plan": self.plan, "live_reload": self.live_reload}
+        pages = []
         for job in jobs:
             previous, following = self.plan.neighbours(job.page)
             html = environment.get_template(job.template).render(
@@ -396,10 +400,13 @@ class SiteBuilder:
                 canonical=sitemeta.page_url(self.book.config, job.page.href),
             )
             (folder / job.page.href).write_text(html, encoding="utf-8")
-        self.write_assets(folder / "assets")
+            pages.append(html)
+        self.write_assets(folder / "assets", pages)
 
-    def write_assets(self, assets: Path) -> None:
+    def write_assets(self, assets: Path, pages: list[str]) -> None:
+        """Stylesheet, scripts, the search index, and the fonts cut down to the characters of `pages`."""
         copy_assets(self.project, assets)
+        write_fonts(self.project.fonts_dir, FONT_FILES, [*pages, self.search.script()], assets / "fonts")
         (assets / INDEX_FILE).write_text(self.search.script(), encoding="utf-8")
 
 
@@ -409,13 +416,15 @@ def relabel(passages: list[Passage], where: str) -> list[Passage]:
 
 
 def copy_assets(project: Project, assets: Path) -> None:
-    """Stylesheet, scripts and fonts: everything the pages load, so the site needs no network."""
+    """Stylesheet, scripts and the fonts' licences: with the fonts (write_fonts) everything the pages load, so the
+    site needs no network."""
     (assets / "fonts").mkdir(parents=True, exist_ok=True)
     shutil.copy(project.styles_dir / "screen.css", assets / "screen.css")
     for name in SCRIPTS:
         shutil.copy(project.styles_dir / "site" / name, assets / name)
-    for name in FONT_FILES:
-        shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
+    for name in FONT_LICENCES:
+        if (project.fonts_dir / name).is_file():
+            shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
 
 
 def render_site(
