@@ -58,9 +58,20 @@ def serve(c, book=BOOK, out=None, port=8000, debug=False):
     cli.guarded(lambda: run_serve(cli.project_for(book, ROOT, out), int(port)), debug)
 
 
-@task(help={**CHECK_HELP, "check": "do not write: fail if the committed texts differ from what ingest produces"})
-def ingest(c, book=BOOK, check=False, debug=False):
+@task(
+    help={
+        **CHECK_HELP,
+        "check": "do not write: fail if the committed texts differ from what ingest produces",
+        "explain": "print the text the rules read from this source, numbered as its recipe's lines count",
+    }
+)
+def ingest(c, book=BOOK, check=False, debug=False, explain=""):
     """Regenerate the cleaned texts (book/texts/) from the raw sources and their recipes (book/sources/)."""
+    if explain:
+        from anthology.ingest import explain as explain_source
+
+        cli.guarded(lambda: explain_source(Path(book), explain), debug)
+        return
     cli.run_ingest(book, check=check, debug=debug)
 
 

@@ -790,7 +790,7 @@ def test_non_utf8_source_stops_ingest_with_file_and_line_and_keeps_the_texts(tmp
     source.write_bytes(b"\n".join(lines))
     status, output = run_ingest(book)
     assert status == EXIT_INPUT_ERROR and "Traceback" not in output, output
-    assert "hampton-bureaucracy.txt:11: error E003: not valid UTF-8 (byte 0xe9)" in output
+    assert "hampton-bureaucracy.txt:11: error E219: not valid UTF-8 (byte 0xe9)" in output
     assert snapshot(book / "texts") == before
 
 

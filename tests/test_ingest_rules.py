@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import textwrap
 from pathlib import Path
 
@@ -498,8 +499,9 @@ def test_an_alias_table_key_not_in_the_bibliography_is_reported_at_its_line(tmp_
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / "a.txt").write_text("Title\n\nA claim (Known 1990).\n", encoding="utf-8")
+    recorded = hashlib.sha256((sources / "a.txt").read_bytes()).hexdigest()
     (sources / "a.yaml").write_text(
-        "source: a.txt\nreceived_as: a.txt\nsha256: '0'\nmeta: {title: A}\n"
+        f"source: a.txt\nreceived_as: a.txt\nsha256: {recorded}\nmeta: {{title: A}}\n"
         "rules:\n  citations: {works: a.works.yaml, bibliography: refs.yaml}\n",
         encoding="utf-8",
     )

@@ -161,6 +161,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E153", "the EPUB fails an accessibility check"),
     Code("E154", "pdftotext is not installed"),
     Code("E155", "pdftotext could not read the PDF", "rebuild the print PDF (`invoke pdf`)"),
+    Code("E156", "an EPUB font has no licence file beside it", "put the font's licence (OFL-<family>.txt) beside it"),
     # ingest
     Code("E200", "the book has no source texts", "put each raw source in book/sources/<slug>.txt"),
     Code("E201", "a source has no recipe", "write book/sources/<slug>.yaml beside it; " + INGEST_RECIPE_HINT),
@@ -188,6 +189,10 @@ CATALOGUE: dict[str, Code] = catalogue(
     ),
     Code("E216", "a converted citation does not match its record", "fix the alias table entry that converted it"),
     Code("E217", "a committed text is not what ingest makes", "run `invoke ingest` and commit the texts"),
+    Code("E218", "a source's bytes are not those its recipe recorded", "if intended, record `sha256sum <file>`"),
+    Code("E219", "a source is not valid in its recipe's encoding", "declare the file's encoding: in its recipe"),
+    Code("E220", "two sources share a name", "keep one source per name: each becomes texts/<name>.md"),
+    Code("E221", "`invoke ingest --explain` names no source of the book", "name a source by its file name or slug"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Ingest: regenerate `book/texts/<slug>.md` from `book/sources/<slug>.txt` and its recipe.
+"""Ingest: regenerate `book/texts/<slug>.md` from `book/sources/<slug>.<format>` and its recipe `<slug>.yaml`.
 
 `run_ingest(book_dir, check)` does the work and returns a report holding every problem of every source as a
 diagnostic (file, line, hint); `main(book_dir, check)` prints the report and raises `BuildError` with those
@@ -20,11 +20,12 @@ from anthology.ingest.model import IngestProblem, Problem
 from anthology.ingest.pipeline import Result, clean, fidelity
 from anthology.ingest.recipe import Recipe, load_recipe
 from anthology.ingest.report import EssayReport, IngestReport, print_report
+from anthology.ingest.sources import MARKDOWN_SOURCES, find_one, find_sources, has_source, read_as, read_source
 from anthology.ingest.typography import CITATION_KEY
 from anthology.ingest.works import WorksTable, load_references, load_works
-from anthology.yamlfile import YamlDocument, load_yaml, read_text
+from anthology.yamlfile import YamlDocument, load_yaml
 
-__all__ = ["EssayReport", "IngestReport", "main", "run_ingest"]
+__all__ = ["EssayReport", "IngestReport", "explain", "main", "run_ingest"]
 
 # What a broken alias table or bibliography raises when read (a missing key, a wrong type, bad YAML or bytes).
 TABLE_ERRORS = (ValueError, KeyError, TypeError, yaml.YAMLError)
@@ -77,23 +78,13 @@ def located(problem: Problem, source: Path, recipe: YamlDocument) -> Diagnostic:
 
 
 def load_inputs(source: Path) -> tuple[Recipe, YamlDocument, str]:
-    """The source's recipe (with its document) and raw text; the problems of both reported together."""
+    """The source's recipe (with its document) and the text the rules read (see sources.read_source)."""
     recipe_path = source.with_suffix(".yaml")
     if not recipe_path.exists():
         message = f"no recipe for {source.name}: {recipe_path.name} is missing"
         raise BuildError([Diagnostic("E201", message, file=source)])
-    problems: list[Diagnostic] = []
-    try:
-        recipe, document = load_recipe(recipe_path)
-    except BuildError as error:
-        problems += error.diagnostics
-    try:
-        raw = read_text(source)  # a source in another encoding: a diagnostic with the file and line, not a crash
-    except BuildError as error:
-        problems += error.diagnostics
-    if problems:
-        raise BuildError(problems)
-    return recipe, document, raw
+    recipe, document = load_recipe(recipe_path)  # the source is read by the recipe's encoding and digest
+    return recipe, document, read_source(source, recipe, document)
 
 
 def essay_report(source: Path, raw: str, result: Result, recipe: Recipe, status: str) -> EssayReport:
@@ -130,7 +121,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport,
     recipe, document, raw = load_inputs(source)
     table = citation_table(recipe, document)
     try:
-        result = clean(source.stem, raw, recipe, table)
+        result = clean(source.stem, raw, recipe, table, markdown=source.suffix.lower() in MARKDOWN_SOURCES)
     except IngestProblem as exc:
         raise BuildError([located(exc.problem, source, document)]) from None
     target = texts_dir / f"{source.stem}.md"
@@ -139,6 +130,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport,
         current = target.read_text(encoding="utf-8") if target.exists() else None
         status = "ok" if current == result.markdown else "differs"
     essay = essay_report(source, raw, result, recipe, status)
+    essay.read_as = read_as(source)
     essay.problems[:0] = [located(problem, source, document) for problem in result.problems]
     if status == "differs":
         message = f"{target.name} is not what {source.name} and its recipe produce"
@@ -151,14 +143,14 @@ def orphan_recipes(sources_dir: Path) -> list[Diagnostic]:
     key: alias tables and a bibliography may stand beside the recipes."""
     problems = []
     for path in sorted(sources_dir.glob("*.yaml")):
-        if path.with_suffix(".txt").exists():
+        if has_source(path):
             continue
         try:
             document = load_yaml(path)
         except BuildError:  # not readable as YAML: not known to be a recipe
             continue
         if isinstance(document.data, dict) and "source" in document.data:
-            message = f"the recipe's source {path.with_suffix('.txt').name} does not exist"
+            message = f"the recipe's source {document.data['source']} does not exist (nor any {path.stem}.<format>)"
             problems.append(Diagnostic("E202", message, file=path, line=document.line_of(("source",))))
     return problems
 
@@ -171,15 +163,16 @@ def write_texts(texts: dict[Path, str]) -> None:
 
 
 def run_ingest(book_dir: Path, check: bool = False) -> IngestReport:
-    """Ingest every `sources/*.txt` of the book (sorted, so output and report are deterministic), reporting the
-    problems of every source. Texts are written only when no source has a problem: otherwise all the texts are
-    left as they were."""
+    """Ingest every source of the book (`sources/*.txt`, `.md`, `.html`, `.docx`, `.odt`; sorted, so output and
+    report are deterministic), reporting the problems of every source. Texts are written only when no source has
+    a problem: otherwise all the texts are left as they were."""
     sources_dir = Path(book_dir) / "sources"
     texts_dir = Path(book_dir) / "texts"
-    sources = sorted(sources_dir.glob("*.txt"))
-    report = IngestReport(diagnostics=orphan_recipes(sources_dir))
-    if not sources:
-        report.diagnostics.append(Diagnostic("E200", "no source texts (*.txt) found", file=sources_dir))
+    sources, clashes = find_sources(sources_dir)
+    report = IngestReport(diagnostics=orphan_recipes(sources_dir) + clashes)
+    if not sources and not clashes:
+        message = "no source texts (*.txt, *.md, *.html, *.docx, *.odt) found"
+        report.diagnostics.append(Diagnostic("E200", message, file=sources_dir))
     texts: dict[Path, str] = {}
     for source in sources:
         try:
@@ -203,4 +196,17 @@ def main(book_dir: Path, check: bool = False) -> int:
     print_report(report, Console(width=160))
     if report.diagnostics:
         raise BuildError(report.diagnostics)
+    return 0
+
+
+def explain(book_dir: Path, name: str) -> int:
+    """Entry point for `invoke ingest --explain SOURCE`: print the text the rules read from one source, each line
+    with the number its recipe uses (for a Word or web file, lines of pandoc's Markdown of it, which no editor
+    could otherwise count)."""
+    source = find_one(Path(book_dir) / "sources", name)
+    _recipe, _document, text = load_inputs(source)
+    how = read_as(source) or "read as it stands"
+    print(f"{source}: {how}; the recipe's line numbers are these:")
+    for number, line in enumerate(text.split("\n"), 1):
+        print(f"{number:5}  {line}")
     return 0

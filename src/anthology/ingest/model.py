@@ -115,3 +115,4 @@ class Document:
     works: WorksTable | None = None  # the essay's alias table, when its recipe converts citations
     citations: list[CitationRecord] = field(default_factory=list)
     unresolved: list[tuple[int, str]] = field(default_factory=list)  # (line, span) left as the author wrote it
+    markdown: bool = False  # the source is Markdown (a `.md`, or pandoc's reading of a Word or web file)

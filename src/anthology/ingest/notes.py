@@ -1,12 +1,14 @@
-"""Notes: finding note texts (endnote lists or superscript footnotes) and turning calls into `[^N]`.
+"""Notes: finding note texts and turning calls into `[^N]`, per the recipe's note form (recipe.NOTE_FORMS).
 
-Two styles cover the sources: numbered endnotes after the essay (hard-wrapped, calls glued to the
-text in several forms) and Unicode-superscript footnotes interleaved where page breaks fell.
+Numbered endnotes after the essay (`N.` or `N)`, hard-wrapped, calls glued to the text in several forms), and
+marked notes whose call and definition carry the same mark wherever they stand: Unicode superscripts, `[N]`,
+`^N` and pandoc's `[^N]` (what pandoc makes of Word's and HTML's own footnotes).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from anthology.ingest.model import Block, Document, IngestProblem, Note, Problem
 from anthology.ingest.recipe import Rules
@@ -15,7 +17,10 @@ SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPER_TO_DIGIT = str.maketrans(SUPERSCRIPTS, "0123456789")
 MISSING_NOTE = "[The text of this note is missing in the source.]"
 
-_ENDNOTE_START = re.compile(r"^\s*(\d{1,3})\s*\.\s+(\S.*)$")
+_ENDNOTE_START = {
+    ".": re.compile(r"^\s*(\d{1,3})\s*\.\s+(\S.*)$"),
+    ")": re.compile(r"^\s*(\d{1,3})\s*\)\s+(\S.*)$"),
+}
 _SUPER_DEF = re.compile(rf"^\s*([{SUPERSCRIPTS}]+)\s*(\S.*)$")
 _SUPER_CALL = re.compile(rf"[ \t]?([{SUPERSCRIPTS}]+)")
 _CLOSERS = "”’\"'"
@@ -30,15 +35,16 @@ def superscript_number(text: str) -> int:
     return int(text.translate(_SUPER_TO_DIGIT))
 
 
-def parse_endnote_lines(lines: list[tuple[int, str]]) -> list[Note]:
+def parse_endnote_lines(lines: list[tuple[int, str]], delimiter: str = ".") -> list[Note]:
     """Parse a hard-wrapped endnote list: `N. text` starts a note, any other line continues the last.
 
     Why: the sources wrap notes at about 60 characters and put stray spaces in numbers (`60 .`);
     requiring increasing numbers keeps a continuation line such as `1957, p. 15.` from starting a note.
     """
     notes: list[Note] = []
+    start = _ENDNOTE_START[delimiter]
     for number, line in lines:
-        match = _ENDNOTE_START.match(line)
+        match = start.match(line)
         if match and (not notes or int(match.group(1)) > notes[-1].number):
             notes.append(Note(int(match.group(1)), match.group(2).strip(), number, number))
         elif notes:
@@ -61,7 +67,7 @@ def extract_endnotes(doc: Document, rules: Rules) -> None:
         else:
             body.append(block)
     doc.blocks = body
-    for note in parse_endnote_lines(lines):
+    for note in parse_endnote_lines(lines, ")" if rules.notes.style == "endnotes-paren" else "."):
         doc.notes[note.number] = note
 
 
@@ -109,13 +115,13 @@ def is_glued_call(text: str, start: int, end: int) -> bool:
     return not (prev.isdigit() or prev in "-–/(" or (prev == "," and before.isdigit()))
 
 
-def tag_endnote_calls(doc: Document, last_number: int) -> None:
-    """Find calls 1..last_number in reading order, each the first plausible occurrence after the last.
+def tag_endnote_calls(doc: Document, last_number: int, first: int = 1) -> None:
+    """Find calls first..last_number in reading order, each the first plausible occurrence after the last.
 
     Why sequential: numbers in the text (years, percentages) look like glued calls; expecting the next
     number in order makes a false match need the same digits at the same place in the sequence.
     """
-    expected = 1
+    expected = first
     for block in doc.blocks:
         for i, line in enumerate(block.lines):
             out: list[str] = []
@@ -134,6 +140,56 @@ def tag_endnote_calls(doc: Document, last_number: int) -> None:
                 expected += 1
             out.append(line[pos:])
             block.lines[i] = "".join(out)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A note form whose call and definition carry one mark: `call` finds a call (group 1: its number), `definition`
+    a line that starts a note text (groups: number, text)."""
+
+    call: re.Pattern[str]
+    definition: re.Pattern[str]
+
+
+MARKED = {
+    "bracketed": Marked(re.compile(r"[ \t]?\[(\d{1,4})\]"), re.compile(r"^\s*\[(\d{1,4})\]\s+(\S.*)$")),
+    "caret": Marked(re.compile(r"[ \t]?\^(\d{1,4})\b"), re.compile(r"^\s*\^(\d{1,4})\s+(\S.*)$")),
+    "pandoc": Marked(re.compile(r"\[\^(\d{1,4})\](?!:)"), re.compile(r"^\[\^(\d{1,4})\]:\s*(\S.*)$")),
+}
+
+
+def extract_marked_notes(doc: Document, form: Marked) -> None:
+    """Take out every block that starts with a note definition, wherever it stands: a line that starts another
+    definition starts another note, any other line (or a following block indented as pandoc indents a note's
+    further paragraphs) continues the last."""
+    body: list[Block] = []
+    last: Note | None = None
+    for block in doc.blocks:
+        if last is not None and block.lines[0].startswith("    "):
+            last.text, last.last = f"{last.text} {block.text}", block.last
+            continue
+        last = None
+        if not form.definition.match(block.lines[0]):
+            body.append(block)
+            continue
+        for number, line in enumerate(block.lines, block.first):
+            match = form.definition.match(line)
+            if match:
+                last = doc.notes[int(match[1])] = Note(int(match[1]), match[2].strip(), number, number)
+            elif last is not None:
+                last.text, last.last = f"{last.text} {line.strip()}", number
+    doc.blocks = body
+
+
+def tag_marked_calls(doc: Document, form: Marked) -> None:
+    """Replace each call by `[^N]` (dropping a space before it: `word [12]`)."""
+
+    def _call(match: re.Match[str]) -> str:
+        doc.calls.append(int(match[1]))
+        return f"[^{int(match[1])}]"
+
+    for block in doc.blocks:
+        block.lines = [form.call.sub(_call, line) for line in block.lines]
 
 
 def call_line(doc: Document, number: int) -> int | None:

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from anthology.ingest import blocks, cite, emend, joins, notes, structure
+from anthology.ingest import blocks, cite, emend, joins, markup, notes, structure
 from anthology.ingest.fidelity import (
     Difference,
     Fidelity,
@@ -36,13 +36,19 @@ Step = Callable[[Document, Rules], None]
 
 
 def _notes(doc: Document, rules: Rules) -> None:
-    """Note texts out of the flow, calls tagged as `[^N]`, per the recipe's note style."""
-    if rules.notes.style == "endnotes":
+    """Note texts out of the flow, calls tagged as `[^N]`, per the recipe's note form. A Markdown source (pandoc's
+    reading of a Word or web file, or a `.md`) holds its own footnotes as `[^N]` when the recipe names no form."""
+    style = "pandoc" if rules.notes.style == "none" and doc.markdown else rules.notes.style
+    if style in ("endnotes", "endnotes-paren"):
         notes.extract_endnotes(doc, rules)
-        notes.tag_endnote_calls(doc, max([*doc.notes, *rules.notes.expect_missing], default=0))
-    elif rules.notes.style == "superscript":
+        last = max([*doc.notes, *rules.notes.expect_missing], default=0)
+        notes.tag_endnote_calls(doc, last, rules.notes.first)
+    elif style == "superscript":
         notes.extract_superscript_notes(doc)
         notes.tag_superscript_calls(doc)
+    elif style in notes.MARKED:
+        notes.extract_marked_notes(doc, notes.MARKED[style])
+        notes.tag_marked_calls(doc, notes.MARKED[style])
 
 
 def _slash_insertions(doc: Document, rules: Rules) -> None:
@@ -57,7 +63,8 @@ def _joins(doc: Document, rules: Rules) -> None:
         joins.join_page_breaks(doc, rules)
 
 
-# The rules in the order they run; a new rule is one more entry.
+# The rules in the order they run; a new rule is one more entry. (The recipe's rewrites of markup inside lines
+# run before them all, in `clean`: every rule reads the source through them.)
 # Removals come first (later rules never see boilerplate), then notes (so page-break joins see the body
 # without interleaved footnotes), then the structure the recipe lists by line (so joins never swallow an
 # epigraph or a poem), joins, emendations, and the structure found by rule. Citations come last: they
@@ -68,6 +75,8 @@ STEPS: list[tuple[str, Step]] = [
     ("remove-page-headers", blocks.remove_page_headers),
     ("standfirst", blocks.take_standfirst),
     ("notes", _notes),
+    ("markdown-blocks", markup.mark_markdown_blocks),
+    ("verse", markup.mark_verse),
     ("endmatter", structure.mark_endmatter),
     ("epigraphs", structure.mark_epigraphs),
     ("poems", structure.mark_poems),
@@ -83,12 +92,14 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
-def clean(slug: str, raw: str, recipe: Recipe, works: WorksTable | None = None) -> Result:
+def clean(slug: str, raw: str, recipe: Recipe, works: WorksTable | None = None, markdown: bool = False) -> Result:
     """Run every step on one source, then render it; problems (e.g. notes) are returned, not raised.
 
-    `works` is the essay's alias table, needed when the recipe converts citations (`rules.citations`).
+    `works` is the essay's alias table, needed when the recipe converts citations (`rules.citations`); `markdown`
+    says the source is Markdown (its `#` headings, `>` quotations and `[^N]` notes are read as such).
     """
-    doc = Document(slug=slug, blocks=blocks.split_blocks(raw), works=works)
+    doc = Document(slug=slug, blocks=blocks.split_blocks(raw), works=works, markdown=markdown)
+    markup.rewrite_lines(doc, recipe.rules)
     for _name, step in STEPS:
         step(doc, recipe.rules)
     problems = notes.mark_missing(doc, recipe.rules) + cite.unexplained(doc)
@@ -105,7 +116,7 @@ def raw_lines(raw: str, doc: Document, recipe: Recipe, emended: bool) -> tuple[N
     With `emended`, the recipe's emendations are applied at their lines, so the remaining differences
     are the ones no record explains.
     """
-    lines = raw.split("\n")
+    lines = [markup.prepare_raw(line, recipe.rules) for line in raw.split("\n")]
     if emended:
         for e in recipe.rules.emendations:
             lines[e.line - 1] = lines[e.line - 1].replace(e.original, e.corrected, 1)

@@ -2,14 +2,24 @@
 
 Everything specific to one source lives here as data (line ranges, patterns, recorded removals and
 emendations); the rules in code are general, so a new essay in a known form needs only a recipe.
-Line numbers are 1-based lines of the raw `.txt`; a range is `12` or `"12-30"`.
+Line numbers are 1-based lines of the source as the rules read it: the raw `.txt` or `.md` itself, or, for a
+`.html`, `.docx` or `.odt`, the Markdown pandoc makes of it (`invoke ingest --explain SOURCE` prints it numbered);
+a range is `12` or `"12-30"`.
+
+Top-level keys besides `meta` and `rules`: `source`, `received_as`, `sha256` (the digest of the raw bytes, verified
+at every ingest) and `encoding` (how the raw bytes are decoded; default `utf-8`).
 
 Keys of `rules:` (all optional):
   title_lines, byline_lines      lines dropped because the front matter holds them
   standfirst_lines               a publisher's standfirst, moved to the front matter
   remove                         [{lines | pattern, reason}] boilerplate, captions: dropped and recorded
+  rewrite                        [{pattern, replace, reason}] markup rewritten inside every line (HTML wrappers,
+                                 attributes); the fidelity check reads the source through the same rewrites
   page_headers                   running heads dropped wherever a line is exactly one of them
-  notes                          {style: none|endnotes|superscript, start_line, expect_missing}
+  notes                          {style, first, start_line, expect_missing}; style is one of NOTE_FORMS:
+                                 endnotes `N. text` / endnotes-paren `N) text` after the essay (calls glued),
+                                 superscript `¹`, bracketed `[N]`, caret `^N`, pandoc `[^N]` (calls with
+                                 definitions wherever they stand); `first`: the first note's number
   join_page_breaks               rejoin paragraphs and hyphenated words cut by page breaks
   no_join_after_lines, keep_hyphens   exceptions to the joins
   headings                       {numbered, all_caps, short_lines_max_words, lines: {line: level}, ...}
@@ -30,10 +40,11 @@ Keys of `rules:` (all optional):
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -86,6 +97,15 @@ class Removal(_Strict):
     reason: str
 
 
+class Rewrite(_Strict):
+    """Markup rewritten inside each line (an HTML wrapper or attribute, a `<br>`), with the reason: a removal
+    pattern must match a whole block, so markup inside a paragraph needs a rule of its own."""
+
+    pattern: Pattern
+    replace: str = ""
+    reason: str
+
+
 class Headings(_Strict):
     """How headings are recognised: numbered lines, ALL-CAPS lines, short title-like lines, or listed lines."""
 
@@ -99,10 +119,23 @@ class Headings(_Strict):
     not_lines: list[int] = Field(default_factory=list)
 
 
-class Notes(_Strict):
-    """Which note style the source uses and where its note texts stand."""
+# The note forms a recipe may name (see the module docstring); a new form is one more entry and its rule in notes.py.
+NOTE_FORMS = ("none", "endnotes", "endnotes-paren", "superscript", "bracketed", "caret", "pandoc")
 
-    style: Literal["none", "endnotes", "superscript"] = "none"
+
+def _note_form(value: Any) -> Any:
+    """An unknown note form is named with the forms that exist (pydantic's own message lists them less plainly)."""
+    if value not in NOTE_FORMS:
+        raise ValueError(f"unknown note form {value!r}; the forms: {', '.join(NOTE_FORMS)}")
+    return value
+
+
+class Notes(_Strict):
+    """Which note form the source uses, the first note's number (a book numbered across its chapters starts a
+    later chapter past 1) and where an endnote list stands."""
+
+    style: Annotated[str, AfterValidator(_note_form)] = "none"
+    first: int = Field(default=1, ge=0)
     start_line: int | None = None
     expect_missing: list[int] = Field(default_factory=list)
 
@@ -159,6 +192,7 @@ class Rules(_Strict):
     byline_lines: list[int] = Field(default_factory=list)
     standfirst_lines: list[LineRange] = Field(default_factory=list)
     remove: list[Removal] = Field(default_factory=list)
+    rewrite: list[Rewrite] = Field(default_factory=list)
     page_headers: list[str] = Field(default_factory=list)
     notes: Notes = Notes()
     join_page_breaks: bool = False
@@ -181,6 +215,15 @@ class Rules(_Strict):
     citations: Citations | None = None
 
 
+def _known_encoding(value: str) -> str:
+    """The raw bytes are decoded by the recipe's `encoding`: a name Python does not know is the recipe's error."""
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252)") from None
+    return value
+
+
 class Recipe(BaseModel):
     """A whole recipe file: provenance, metadata (copied to the text's front matter) and rules."""
 
@@ -189,6 +232,7 @@ class Recipe(BaseModel):
     source: str
     received_as: str
     sha256: str
+    encoding: Annotated[str, AfterValidator(_known_encoding)] = "utf-8"
     meta: dict[str, Any]
     rules: Rules = Rules()
 

@@ -32,6 +32,7 @@ class EssayReport:
     citations_left: list[str]
     problems: list[Diagnostic]
     status: str
+    read_as: str = ""  # how a converted source was read ("docx, read by pandoc"): its recipe's lines are pandoc's
 
 
 @dataclass
@@ -90,5 +91,8 @@ def print_report(report: IngestReport, console: Console) -> None:
         )
     console.print(table)
     for e in report.essays:
+        if e.read_as:
+            line = f"{e.slug}: {e.read_as}; the recipe's line numbers are lines of pandoc's Markdown of it"
+            console.print(f"{line} (`invoke ingest --explain {e.slug}` prints it numbered)", highlight=False)
         for emendation in e.emendations:
             console.print(f"{e.slug}: emendation {emendation}", highlight=False, markup=False)
