@@ -28,6 +28,7 @@ from anthology.diagnostics import BuildError
 from anthology.limits import MAX_PARAGRAPH_CHARS, MAX_TEXT_BYTES
 from anthology.load import load_book, load_plain
 from anthology.model import Project
+from anthology.resolve.bibliography import load_entries
 from anthology.resolve.indexing import load_spec
 from anthology.safety import check_text
 from anthology.yamlfile import MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
@@ -428,13 +429,14 @@ def test_bad_input_stops_with_file_and_line_and_keeps_previous_outputs(case, pre
 
 
 def test_a_key_given_twice_is_named_at_both_lines_in_every_kind_of_yaml(tmp_path):
-    """book.yaml, a text's front matter, index.yaml and a recipe: each names the key's first line and the line
-    that repeats it (YAML itself would keep the second silently)."""
+    """book.yaml, a text's front matter, index.yaml, references.yaml and a recipe: each names the key's first line
+    and the line that repeats it (YAML itself would keep the second silently)."""
     book = tmp_path / "book"
     shutil.copytree(MINIBOOK, book)
     append(book / "book.yaml", "slug: minibook-again\n")
     edit(book / "texts" / "beta.md", "source: beta.txt\n", "source: beta.txt\nauthors: [Someone]\n")
     (book / "index.yaml").write_text("entries:\n  - term: Lenin\n    term: Trotsky\n", encoding="utf-8")
+    edit(book / "references.yaml", "  publisher: Pluto\n", "  publisher: Pluto\n  publisher: Bookmarks\n")
     (book / "sources").mkdir()
     (book / "sources" / "one.yaml").write_text(ingest_recipe("  lists: true\n  lists: false\n"), encoding="utf-8")
     beta, recipe = book / "texts" / "beta.md", book / "sources" / "one.yaml"
@@ -443,6 +445,12 @@ def test_a_key_given_twice_is_named_at_both_lines_in_every_kind_of_yaml(tmp_path
         (lambda: load_plain(beta, "beta", "chapter"), beta, "authors", ("authors: []", "authors: [Someone]")),
         (lambda: load_spec(book), book / "index.yaml", "term", ("term: Lenin", "term: Trotsky")),
         (lambda: load_yaml(recipe), recipe, "lists", ("lists: true", "lists: false")),
+        (
+            lambda: load_entries(book / "references.yaml"),
+            book / "references.yaml",
+            "publisher",
+            ("publisher: Pluto", "publisher: Bookmarks"),
+        ),
     ]
     for load, path, key, (first, second) in cases:
         with pytest.raises(BuildError) as raised:

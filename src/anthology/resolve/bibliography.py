@@ -193,7 +193,9 @@ def wrap_first_paragraph(blocks: list[Node], ident: str, target: str) -> None:
 
 @cache
 def load_entries(path: Path) -> dict[str, dict[str, Any]]:
-    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    """The works of references.yaml by id; a key given twice in it is an error (E004), as in every YAML file the
+    book holds, not a silent choice of the last."""
+    data = yamlfile.load_yaml(path).data or {}
     return {item["id"]: item for item in data.get("references", [])}
 
 
