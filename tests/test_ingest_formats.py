@@ -311,6 +311,7 @@ def test_a_book_of_a_word_file_a_web_page_and_a_bracketed_text_ingests_checks_an
     (book / "headnotes" / "alpha.md").unlink()
     config = yaml.safe_load((book / "book.yaml").read_text(encoding="utf-8"))
     config["parts"][0]["chapters"] = ["letter", "songs", "mill"]
+    config["back"] = ["note-on-the-texts", *config.get("back", [])]  # it reads each source (a Word file too)
     (book / "book.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     sources = book / "sources"
     sources.mkdir()

@@ -102,16 +102,23 @@ def decode(source: Path, data: bytes, encoding: str) -> str:
 
 
 def read_source(source: Path, recipe: Recipe, document: YamlDocument) -> str:
-    """The text the rules read: the verified raw file, decoded, or pandoc's Markdown of it."""
+    """The text the rules read: the raw file, verified against the recipe's digest, decoded or read by pandoc."""
     data = source.read_bytes()
     problems = verify(source, data, recipe, document)
-    reader = FORMATS[source.suffix.lower()]
     try:
-        text = decode(source, data, recipe.encoding) if reader is None or reader == "html" else ""
+        text = rules_text(source, data, recipe.encoding)
     except BuildError as error:
         raise BuildError(problems + error.diagnostics) from None
     if problems:
         raise BuildError(problems)
+    return text
+
+
+def rules_text(source: Path, data: bytes, encoding: str) -> str:
+    """The raw bytes as the rules read them (also what the note on the texts counts removals in): decoded by the
+    recipe's encoding, or pandoc's Markdown of a Word, OpenDocument or web file."""
+    reader = FORMATS.get(source.suffix.lower())
+    text = decode(source, data, encoding) if reader is None or reader == "html" else ""
     if reader is None:
         return text
     stdin: str | bytes = text if reader == "html" else data

@@ -13,6 +13,7 @@ from typing import Any
 
 from anthology import yamlfile
 from anthology.ast import Node, header, para, str_inlines
+from anthology.ingest.sources import rules_text
 from anthology.model import Book, Chapter, Generated, ResolvedBook
 
 NOTE_SLUG = "note-on-the-texts"
@@ -131,7 +132,8 @@ def chapter_section(chapter: Chapter, book: Book) -> list[Node]:
         return [*blocks, para(str_inlines("This text was not ingested from a recorded source."))]
     path, recipe = found
     rules = recipe.get("rules", {})
-    raw = (path.parent / recipe.get("source", "")).read_text(encoding="utf-8")
+    source = path.parent / recipe.get("source", "")
+    raw = rules_text(source, source.read_bytes(), recipe.get("encoding", "utf-8"))  # what the recipe's rules read
     meta = chapter.chapter_meta
     blocks.append(
         para(
