@@ -20,7 +20,7 @@ from anthology.ingest import explain, run_ingest
 from anthology.ingest.pipeline import clean, fidelity
 from anthology.ingest.recipe import NOTE_FORMS, Recipe, Rules
 from anthology.ingest.typography import apply_typography
-from anthology.pandoc import pandoc_binary
+from anthology.pandoc import markdown_to_ast, pandoc_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIBOOK = ROOT / "tests" / "fixtures" / "minibook"
@@ -146,6 +146,49 @@ def test_a_word_or_opendocument_file_is_read_by_pandoc_with_its_own_footnotes(tm
     assert sentence_with(body, "[^1]") == "We sailed on a grey morning."
     assert sentence_with(body, "[^2]") == "Nobody waved from the pier."
     assert "[^1]: The ship was the *Arcturus*." in body and "[^2]: So the diary says." in body
+    assert leftover_markup(body) == []
+
+
+RICH_CHAPTER = """\
+# Title
+
+A paragraph with a [link](https://example.com/1917-21/a-b) and "quotes" -- and ... dots.
+
+> A quotation from someone
+> that runs on.
+
+- first item
+- second item
+
+1. one
+2. two
+
+| Year | Members |
+|------|--------:|
+| 1917 | 23,600 |
+| 1921 | 732,521 |
+
+Table: Membership "by year".
+
+Last paragraph.
+"""
+
+
+@pytest.mark.parametrize("to", ["docx", "odt"])
+def test_a_word_files_structure_comes_through_as_markdown(tmp_path: Path, to: str) -> None:
+    """Section, quotation, lists and a table read from Word are that structure in the cleaned text; a link's
+    target keeps its hyphens (typography leaves it alone)."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    add_source(sources, f"rich.{to}", made_by_pandoc(RICH_CHAPTER, to, sources / f"rich.{to}"), {"title_lines": [1]})
+    report = run_ingest(tmp_path)
+    assert report.diagnostics == [] and report.essays[0].fidelity_differing == 0
+    body = body_of((tmp_path / "texts" / "rich.md").read_text(encoding="utf-8"))
+    assert "(https://example.com/1917-21/a-b)" in body and "“quotes”" in body
+    blocks = [block["t"] for block in markdown_to_ast(body)["blocks"]]
+    assert blocks[:4] == ["Para", "BlockQuote", "BulletList", "OrderedList"] and blocks[-2:] == ["Table", "Para"]
+    # (pandoc reads an OpenDocument table's caption as a paragraph before it: a Para between the list and the table)
+    assert re.search(r"Membership “by year”", body)
     assert leftover_markup(body) == []
 
 

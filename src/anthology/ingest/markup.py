@@ -17,6 +17,8 @@ BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _HARD_BREAK = "\\"  # pandoc Markdown's line break: a backslash ending the line
 _ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _QUOTE_LINE = re.compile(r"^\s*>\s?")
+_TABLE_LINE = re.compile(r"^\s*[|+]")
+_CAPTION = re.compile(r"^\s*(?::|Table:)\s")
 
 
 def rewrite(line: str, rules: Rules) -> str:
@@ -66,14 +68,24 @@ def mark_verse(doc: Document, rules: Rules) -> None:
             block.lines, block.kind = verse, "poem"
 
 
+def _is_caption(block: Block) -> bool:
+    return block.kind == "para" and len(block.lines) == 1 and bool(_CAPTION.match(block.lines[0]))
+
+
 def mark_markdown_blocks(doc: Document, rules: Rules) -> None:
-    """In a Markdown source, `#` headings and `>` quotations are what they say. A chapter's sections start at
-    level 2, as the heading rules' own default (the chapter's title is the front matter's)."""
+    """In a Markdown source, `#` headings, `>` quotations and tables (pipe or grid, with a caption) are what they
+    say. A chapter's sections start at level 2, as the heading rules' own default (the chapter's title is the front
+    matter's)."""
     if not doc.markdown:
         return
+    previous: Block | None = None
     for block in doc.blocks:
         heading = _ATX_HEADING.match(block.lines[0])
-        if block.kind == "para" and len(block.lines) == 1 and heading:
+        table = block.kind == "para" and all(_TABLE_LINE.match(line) for line in block.lines)
+        if table or (previous is not None and previous.kind == "markdown-table" and _is_caption(block)):
+            block.kind = "markdown-table"
+        elif block.kind == "para" and len(block.lines) == 1 and heading:
             block.kind, block.level, block.lines = "heading", max(2, len(heading[1])), [heading[2]]
         elif block.kind == "para" and all(_QUOTE_LINE.match(line) for line in block.lines):
             block.kind, block.lines = "quote", [_QUOTE_LINE.sub("", line) for line in block.lines]
+        previous = block

@@ -66,6 +66,17 @@ def _table(block: Block, typeset: Callable[[str], str]) -> list[str]:
     return out
 
 
+def _markdown_table_line(line: str, typeset: Callable[[str], str]) -> str:
+    """A pipe table's line, its cells' words typeset (a rule line is syntax), or its caption typeset."""
+    caption = re.match(r"^(\s*(?::|Table:)\s+)(.*)$", line)
+    if caption:
+        return caption[1] + typeset(caption[2])
+    cells = line.strip().strip("|").split("|")
+    if not line.lstrip().startswith("|") or all(set(cell.strip()) <= set("-: ") for cell in cells):
+        return line
+    return "| " + " | ".join(typeset(cell) for cell in cells) + " |"
+
+
 def render_block(block: Block, typeset: Callable[[str], str]) -> str:
     """One block as Markdown."""
     if block.kind == "heading":
@@ -86,6 +97,10 @@ def render_block(block: Block, typeset: Callable[[str], str]) -> str:
         return "\n".join("| " + typeset(line) if line.strip() else "|" for line in block.lines)
     if block.kind == "table":
         return "\n".join(_table(block, typeset))
+    if block.kind == "markdown-table":
+        if any(line.lstrip().startswith("+") for line in block.lines):  # a grid table: its columns are counted
+            return "\n".join(block.lines)
+        return "\n".join(_markdown_table_line(line, typeset) for line in block.lines)
     if block.kind in ("olist", "ulist") or "list" in block.attrs:
         body = "\n".join(_list(block, typeset))
     else:

@@ -42,6 +42,8 @@ CONVERTED = "markdown" + "".join(
         "fenced_code_attributes",
         "inline_code_attributes",
         "smart",
+        "simple_tables",  # a table is a pipe table, or a grid table where a cell holds more than a line
+        "multiline_tables",
     )
 )
 # A note call that a web page set as a superscript as well: the call alone.

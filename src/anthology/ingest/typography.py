@@ -81,9 +81,14 @@ def slash_insertions_to_brackets(text: str, keep: list[str]) -> str:
     return _SLASH_INSERTION.sub(bracket, text)
 
 
-# What typography leaves as it stands: an autolink, an HTML tag (quotes inside its attributes are not the author's
-# quotation marks) and an ISO date (its hyphens are not ranges).
-_AUTOLINK = re.compile(r"(<https?://[^>\s]+>|</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|\b\d{4}-\d{2}-\d{2}\b)")
+# What typography leaves as it stands: an autolink, a Markdown link's target, an HTML tag (quotes inside its
+# attributes are not the author's quotation marks) and an ISO date (its hyphens are not ranges).
+_AUTOLINK = re.compile(
+    r"(<https?://[^>\s]+>"
+    r"|\]\([^()\s]+(?:\s+\"[^\"]*\")?\)"
+    r"|</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"
+    r"|\b\d{4}-\d{2}-\d{2}\b)"
+)
 # A pandoc citation key (`@trotsky-writings-1934-35`): letters, digits and `_`, with single punctuation
 # marks inside. Its hyphens between digits are not ranges, so typography must not touch it.
 CITATION_KEY = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:\w|[:.#$%&+?<>~/-](?=\w))*")
@@ -93,8 +98,9 @@ _KEY_SLOT = re.compile("\ue000(\\d+)\ue001")
 def apply_typography(text: str, lost_dash: str | None = None) -> str:
     """All typographic normalisation of one run of author's text, in a fixed order.
 
-    URLs, HTML tags, ISO dates and citation keys are left alone; keys are set aside in place-holders, so that the
-    text around them (a locator range, a quotation mark) is typeset as if they were ordinary words.
+    URLs (a link's target too), HTML tags, ISO dates and citation keys are left alone; keys are set aside in
+    place-holders, so that the text around them (a locator range, a quotation mark) is typeset as if they were
+    ordinary words.
     """
     keys: list[str] = []
 
