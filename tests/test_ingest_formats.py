@@ -281,6 +281,14 @@ def test_each_note_form_attaches_each_note_where_the_source_called_it(raw: str, 
     assert leftover_markup(body.replace("[^12]", "").replace("[^13]", "")) == []
 
 
+def test_bracketed_numbers_outside_the_recipes_range_are_not_calls() -> None:
+    """With `first: 12`, a bracketed year stays text, and a note numbered below 12 has no call (E212)."""
+    raw = "In [1862] the claim.[12] And [4] more.\n\n[12] The note.\n\n[4] A stray note."
+    body, (result, _fid) = cleaned(raw, notes={"style": "bracketed", "first": 12})
+    assert "In [1862] the claim.[^12] And [4] more." in body
+    assert [(p.code, p.line) for p in result.problems] == [("E212", 5)]
+
+
 def test_every_note_form_a_recipe_may_name_is_tried_above() -> None:
     assert {notes["style"] for _, notes in NOTE_CASES} == set(NOTE_FORMS) - {"none"}
 
@@ -318,6 +326,13 @@ def test_every_sources_problem_is_reported_in_one_run(tmp_path: Path) -> None:
     assert "unknown note form 'footnotes'" in unknown.message and all(f in unknown.message for f in NOTE_FORMS)
     assert all(d.hint or CATALOGUE[d.code].hint for d in report.diagnostics)
     assert latin.exists() and not (tmp_path / "texts").exists()
+
+
+def test_a_recipe_naming_another_file_than_its_source_is_an_error_at_its_line(tmp_path: Path) -> None:
+    recipe = add_source(tmp_path / "sources", "essay.md", b"Title\n\nText.\n", {}, source="essay.txt")
+    [problem] = run_ingest(tmp_path).diagnostics
+    assert (problem.code, problem.file, problem.line) == ("E222", recipe, line_of(recipe, "source:"))
+    assert problem.hint == "write source: essay.md"
 
 
 def test_two_sources_of_one_name_are_an_error_naming_both(tmp_path: Path) -> None:

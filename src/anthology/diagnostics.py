@@ -193,6 +193,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E219", "a source is not valid in its recipe's encoding", "declare the file's encoding: in its recipe"),
     Code("E220", "two sources share a name", "keep one source per name: each becomes texts/<name>.md"),
     Code("E221", "`invoke ingest --explain` names no source of the book", "name a source by its file name or slug"),
+    Code("E222", "a recipe's source: is not the file beside it", "name the source file as it is, suffix included"),
 )
 
 

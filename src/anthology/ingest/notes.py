@@ -181,10 +181,13 @@ def extract_marked_notes(doc: Document, form: Marked) -> None:
     doc.blocks = body
 
 
-def tag_marked_calls(doc: Document, form: Marked) -> None:
-    """Replace each call by `[^N]` (dropping a space before it: `word [12]`)."""
+def tag_marked_calls(doc: Document, form: Marked, first: int, last: int) -> None:
+    """Replace each call numbered first..last by `[^N]` (dropping a space before it: `word [12]`). Why the range: a
+    bracketed year (`[1862]`) is not a call; a note below `first` is then a text without a call (E212)."""
 
     def _call(match: re.Match[str]) -> str:
+        if not first <= int(match[1]) <= last:
+            return match[0]
         doc.calls.append(int(match[1]))
         return f"[^{int(match[1])}]"
 

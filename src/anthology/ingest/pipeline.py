@@ -48,7 +48,8 @@ def _notes(doc: Document, rules: Rules) -> None:
         notes.tag_superscript_calls(doc)
     elif style in notes.MARKED:
         notes.extract_marked_notes(doc, notes.MARKED[style])
-        notes.tag_marked_calls(doc, notes.MARKED[style])
+        last = max([*doc.notes, *rules.notes.expect_missing], default=0)
+        notes.tag_marked_calls(doc, notes.MARKED[style], rules.notes.first, last)
 
 
 def _slash_insertions(doc: Document, rules: Rules) -> None:

@@ -75,6 +75,21 @@ def has_source(recipe_path: Path) -> bool:
     return any(recipe_path.with_suffix(suffix).exists() for suffix in FORMATS)
 
 
+def named(source: Path, recipe: Recipe, document: YamlDocument) -> list[Diagnostic]:
+    """The recipe's `source:` must name the file beside it: the note on the texts reads the file it names."""
+    if recipe.source == source.name:
+        return []
+    return [
+        Diagnostic(
+            "E222",
+            f"source: names {recipe.source}, but the source beside this recipe is {source.name}",
+            file=document.path,
+            line=document.line_of(("source",)),
+            hint=f"write source: {source.name}",
+        )
+    ]
+
+
 def verify(source: Path, data: bytes, recipe: Recipe, document: YamlDocument) -> list[Diagnostic]:
     """The raw bytes must be those the recipe recorded: a source changed after its recipe was written is named."""
     digest = hashlib.sha256(data).hexdigest()
@@ -106,7 +121,7 @@ def decode(source: Path, data: bytes, encoding: str) -> str:
 def read_source(source: Path, recipe: Recipe, document: YamlDocument) -> str:
     """The text the rules read: the raw file, verified against the recipe's digest, decoded or read by pandoc."""
     data = source.read_bytes()
-    problems = verify(source, data, recipe, document)
+    problems = named(source, recipe, document) + verify(source, data, recipe, document)
     try:
         text = rules_text(source, data, recipe.encoding)
     except BuildError as error:
