@@ -183,7 +183,7 @@ def whole_layout(book: Path, out: Path, name: str, folder: Path) -> tuple[Any, A
 
 
 def derive_screens(folder: Path, result: Any) -> None:
-    """The screen PDFs of a layout made here, not by a build: derived as the build's screen process does."""
+    """The screen PDFs of a layout made here, not by a build: derived as the build's workers do."""
     from anthology.render.print import segments
 
     for prefix in segments.underived(folder, result):

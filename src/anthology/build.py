@@ -98,8 +98,6 @@ def collect_less() -> None:
 MECHANISMS = {
     "parallel": "segments laid out by one worker process per core (else by one)",
     "forkserver": "workers forked from a server that imported WeasyPrint once (else each started afresh)",
-    "screen-process": "screen PDFs derived and merged by a process of their own (else by the workers and the build)",
-    "arena": "one glibc malloc arena in the build's process",
     "gc": "the build's collector thresholds (else Python's default)",
     "manifest": "a build of the last build's sources does nothing (else it builds again)",
     "pandoc-cache": "pandoc's results kept by their input (else pandoc runs for every text)",
@@ -133,17 +131,6 @@ def plain_requested() -> bool:
     """Whether the environment asks for the plain path (ANTHOLOGY_PLAIN set to anything but empty or 0): it makes
     the print edition even when the last build's outputs are those of these sources, as a reference."""
     return os.environ.get(PLAIN_VARIABLE, "") not in ("", "0")
-
-
-def screen_worker(main: int, scratch: str, niceness: int) -> None:
-    """The screen process: it dies with the build, keeps its temporary files in the build's scratch folder, runs at
-    a lower priority than the layout workers' and with the build's collector thresholds."""
-    from anthology.render.print import worker
-
-    worker.die_with(main)
-    tempfile.tempdir = scratch
-    os.nice(niceness)
-    collect_less()
 
 
 def layout_worker(main: int, scratch: str, memory_mb: int, seconds: int) -> None:
@@ -192,8 +179,7 @@ def collecting_less() -> Iterator[None]:
 def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console | None = None) -> dict[str, Path]:
     """Build the editions under the output folder's lock; raises BuildError (with every diagnostic) before any
     output is replaced. The editions are made in the staging folder and moved into place together."""
-    if not disabled("arena"):  # ANTHOLOGY_DISABLE is read, and a wrong name reported, before anything is done
-        one_malloc_arena()
+    disabled_mechanisms()  # ANTHOLOGY_DISABLE is read, and a wrong name reported, before anything is done
     with (
         output_errors(project.build_dir),
         build_lock(project.build_dir),
@@ -399,18 +385,6 @@ def return_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas a process may have
-
-
-def one_malloc_arena() -> None:
-    """Every thread of this process allocates from glibc's one main arena. By default each thread that runs pandoc
-    or builds an edition gets an arena of its own, and memory freed in one is kept there; one arena costs no time
-    (the Python work of the threads takes turns anyway). Set before the build starts its threads."""
-    libc = glibc()
-    if libc is not None:
-        libc.mallopt(M_ARENA_MAX, 1)
-
-
 def book_slug(book_dir: Path) -> str | None:
     """The book's slug, read cheaply for the manifest check (None if book.yaml cannot be read: the build then
     reports why)."""
@@ -458,7 +432,6 @@ class WorkerPool:
         self.retired = threading.Event()
         self.starter: threading.Thread | None = None
         self.retiring: threading.Thread | None = None
-        self.screens: ProcessPoolExecutor | None = None
 
     def warm_up(self, project: Project, lang: str) -> None:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
@@ -482,35 +455,19 @@ class WorkerPool:
         return self.processes.submit(function, *args)
 
     def derive(self, folder: str, prefix: str) -> Future:
-        """A segment's screen PDF derived from its printer's PDF (segments.derive_screen) by a process of its own,
-        at a lower priority than the workers': it takes the cores when the layout leaves one idle (a worker waiting
-        for its next segment, the end of the build), not while every worker lays out (issue 11)."""
+        """A segment's screen PDF derived from its printer's PDF (segments.derive_screen) by a worker, as its next
+        job after the layouts queued before it."""
         from anthology.render.print import segments
 
-        if disabled("screen-process"):
-            return self.processes.submit(segments.derive_screen, folder, prefix)
-        return self.screen_process().submit(segments.derive_screen, folder, prefix)
-
-    def screen_process(self) -> ProcessPoolExecutor:
-        if self.screens is None:
-            self.screens = ProcessPoolExecutor(
-                1,
-                mp_context=worker_context(),
-                initializer=screen_worker,
-                initargs=(os.getpid(), tempfile.gettempdir(), SCREEN_NICENESS),
-            )
-        return self.screens
+        return self.processes.submit(segments.derive_screen, folder, prefix)
 
     def merge(self, *arguments: Any) -> Future:
-        """A PDF merged (merge.merge) by the screen process, after the screen PDFs it is deriving: the screen PDF's
-        merge, while this process merges the printer's."""
+        """A PDF merged (merge.merge) here, before the printer's PDF: done when returned."""
         from anthology.render.print import merge
 
-        if disabled("screen-process"):  # merged here, before the printer's PDF
-            done: Future = Future()
-            done.set_result(merge.merge(*arguments))
-            return done
-        return self.screen_process().submit(merge.merge, *arguments)
+        done: Future = Future()
+        done.set_result(merge.merge(*arguments))
+        return done
 
     def submit_thread(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         return self.threads.submit(function, *args, **kwargs)
@@ -530,9 +487,8 @@ class WorkerPool:
     def terminate(self) -> None:
         """End the worker processes at once (the build failed): a layout still running would hold the build's
         end, and its memory, for as long as it takes."""
-        for executor in (self.processes, self.screens):
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                process.kill()
+        for process in list((getattr(self.processes, "_processes", None) or {}).values()):
+            process.kill()
 
     def close(self) -> None:
         for thread in (self.starter, self.retiring):
@@ -540,14 +496,9 @@ class WorkerPool:
                 thread.join()
         self.threads.shutdown(wait=True)
         self.processes.shutdown(wait=True, cancel_futures=True)
-        if self.screens is not None:
-            self.screens.shutdown(wait=True, cancel_futures=True)
 
 
 MAX_WORKERS = int(os.environ.get("ANTHOLOGY_WORKERS", "8"))
-# The screen PDFs' process: it yields the cores to the layout's workers. By the scheduler's weights a process at
-# niceness 10 beside busy ones still gets about a tenth of a core, at 19 about a seventieth (docs/performance.md).
-SCREEN_NICENESS = 19
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

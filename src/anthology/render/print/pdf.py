@@ -41,9 +41,8 @@ def write_book(
     targets: dict[str, Path],
 ) -> None:
     """Each variant's segments merged, with the folios stamped on, the result moved into place only when complete.
-    The printer's PDF is merged here and the screen PDF, at the same time, by the screen process once its pieces
-    are derived: two processes, the workers ended (in the workers, beside what WeasyPrint leaves in them, they
-    would take a large book's build to several GB)."""
+    Both are merged here, the screen PDF first once its pieces are derived, the workers ended (in the workers,
+    beside what WeasyPrint leaves in them, the merges would take a large book's build to several GB)."""
     from anthology.render.print import merge
 
     drawn = [carries for result in book.results for carries in result.folios]  # pages the overlay draws on
@@ -60,7 +59,7 @@ def write_book(
             ]
             temporary = files_in_place.enter_context(atomic_file(targets[variant.name]))
             if variant.interactive:
-                renderer.screens_derived()  # by the screen process and, at the end, the workers too
+                renderer.screens_derived()  # by the workers
                 bookmarks = [
                     [start - 1 + page, level, label, x, y]
                     for start, result in zip(book.starts, book.results, strict=True)

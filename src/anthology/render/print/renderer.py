@@ -103,7 +103,7 @@ class SegmentRenderer:
             raise BuildError([Diagnostic("E045", message, file=source, hint=hint)]) from None
 
     def derive_screens(self, job: segments.Job, result: segments.Result) -> None:
-        """A layout's screen PDFs, derived by the pool's screen process where they are not yet (once each)."""
+        """A layout's screen PDFs, derived by the pool's workers where they are not yet (once each)."""
         folder = Path(job.folder)
         for prefix in segments.underived(folder, result):
             if folder / f"{prefix}screen.pdf" not in self.deriving:
@@ -112,15 +112,6 @@ class SegmentRenderer:
     def screens_derived(self) -> None:
         for future in self.deriving.values():
             future.result()
-
-    def share_derivations(self) -> None:
-        """The screen PDFs still waiting for the screen process, given to the workers too once they have their last
-        layouts: the screen process, which yields the cores to the layout, is left with a queue at its end, and the
-        screen PDF's merge waits for it."""
-        for path, future in self.deriving.items():
-            if future.cancel():  # not started
-                prefix = path.name.removesuffix("screen.pdf")
-                self.deriving[path] = self.pool.submit(segments.derive_screen, str(path.parent), prefix)
 
     def job(self, segment: segments.Segment) -> segments.Job:
         key = segments.job_key(segment, self.fingerprint)
@@ -290,7 +281,6 @@ def lay_out_folios(
         used.add(key)
         for variant, path in paths.items():
             overlays[variant].append(path)
-    renderer.share_derivations()
     for key, job in renderer.folio_jobs.items():
         if key not in used:
             job.cancel()  # laid out ahead for pages that have changed since: unless it has started

@@ -16,8 +16,7 @@ range, "p." or "pp."): they are laid out again when their numbers change.
 
 A worker lays a segment out once and writes the printer's PDF (CMYK black, nothing interactive) with, beside it,
 the links and destinations the layout found (links.json). The screen PDF (sRGB, links, destinations) is derived
-from the two by a process of its own at a lower priority (screen.py, `derive_screen`): that work is off the
-layout's path, done while a worker waits (the index laid out alone) or the PDFs are joined. Footnotes that
+from the two by a worker, as a job queued after the layouts before it (screen.py, `derive_screen`). Footnotes that
 WeasyPrint separates from their calls are mended inside the segment by forced page breaks (`typeset.footnote_breaks`);
 they depend only on the segment's HTML.
 """
@@ -346,7 +345,7 @@ def save_links(folder: Path, prefix: str, pages: list[Any]) -> None:
 
 
 def derive_screen(folder: str, prefix: str) -> None:
-    """A job of the screen process: a piece's screen PDF from its printer's PDF and its links."""
+    """A worker's job: a piece's screen PDF from its printer's PDF and its links."""
     from anthology.atomic import atomic_file
     from anthology.render.print import screen
 
