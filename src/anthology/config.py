@@ -108,6 +108,20 @@ class BookConfig(Strict):
         pattern=r"^https?://[^\s?#]+/$",
         description="where the HTML edition will be published (ends with '/'): absolute canonical links; else relative",
     )
+    # Retail metadata (the EPUB's package; issue 28): each is left out of the e-book when not given.
+    description: str | None = Field(default=None, min_length=1, description="the book's description for retailers")
+    subjects: list[str] = Field(default_factory=list, description="subject headings or BISAC/THEMA codes")
+    print_isbn: str | None = Field(default=None, description="ISBN of the print edition the page numbers follow")
+    accessibility_certifier: str | None = Field(
+        default=None,
+        min_length=1,
+        description="who has reviewed the EPUB's accessibility: without one it claims no conformance",
+    )
+    title_sort: str | None = Field(default=None, min_length=1, description="the title's sort key (file-as)")
+    name_sort: dict[str, str] = Field(
+        default_factory=dict,
+        description="people's sort keys: 'Forename Surname': 'Surname, Forename'",
+    )
 
     @field_validator("front", "back")
     @classmethod
@@ -141,7 +155,7 @@ class BookConfig(Strict):
             raise PydanticCustomError("E013", f"{value!r} is not a date of the calendar: {exc}") from None
         return value
 
-    @field_validator("isbn")
+    @field_validator("isbn", "print_isbn")
     @classmethod
     def _isbn(cls, value: str | None) -> str | None:
         if value is not None and not isbn_valid(value):

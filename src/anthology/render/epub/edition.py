@@ -174,8 +174,8 @@ def isbn_urn(isbn: str) -> str:
 def page_source(resolved: ResolvedBook) -> str:
     """How the page numbers' source edition is named: its ISBN, or a description when it has none."""
     config = resolved.book.config
-    if config.isbn:
-        return isbn_urn(config.isbn)
+    if config.print_isbn or config.isbn:
+        return isbn_urn(config.print_isbn or config.isbn or "")
     subtitle = f": {config.subtitle}" if config.subtitle else ""
     return f"{config.title}{subtitle}, {config.edition}, {config.date}, print edition (PDF)"
 
@@ -237,7 +237,9 @@ def documents(resolved: ResolvedBook) -> list[EpubDocument]:
         result.append(EpubDocument(part.anchor, f"Part {part.number}: {part.title}", "part", sections))
         for chapter in part.chapters:
             item = resolved.chapter(chapter.slug)
-            result.append(EpubDocument(item.anchor, chapter.title, "chapter", listed(item, 1, 3)))
+            meta = chapter.chapter_meta
+            credit = (chapter.number, tuple(meta.authors), meta.byline)
+            result.append(EpubDocument(item.anchor, chapter.title, "chapter", listed(item, 1, 3), *credit))
     result += [EpubDocument(item.anchor, item.text.title, "back", listed(item, 0, 2)) for item in resolved.back]
     return result
 
@@ -407,7 +409,7 @@ class EpubRun:
             page_ids = pagemap.insert_markers(draft.body, draft.stream, breaks)
             self.package = self.writer(draft.serialised(self.resolved))
         finishing = epub_package.Finishing(
-            self.resolved, documents(self.resolved), page_ids, page_source(self.resolved)
+            self.resolved, documents(self.resolved), page_ids, page_source(self.resolved), self.project.fonts_dir
         )
         with atomic_file(target) as temporary:
             epub_package.finish(self.package, temporary, finishing, self.epoch)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from anthology.diagnostics import BuildError, Diagnostic
+from anthology.render.epub import fonts, ncx
+from anthology.render.epub import metadata as book_metadata
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,6 +40,13 @@ OPF_FILE = "content.opf"
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BODY_TYPES = {"title-page": "frontmatter", "front": "frontmatter", "part": "bodymatter", "chapter": "bodymatter"}
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+# epub:type values with a DPUB-ARIA role of the same meaning (doc-<type>): an element carrying one gets the role
+# too, as assistive technology reads roles, not epub:type (DAISY Ace's epub-type-has-matching-role).
+DPUB_ROLES = {
+    "abstract", "acknowledgments", "afterword", "appendix", "bibliography", "chapter", "colophon", "conclusion",
+    "credits", "dedication", "epigraph", "epilogue", "errata", "foreword", "glossary", "index", "introduction",
+    "part", "preface", "prologue", "pullquote", "qna", "subtitle",
+}  # fmt: skip
 ZIP_EPOCH_FLOOR = 315532800  # 1980-01-01, the earliest time a zip entry can hold
 
 
@@ -49,6 +58,16 @@ class EpubDocument:
     title: str
     role: str  # title-page, front, part, chapter, back
     sections: tuple[tuple[int, str, str], ...] = ()  # (level, id, title) listed in the table of contents
+    number: int = 0  # a chapter's number
+    authors: tuple[str, ...] = ()  # a chapter's named authors
+    byline: str = ""  # a chapter's author credit as printed
+
+    @property
+    def label(self) -> str:
+        """How the contents list names the file: a chapter as the print contents does, number, title and author."""
+        if self.role != "chapter":
+            return self.title
+        return f"{self.number}. {self.title} — {self.byline}" if self.byline else f"{self.number}. {self.title}"
 
 
 def editors_line(resolved: ResolvedBook) -> str:
@@ -65,6 +84,7 @@ class Finishing:
     documents: list[EpubDocument]
     page_ids: list[str]
     page_source: str
+    fonts_dir: Path | None = None  # where the embedded fonts' licences are; None: the fonts are left whole
 
 
 def q(tag: str) -> str:
@@ -177,6 +197,14 @@ def link_notes_back(tree: etree._ElementTree) -> None:
         first.insert(0, back)
 
 
+def matching_roles(tree: etree._ElementTree) -> None:
+    """The DPUB-ARIA role beside each epub:type that has one (the body, whose type names matter, takes none)."""
+    for element in tree.xpath("//h:body//*[@epub:type][not(@role)]", namespaces=NS):
+        kinds = [kind for kind in str(element.get(EPUB_TYPE)).split() if kind in DPUB_ROLES]
+        if kinds:
+            element.set("role", f"doc-{kinds[0]}")
+
+
 def finish_content(package: Package, finishing: Finishing, owners: dict[str, str]) -> None:
     roles = {owners[doc.anchor]: doc for doc in finishing.documents if doc.anchor in owners}
     for href, tree in package.content().items():
@@ -185,8 +213,11 @@ def finish_content(package: Package, finishing: Finishing, owners: dict[str, str
         body = tree.find(q("body"))
         if doc is not None and body is not None:
             body.set(EPUB_TYPE, BODY_TYPES.get(doc.role, "backmatter"))
+        if doc is not None and doc.authors:
+            book_metadata.chapter_head(tree, list(doc.authors), XHTML)
         lift_page_breaks(tree)
         link_notes_back(tree)
+        matching_roles(tree)
 
 
 def finish_cover(package: Package, finishing: Finishing, cover_href: str | None, image_href: str | None) -> None:
@@ -239,7 +270,7 @@ def contents_list(parent: etree._Element, finishing: Finishing, owners: dict[str
         if doc.role == "title-page" or doc.anchor not in owners:
             continue
         holder = part_list if doc.role == "chapter" and part_list is not None else top
-        item = nav_item(holder, f"{owners[doc.anchor]}#{doc.anchor}", doc.title)
+        item = nav_item(holder, f"{owners[doc.anchor]}#{doc.anchor}", doc.label)
         sections_list(item, doc, owners)
         if doc.role == "part":
             part_list = etree.SubElement(item, q("ol"))
@@ -391,11 +422,15 @@ def accessibility_metadata(package: Package, finishing: Finishing, conforms: boo
         + (", and the print edition's page numbers as a page list and page-break markers" if finishing.page_ids else "")
         + ". No hazards."
     )
-    if conforms:
-        summary += (
-            f" Meets {CONFORMANCE}, as checked automatically when the e-book is made: language, heading order, text"
-            " alternatives, table header cells and labelled page markers."
-        )
+    summary += (
+        " Checked automatically when the e-book is made: language, heading order, text alternatives, table header"
+        " cells and labelled page markers."
+    )
+    summary += (
+        f" Its conformance to {CONFORMANCE} is vouched for by {certifier(finishing)}."
+        if conforms
+        else " No conformance to an accessibility standard has been certified."
+    )
     return (
         [("schema:accessMode", mode) for mode in modes]
         + [("schema:accessModeSufficient", "textual")]
@@ -404,19 +439,22 @@ def accessibility_metadata(package: Package, finishing: Finishing, conforms: boo
     )
 
 
-def finish_opf(package: Package, finishing: Finishing, owners: dict[str, str], conforms: bool) -> None:
+def finish_opf(package: Package, finishing: Finishing, owners: dict[str, str], epoch: int) -> None:
     opf = package.trees[package.path(OPF_FILE)]
     metadata = opf.find(f"{{{OPF}}}metadata")
     assert metadata is not None
+    conforms = certifier(finishing) is not None
     for meta in metadata.xpath("opf:meta[starts-with(@property, 'schema:')]", namespaces=NS):
         metadata.remove(meta)
     # pandoc also binds the package namespace to "opf:" here; unbound, new elements take the default namespace.
     etree.cleanup_namespaces(opf.getroot(), keep_ns_prefixes=["dc"])
+    cover = opf.find(f".//{{{OPF}}}item[@properties='cover-image']")
+    book_metadata.write(opf, finishing.resolved, epoch, None if cover is None else cover.get("id"))
     entries = accessibility_metadata(package, finishing, conforms)
     if finishing.page_ids:
         entries.append(("pageBreakSource", finishing.page_source))
     if conforms:
-        entries += [("dcterms:conformsTo", CONFORMANCE), ("a11y:certifiedBy", certifier(finishing))]
+        entries += [("dcterms:conformsTo", CONFORMANCE), ("a11y:certifiedBy", str(certifier(finishing)))]
     indent = metadata[-1].tail if len(metadata) else "\n    "
     for prop, value in entries:
         meta = etree.SubElement(metadata, f"{{{OPF}}}meta", property=prop)
@@ -426,12 +464,12 @@ def finish_opf(package: Package, finishing: Finishing, owners: dict[str, str], c
     reorder_spine(opf, owners, finishing)
 
 
-def certifier(finishing: Finishing) -> str:
-    """Who vouches for the claim: the publisher when named, else the editors."""
-    config = finishing.resolved.book.config
-    if config.publisher and config.publisher != "not stated":
-        return config.publisher
-    return ", ".join(editor.name for editor in config.editors)
+def certifier(finishing: Finishing) -> str | None:
+    """Who vouches for the conformance claim: book.yaml's `accessibility_certifier`, a person or body that has
+    reviewed the e-book. The build's own checks and the tests' DAISY Ace run cover only what a machine can check,
+    so without a certifier the package claims no conformance."""
+    name = finishing.resolved.book.config.accessibility_certifier
+    return name if book_metadata.known(name) else None
 
 
 def drop_svg_property(opf: etree._ElementTree, cover_href: str) -> None:
@@ -475,7 +513,10 @@ def finish(package: Package, target: Path, finishing: Finishing, epoch: int) -> 
                 for problem in problems
             ]
         )
-    finish_opf(package, finishing, owners, conforms=True)
+    finish_opf(package, finishing, owners, epoch)
+    if finishing.fonts_dir is not None:
+        fonts.subset_fonts(package, opf, finishing.fonts_dir)
+    ncx.rewrite(package, finishing.resolved)
     for name, tree in package.trees.items():
         package.files[name] = serialize(tree, None if name.endswith(".opf") else "<!DOCTYPE html>")
     write_zip(package.files, target, epoch)
