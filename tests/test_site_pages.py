@@ -4,6 +4,7 @@ metadata, canonical links, escaping, the search index and reproducible pages."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,33 @@ def test_fonts_are_woff2_subsets_holding_every_character_the_pages_show(minisite
         assert (shown & full) - kept == set()
         assert kept - shown <= LATIN
         assert len(kept) < len(full)
+
+
+# Porter's own examples (M. F. Porter, "An algorithm for suffix stripping", 1980): word -> stem.
+PORTER_EXAMPLES = {
+    "caresses": "caress", "ponies": "poni", "ties": "ti", "cats": "cat", "feed": "feed", "agreed": "agre",
+    "plastered": "plaster", "motoring": "motor", "sing": "sing", "conflated": "conflat", "troubled": "troubl",
+    "sized": "size", "hopping": "hop", "tanned": "tan", "falling": "fall", "hissing": "hiss", "fizzed": "fizz",
+    "failing": "fail", "filing": "file", "happy": "happi", "relational": "relat", "conditional": "condit",
+    "rational": "ration", "valenci": "valenc", "digitizer": "digit", "conformabli": "conform", "radicalli": "radic",
+    "differentli": "differ", "vileli": "vile", "analogousli": "analog", "vietnamization": "vietnam",
+    "predication": "predic", "operator": "oper", "feudalism": "feudal", "decisiveness": "decis",
+    "hopefulness": "hope", "callousness": "callous", "formaliti": "formal", "sensitiviti": "sensit",
+    "sensibiliti": "sensibl", "triplicate": "triplic", "formative": "form", "formalize": "formal",
+    "electriciti": "electr", "electrical": "electr", "hopeful": "hope", "goodness": "good", "revival": "reviv",
+    "allowance": "allow", "inference": "infer", "airliner": "airlin", "gyroscopic": "gyroscop",
+    "adjustable": "adjust", "defensible": "defens", "irritant": "irrit", "replacement": "replac",
+    "adjustment": "adjust", "dependent": "depend", "adoption": "adopt", "homologou": "homolog",
+    "communism": "commun", "activate": "activ", "angulariti": "angular", "homologous": "homolog",
+    "effective": "effect", "bowdlerize": "bowdler", "probate": "probat", "rate": "rate", "cease": "ceas",
+    "controll": "control", "roll": "roll",
+}  # fmt: skip
+
+
+def test_the_search_stemmer_gives_porters_stems():
+    """The site search's stemmer (styles/site/search.js) on the examples of Porter's paper."""
+    script = Path(__file__).parent / "site" / "stemmer.js"
+    process = subprocess.run(["node", str(script), *PORTER_EXAMPLES], capture_output=True, text=True, check=True)
+    stems = json.loads(process.stdout)
+    assert {word: stem for word, stem in stems.items() if stem != PORTER_EXAMPLES[word]} == {}
+    assert len(stems) == len(PORTER_EXAMPLES)

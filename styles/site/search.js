@@ -27,8 +27,8 @@
     return out;
   }
 
-  /* The Porter stemmer (M. F. Porter, 1980), as in its reference implementation: "revolutionary" and
-     "revolutions" both become "revolutionari"/"revolut"… the same stem for the same word's forms. */
+  /* The Porter stemmer (M. F. Porter, 1980), as in its reference implementation: a word's forms share one stem
+     ("country", "countries": "countri"; "Leninism": "lenin"). tests/site/stemmer.js runs it on Porter's examples. */
   var step2 = { ational: "ate", tional: "tion", enci: "ence", anci: "ance", izer: "ize", bli: "ble", alli: "al",
     entli: "ent", eli: "e", ousli: "ous", ization: "ize", ation: "ate", ator: "ate", alism: "al", iveness: "ive",
     fulness: "ful", ousness: "ous", aliti: "al", iviti: "ive", biliti: "ble", logi: "log" };
@@ -310,6 +310,7 @@
     document.documentElement.classList.add("search-ready");
   }
 
+  window.anthologyStem = stem; // for tests/site/stemmer.js
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

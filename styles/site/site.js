@@ -132,16 +132,12 @@
     update();
   }
 
-  /* A long headnote is folded on a phone, so the text itself starts on the first screen; it stays open on a wide
-     screen, and without this script. A headnote reached by a link (#id inside it) stays open. */
-  var LONG_HEADNOTE = 1200; // characters: about one phone screen at 18 px
-  function foldHeadnotes() {
-    if (!window.matchMedia("(max-width: 47.99rem)").matches) return;
-    document.querySelectorAll(".headnote > details[open]").forEach(function (details) {
-      var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
-      if (target && details.contains(target)) return;
-      if (details.textContent.length > LONG_HEADNOTE) details.open = false;
-    });
+  /* A long headnote is folded on a phone by the line of script that follows it in the page (so that nothing moves
+     once drawn); a link to something inside it opens it again. */
+  function unfoldTargetHeadnote() {
+    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var details = target && target.closest(".headnote > details");
+    if (details) details.open = true;
   }
 
   /* "/" puts the cursor in the search box (as on most sites with search), unless the reader is typing. */
@@ -158,7 +154,8 @@
     });
   }
 
-  foldHeadnotes();
+  unfoldTargetHeadnote();
+  window.addEventListener("hashchange", unfoldTargetHeadnote);
   setUpDrawer();
   setUpNotes();
   setUpSections();

@@ -1,5 +1,6 @@
-// Usage: node headnotes.js WIDTH URL...  Each page at WIDTH px: its headnotes (open or folded, characters of text)
-// and how far down the page the text itself starts. Prints [{url, headnotes: [{open, length}], textTop}].
+// Usage: node headnotes.js WIDTH URL...  Each page at WIDTH px: its headnotes (open or folded, marked to fold on a
+// phone, characters of text) and how far down the page the text itself starts.
+// Prints [{url, headnotes: [{open, folds, length}], textTop}].
 "use strict";
 const { withBrowser, output } = require("./chromium");
 
@@ -15,6 +16,7 @@ withBrowser(async (context) => {
       ...(await page.evaluate(() => ({
         headnotes: Array.from(document.querySelectorAll(".headnote > details")).map((details) => ({
           open: details.open,
+          folds: details.hasAttribute("data-fold-on-phone"),
           length: details.textContent.length,
         })),
         textTop: (() => {

@@ -13,14 +13,16 @@ withBrowser(async (context) => {
   const errors = [];
   const pending = [];
   page.on("pageerror", (error) => errors.push(String(error)));
+  let measuring = true; // a request that ends after the measurement (the browser closing) is not counted
   page.on("requestfinished", (request) => {
+    if (!measuring) return;
     pending.push(
       (async () => {
         const response = await request.response();
         const sizes = await request.sizes();
         const body = await response.body();
         return { url: request.url(), type: request.resourceType(), transferred: sizes.responseBodySize, decoded: body.length };
-      })()
+      })().catch((error) => ({ url: request.url(), type: request.resourceType(), error: String(error) }))
     );
   });
   await page.goto(url, { waitUntil: "networkidle" });
@@ -28,7 +30,9 @@ withBrowser(async (context) => {
   await page.mouse.wheel(0, 4000); // a reader scrolls: italic and bold further down load too
   await page.waitForLoadState("networkidle");
   await page.evaluate(() => document.fonts.ready);
+  measuring = false;
   const resources = await Promise.all(pending);
+  resources.filter((resource) => resource.error).forEach((resource) => errors.push(`${resource.url}: ${resource.error}`));
   const sum = (key) => resources.reduce((total, resource) => total + resource[key], 0);
   output({ url, resources, transferred: sum("transferred"), decoded: sum("decoded"), errors });
 }).catch((error) => {

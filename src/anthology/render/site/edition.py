@@ -30,6 +30,7 @@ from anthology.render.site.search import INDEX_FILE, SearchIndex, SearchText
 # MiniSearch (minisearch.js, MIT: its licence ships beside it) is vendored: the build runs offline.
 SCRIPTS = ("site.js", "search.js", "minisearch.js", "minisearch-LICENSE.txt", "live-reload.js")
 FONT_LICENCES = ("OFL-EBGaramond12.txt", "OFL-fontsource-EBGaramond.txt")
+LONG_HEADNOTE = 1200  # characters: about one phone screen of text at 18 px; a longer headnote folds on a phone
 # A part without an introduction, a chapter without a headnote: the template sees None.
 NO_TEXTS: dict[str, str | None] = {"body": None, "headnote": None}
 
@@ -374,6 +375,8 @@ class SiteBuilder:
         if headnote:
             job.texts["headnote"] = headnote
             self.search.add(label, relabel(headnote.passages, "Headnote"))
+        # Folded on a phone by a line of script in the page, before it is first drawn (nothing moves once shown).
+        job.context["fold_headnote"] = bool(headnote) and sum(len(p.text) for p in headnote.passages) > LONG_HEADNOTE
         body = self.fragment(chapter, page)
         assert body is not None
         job.texts["body"] = body
