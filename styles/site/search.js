@@ -140,10 +140,16 @@
     var queries = parsed.free.length ? [{ queries: [parsed.free.join(" ")], combineWith: "AND" }] : [];
     parsed.phrases.forEach(function (phrase) { queries.push({ queries: [phrase.join(" ")], combineWith: "AND", prefix: false, fuzzy: false }); });
     var results = search.index.search({ queries: queries, combineWith: "AND" }, parsed.phrases.length && !parsed.free.length ? exact : {});
-    if (parsed.free.length > 1) { // the words side by side, in the query's order, rank first
+    if (parsed.free.length) {
+      // The words as typed (not only another form of them: "Lenin", not "Leninism") rank higher, and side by
+      // side, in the query's order, higher still.
       var together = spaced(parsed.free);
+      var asTyped = parsed.free.map(function (word) { return spaced([word]); });
       results.forEach(function (result) {
-        if (spaced(words(search.documents[result.id].words)).indexOf(together) !== -1) result.score *= 3;
+        var document_ = search.documents[result.id];
+        var text = spaced(words(document_.words + " " + document_.section));
+        if (asTyped.every(function (word) { return text.indexOf(word) !== -1; })) result.score *= 1.5;
+        if (parsed.free.length > 1 && text.indexOf(together) !== -1) result.score *= 3;
       });
       results.sort(function (a, b) { return b.score - a.score; });
     }
@@ -221,7 +227,8 @@
   }
 
   function status(results, documents, query) {
-    var quoted = "“" + query.trim() + "”";
+    var shown = query.trim();
+    var quoted = /^["“]/.test(shown) ? shown.replace(/["“]([^"“”]*)["”]?/g, "“$1”") : "“" + shown + "”";
     if (!results.length) return "No passage contains " + quoted + ".";
     var texts = {};
     results.forEach(function (result) { texts[documents[result.id].text] = true; });
