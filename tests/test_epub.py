@@ -524,6 +524,32 @@ def test_accessibility_metadata_and_conformance_claim(built, epub):
     assert ("No conformance" in summary) == (not certifier)
 
 
+def test_epigraphs_standfirsts_headnotes_and_verse_carry_their_semantics(built, epub):
+    """Each block is typed for what it is, with the DPUB-ARIA role of the same meaning where one exists."""
+    expected = {
+        "epigraph": ("epigraph", "doc-epigraph"),
+        "standfirst": ("abstract", "doc-abstract"),
+        "headnote": ("introduction", "doc-introduction"),
+        "line-block": ("z3998:verse", None),
+    }
+    seen: Counter[str] = Counter()
+    for name in epub.names:
+        if not name.endswith(".xhtml"):
+            continue
+        root = epub.tree(name)
+        for cls, (epub_type, role) in expected.items():
+            for element in root.xpath(f"//h:div[contains(concat(' ', @class, ' '), ' {cls} ')]", namespaces=NS):
+                seen[cls] += 1
+                assert (element.get(EPUB_TYPE), element.get("role")) == (epub_type, role), (name, cls)
+                if epub_type.startswith("z3998:"):
+                    assert "z3998:" in root.get("{http://www.idpf.org/2007/ops}prefix", ""), name
+    bodies = "\n".join(text.body for text in built.book.texts)
+    assert seen["headnote"] == sum(1 for chapter in built.book.chapters if chapter.headnote)
+    assert seen["standfirst"] == sum(1 for chapter in built.book.chapters if chapter.chapter_meta.standfirst)
+    assert seen["epigraph"] == len(re.findall(r"^::: ?\{?\.?epigraph", bodies, re.MULTILINE)) > 0
+    assert seen["line-block"] > 0 and re.search(r"^\| ", bodies, re.MULTILINE)
+
+
 def test_every_document_has_lang_tables_have_header_cells_images_have_text(built, epub):
     for name in epub.names:
         if not name.endswith(".xhtml"):

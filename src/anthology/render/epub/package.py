@@ -47,6 +47,16 @@ DPUB_ROLES = {
     "credits", "dedication", "epigraph", "epilogue", "errata", "foreword", "glossary", "index", "introduction",
     "part", "preface", "prologue", "pullquote", "qna", "subtitle",
 }  # fmt: skip
+# The structural semantics of the blocks edition.py and the texts mark by class: an epigraph; a publisher's
+# standfirst, which summarises the essay (abstract); the editors' headnote, which introduces it; verse (pandoc's
+# line block), typed by the Z39.98 vocabulary EPUB reserves, as no DPUB-ARIA role names verse.
+Z3998 = "z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"
+CLASS_TYPES = {
+    "epigraph": "epigraph",
+    "standfirst": "abstract",
+    "headnote": "introduction",
+    "line-block": "z3998:verse",
+}
 ZIP_EPOCH_FLOOR = 315532800  # 1980-01-01, the earliest time a zip entry can hold
 
 
@@ -197,6 +207,15 @@ def link_notes_back(tree: etree._ElementTree) -> None:
         first.insert(0, back)
 
 
+def class_semantics(tree: etree._ElementTree) -> None:
+    for element in tree.xpath("//h:body//h:div[@class][not(@epub:type)]", namespaces=NS):
+        kinds = [CLASS_TYPES[name] for name in str(element.get("class")).split() if name in CLASS_TYPES]
+        if kinds:
+            element.set(EPUB_TYPE, kinds[0])
+            if kinds[0].startswith("z3998:"):
+                tree.getroot().set(f"{{{OPS}}}prefix", Z3998)
+
+
 def matching_roles(tree: etree._ElementTree) -> None:
     """The DPUB-ARIA role beside each epub:type that has one (the body, whose type names matter, takes none)."""
     for element in tree.xpath("//h:body//*[@epub:type][not(@role)]", namespaces=NS):
@@ -217,6 +236,7 @@ def finish_content(package: Package, finishing: Finishing, owners: dict[str, str
             book_metadata.chapter_head(tree, list(doc.authors), XHTML)
         lift_page_breaks(tree)
         link_notes_back(tree)
+        class_semantics(tree)
         matching_roles(tree)
 
 
