@@ -1,6 +1,6 @@
 """Bad input: each case stops the build with a message naming the file and line, exit status 2 and no traceback,
 and leaves the previous outputs byte for byte as they were. Cases that must build, build: every edition carries
-them. README's table "Diagnostics and bad input" has a row per case, with the message from these runs."""
+them. docs/diagnostics.md says what each code means and what the user does about it."""
 
 from __future__ import annotations
 
