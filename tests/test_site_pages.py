@@ -14,7 +14,7 @@ from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.model import Project
 from anthology.pandoc import markdown_to_ast
-from anthology.render.site.edition import page_href, render_site
+from anthology.render.site.edition import DESCRIPTIVE, page_href, render_site
 from anthology.render.site.passages import mark_passages
 from anthology.resolve.book import prefix_ids, resolve_book
 from conftest import MINIBOOK, STYLES
@@ -118,9 +118,9 @@ def test_placeholder_editors_are_not_published_as_people(book_copy, tmp_path):
     assert "editor" not in jsonld(render_html(book_copy, tmp_path / "out") / "index.html")
 
 
-def test_canonical_links_are_relative_unless_the_book_gives_site_url(minisite, book_copy, tmp_path):
+def test_canonical_links_only_when_the_book_gives_site_url(minisite, book_copy, tmp_path):
     for page in ("index.html", "alpha.html"):
-        assert parse(minisite / page).xpath("//link[@rel='canonical']/@href") == [page]
+        assert parse(minisite / page).xpath("//link[@rel='canonical']/@href") == []
     config = book_copy / "book.yaml"
     config.write_text(config.read_text() + "site_url: https://example.org/mini/\n")
     site = render_html(book_copy, tmp_path / "out")
@@ -231,3 +231,35 @@ def test_the_search_stemmer_gives_porters_stems():
     stems = json.loads(process.stdout)
     assert {word: stem for word, stem in stems.items() if stem != PORTER_EXAMPLES[word]} == {}
     assert len(stems) == len(PORTER_EXAMPLES)
+
+
+def test_every_page_describes_itself_from_its_opening(minisite):
+    """A meta description on every page, at most 160 characters, each its own: a chapter's is the first paragraph of
+    its headnote, else of its text, that says something (notes aside)."""
+    descriptions = {}
+    for page in minisite.glob("*.html"):
+        found = parse(page).xpath("//meta[@name='description']/@content")
+        assert len(found) == 1 and 0 < len(found[0]) <= 160, (page.name, found)
+        descriptions[page.name] = found[0]
+    assert len(set(descriptions.values())) == len(descriptions)
+    for name in ("alpha.html", "beta.html"):
+        paragraphs = parse(minisite / name).xpath(
+            "(//aside[@class='headnote'] | //div[@class='chapter-text'])//p[not(ancestor::div[@class='footnotes'])]"
+        )
+        said = [" ".join(p.text_content().split()) for p in paragraphs]
+        said = [text for text in said if len(text) >= DESCRIPTIVE]
+        if said:
+            assert descriptions[name] in (said[0], said[0][:159].rsplit(" ", 1)[0] + "…"), (descriptions[name], said)
+        else:  # nothing long enough to describe it (the minibook's short lines): the chapter's and the book's titles
+            title = parse(minisite / name).xpath("//h1")[0].text_content()
+            assert descriptions[name].startswith(f"{title}. ") and descriptions[name] != descriptions["index.html"]
+
+
+def test_a_chapters_description_is_its_headnotes_first_long_paragraph(book_copy, tmp_path):
+    headnote = book_copy / "headnotes" / "alpha.md"
+    opening = "This headnote speaks at some length of where the essay comes from " * 3
+    headnote.write_text(headnote.read_text().replace("A headnote on alpha.", "Author.\n\n" + opening))
+    site = render_html(book_copy, tmp_path / "out")
+    [description] = parse(site / "alpha.html").xpath("//meta[@name='description']/@content")
+    assert len(description) <= 160 and description.endswith("…")
+    assert " ".join(opening.split()).startswith(description[:-1])

@@ -30,6 +30,7 @@ from anthology.render.site.search import INDEX_FILE, SearchIndex, SearchText
 # MiniSearch (minisearch.js, MIT: its licence ships beside it) is vendored: the build runs offline.
 SCRIPTS = ("site.js", "search.js", "minisearch.js", "minisearch-LICENSE.txt", "live-reload.js")
 FONT_LICENCES = ("OFL-EBGaramond12.txt", "OFL-fontsource-EBGaramond.txt")
+DESCRIPTIVE = 80  # characters: a paragraph shorter than this (a label, a heading, a date) describes nothing
 LONG_HEADNOTE = 1200  # characters: about one phone screen of text at 18 px; a longer headnote folds on a phone
 # A part without an introduction, a chapter without a headnote: the template sees None.
 NO_TEXTS: dict[str, str | None] = {"body": None, "headnote": None}
@@ -247,8 +248,9 @@ class Fragment:
 
     item: ResolvedText
     ast: dict[str, Any]
-    passages: list[Passage]
+    passages: list[Passage]  # the text's paragraphs, then its notes
     html: str = ""
+    notes: int = 0  # how many of the passages are notes
 
     @cached_property
     def key(self) -> str:
@@ -265,7 +267,7 @@ def prepare(item: ResolvedText, links: dict[str, str], taken: set[str], notes_he
         blocks = [*blocks, notes_section(slug, notes, notes_heading)]
     blocks = retarget_links(blocks, links)
     note_passages = [Passage(note.ident, f"Note {n}", note.text) for n, note in enumerate(notes, 1) if note.text]
-    return Fragment(item, dict(item.ast, blocks=blocks), passages + note_passages)
+    return Fragment(item, dict(item.ast, blocks=blocks), passages + note_passages, notes=len(note_passages))
 
 
 def convert_all(fragments: list[Fragment], cache: dict[str, str] | None) -> None:
@@ -400,11 +402,26 @@ class SiteBuilder:
                 page=job.page,
                 previous=previous,
                 next=following,
-                canonical=sitemeta.page_url(self.book.config, job.page.href),
+                canonical=sitemeta.canonical(self.book.config, job.page.href),
+                description=sitemeta.description(self.opening(job)),
             )
             (folder / job.page.href).write_text(html, encoding="utf-8")
             pages.append(html)
         self.write_assets(folder / "assets", pages)
+
+    def opening(self, job: PageJob) -> str:
+        """What a page is about, for its meta description: the first paragraph of some length of its headnote or
+        text (a label such as "Author." says nothing); for a generated list (bibliography, index) and pages without
+        one, the page's and the book's titles."""
+        text = job.context.get("text")
+        if not (text and text.kind == "generated"):
+            for fragment in job.texts.values():  # headnote first, where there is one
+                for passage in fragment.passages[: len(fragment.passages) - fragment.notes]:
+                    if len(passage.text) >= DESCRIPTIVE:
+                        return passage.text
+        config = self.book.config
+        book = ": ".join(part for part in (config.title, config.subtitle) if part)
+        return book + f". {config.edition}, {config.date}." if job.page == HOME else f"{job.page.title}. {book}."
 
     def write_assets(self, assets: Path, pages: list[str]) -> None:
         """Stylesheet, scripts, the search index, and the fonts cut down to the characters of `pages`."""

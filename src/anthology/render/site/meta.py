@@ -1,4 +1,4 @@
-"""Schema.org metadata (JSON-LD) and canonical links of the site's pages.
+"""Schema.org metadata (JSON-LD), descriptions and canonical links of the site's pages.
 
 URLs are relative to the page unless book.yaml gives `site_url`, the address the site will be published at; then
 they are absolute. Authors are named only as the source names them: a chapter whose author is not stated has no
@@ -93,3 +93,20 @@ def matter_jsonld(book: Book, title: str, page: str) -> dict[str, Any]:
         "inLanguage": config.lang,
         "isPartOf": book_ref(config),
     }
+
+
+DESCRIPTION_LIMIT = 160  # characters: what search engines show of a page's description
+
+
+def description(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """A page's meta description from its opening text: whole words, cut with an ellipsis when longer than `limit`."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;:") + "…"
+
+
+def canonical(config: BookConfig, href: str) -> str | None:
+    """The canonical address of a page, only when the book gives site_url: a relative one names no address at all."""
+    return page_url(config, href) if config.site_url else None
