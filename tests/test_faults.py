@@ -389,14 +389,20 @@ def test_an_output_folder_that_cannot_be_written_is_reported(tmp_path, capsys, w
 # ---- The layout's budgets ------------------------------------------------------------------------------------------
 
 
+def long_chapter(book: Path, paragraphs: int) -> Path:
+    """A copy of the minibook at `book` whose first chapter has `paragraphs` more paragraphs; the chapter's file."""
+    shutil.copytree(MINIBOOK, book)
+    alpha = book / "texts" / "alpha.md"
+    paragraph = "A sentence of the long chapter, to be set and hyphenated like any other in the book. " * 6
+    alpha.write_text(alpha.read_text(encoding="utf-8") + f"\n{paragraph}\n" * paragraphs, encoding="utf-8")
+    return alpha
+
+
 def test_a_layout_past_its_time_budget_stops_with_the_text_and_the_setting(tmp_path, monkeypatch, capsys):
     """A chapter of thousands of paragraphs laid out with a one-second budget: E044 names the chapter's file, the
     limit and the setting that raises it; no output is written and no worker is left laying it out."""
     book = tmp_path / "book"
-    shutil.copytree(MINIBOOK, book)
-    alpha = book / "texts" / "alpha.md"
-    paragraph = "A sentence of the long chapter, to be set and hyphenated like any other in the book. " * 6
-    alpha.write_text(alpha.read_text(encoding="utf-8") + f"\n{paragraph}\n" * 600, encoding="utf-8")
+    alpha = long_chapter(book, 600)
     monkeypatch.setenv("ANTHOLOGY_LAYOUT_SECONDS", "1")
     status, printed = run_build(book, tmp_path / "out", capsys)
     assert status == cli.EXIT_INPUT_ERROR, printed
@@ -410,10 +416,7 @@ def test_a_layout_past_its_memory_budget_stops_with_the_text_and_the_setting(tmp
     take (under 90 MB resident a worker, warmed up) and below what this chapter's takes: E043 names the chapter's
     file, the limit and the setting that raises it."""
     book = tmp_path / "book"
-    shutil.copytree(MINIBOOK, book)
-    alpha = book / "texts" / "alpha.md"
-    paragraph = "A sentence of the long chapter, to be set and hyphenated like any other in the book. " * 6
-    alpha.write_text(alpha.read_text(encoding="utf-8") + f"\n{paragraph}\n" * 2500, encoding="utf-8")
+    alpha = long_chapter(book, 2500)
     monkeypatch.setenv("ANTHOLOGY_LAYOUT_MEMORY_MB", "150")
     status, printed = run_build(book, tmp_path / "out", capsys)
     assert status == cli.EXIT_INPUT_ERROR, printed
