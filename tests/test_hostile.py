@@ -375,10 +375,23 @@ def test_the_epub_is_valid_and_holds_only_the_books_files(allowed_build):
     assert len(media) == 1 and media[0].endswith(".png"), media  # the cover, drawn by the build
     cover = opf_item(archive, "cover-image")
     assert cover is not None and media[0].endswith(cover.get("href")) and cover.get("media-type") == "image/png"
-    assert archive.read(next(n for n in archive.namelist() if n.endswith(".css"))) == STYLESHEET.read_bytes()
-    fonts = sorted(Path(name).name for name in archive.namelist() if "/fonts/" in name)
-    assert fonts and all((ROOT / "styles" / "fonts" / name).is_file() for name in fonts)
-    assert sorted(fonts) == sorted(FONT_FILES)  # the fonts, and nothing packed as one only to be read
+    shipped = sorted(Path(name).name for name in archive.namelist() if "/fonts/" in name)
+    fonts = [name for name in shipped if name.endswith(".ttf")]
+    # The fonts of styles/ (cut to the book's characters; a face nothing sets is left out), each with its licence
+    # from styles/fonts/, and nothing packed as a font only to be read.
+    assert fonts and set(fonts) <= set(FONT_FILES)
+    assert all(
+        name.endswith(".txt") and (ROOT / "styles" / "fonts" / name).is_file() for name in set(shipped) - set(fonts)
+    )
+    # The stylesheet is styles/epub.css, less the @font-face rules of the faces not shipped.
+    faces = re.findall(r"@font-face \{[^}]*url\(\.\./fonts/([^)]+)\)[^}]*\}\n", STYLESHEET.read_text(encoding="utf-8"))
+    assert faces, "styles/epub.css declares the fonts by @font-face"
+    expected = "".join(
+        line
+        for line in STYLESHEET.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not (line.startswith("@font-face") and any(f"/fonts/{face})" in line for face in set(faces) - set(fonts)))
+    )
+    assert archive.read(next(n for n in archive.namelist() if n.endswith(".css"))).decode("utf-8") == expected
     opf = etree.fromstring(archive.read(next(n for n in archive.namelist() if n.endswith(".opf"))))
     modified = opf.findtext(".//{*}meta[@property='dcterms:modified']")
     assert modified == (load_book(book).config.date + "-01-01")[:10] + "T00:00:00Z"  # the book's, not pandoc's 1970
