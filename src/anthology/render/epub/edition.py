@@ -427,10 +427,10 @@ class EpubWriter:
     def __init__(self, resolved: ResolvedBook, project: Project, scratch: Path, cover: bytes, epoch: int):
         self.scratch, self.epoch = scratch, epoch
         cover_file, stylesheet = scratch / "cover.png", project.styles_dir / "epub.css"
-        cover_file.write_bytes(cover)
         meta_file = scratch / "metadata.yaml"
         meta = literal(metadata(resolved, cover_file))
-        meta_file.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=True))
+        # The files pandoc reads from the scratch folder, written as each run starts (`inputs`).
+        self.inputs = {cover_file: cover, meta_file: yaml.safe_dump(meta, allow_unicode=True, sort_keys=True).encode()}
         self.readable = [cover_file, stylesheet]
         self.args = [
             "--from",
@@ -450,6 +450,9 @@ class EpubWriter:
         ]
 
     def __call__(self, document: bytes) -> epub_package.Package:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        for path, data in self.inputs.items():
+            path.write_bytes(data)
         pandoc.run(self.args, document, epoch=self.epoch)
         package = without_copies(epub_package.Package(self.scratch / "pandoc.epub"), [p.name for p in self.readable])
         return dated(package, self.epoch)
