@@ -19,8 +19,9 @@ from pathlib import Path
 from anthology.atomic import Damaged, read_sealed, remove, write_sealed
 from anthology.diagnostics import Diagnostic, Severity
 
-# The tools whose versions decide the outputs' bytes (Pillow writes the cover's and the EPUB's images).
-TOOLS = ("weasyprint", "pydyf", "pikepdf", "pillow", "pypandoc_binary")
+# The tools whose versions decide the outputs' bytes (Pillow writes the cover's and the EPUB's images; fontTools
+# and brotli cut the EPUB's and the site's fonts).
+TOOLS = ("weasyprint", "pydyf", "pikepdf", "pillow", "pypandoc_binary", "fonttools", "brotli")
 PACKAGE = Path(__file__).resolve().parent  # the pipeline's own code: every file of it is part of every key
 
 
