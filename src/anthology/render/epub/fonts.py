@@ -13,23 +13,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from lxml import etree
 
 from anthology.diagnostics import BuildError, Diagnostic
-
-
-class Package(Protocol):
-    """The EPUB's files as package.py holds them (named here, not imported: package.py imports this module)."""
-
-    files: dict[str, bytes]
-    trees: dict[str, etree._ElementTree]
-
-    def path(self, href: str) -> str: ...
-
+from anthology.render.epub.files import Package
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPF = "http://www.idpf.org/2007/opf"

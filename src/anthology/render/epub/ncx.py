@@ -5,21 +5,14 @@ own NCX said depth 1 for a three-level map, had no page list, and named a cover 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from anthology.render.epub.files import Package
+
 if TYPE_CHECKING:
     from anthology.model import ResolvedBook
-
-
-class Package(Protocol):
-    """The EPUB's files as package.py holds them (named here, not imported: package.py imports this module)."""
-
-    files: dict[str, bytes]
-    trees: dict[str, etree._ElementTree]
-
-    def path(self, href: str) -> str: ...
 
 
 NCX = "http://www.daisy.org/z3986/2005/ncx/"
