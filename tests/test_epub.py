@@ -27,17 +27,11 @@ from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.model import Project
 from anthology.pandoc import markdown_to_ast
-from anthology.render.epub import page_markers
 from anthology.render.epub.edition import (
-    TITLE_PAGE_ID,
-    EpubWriter,
-    documents,
     draft_epub,
     isbn_urn,
-    page_source,
     render_epub,
 )
-from anthology.render.epub.package import Finishing, finish, serialize
 from anthology.render.print import pagemap
 from anthology.resolve.book import resolve_book
 from conftest import STYLES
@@ -208,83 +202,6 @@ def test_page_list_has_one_entry_per_print_page_of_the_body(built, epub):
             assert last_line[0].strip() == str(index + 1), f"folio of PDF page {index + 1}"
             folios += 1
     assert folios >= 5
-
-
-Piece = str | tuple[str]
-
-
-def running_pieces(element: etree._Element, pieces: list[Piece]) -> None:
-    """The file's text in reading order, a marker as a 1-tuple of its label; notes and note calls left out."""
-    if not isinstance(element.tag, str):
-        return
-    classes = (element.get("class") or "").split()
-    if element.get("role") == "doc-pagebreak":
-        pieces.append((element.get("aria-label"),))
-    elif "footnotes" not in classes and "footnote-ref" not in classes:
-        pieces.append(" " + (element.text or ""))
-        for child in element:
-            running_pieces(child, pieces)
-        pieces.append(" ")
-    pieces.append(element.tail or "")
-
-
-def chapter_files(epub: Epub, book) -> list[str]:
-    """The files of the essays (generated matter such as the bibliography prints page numbers the e-book has not)."""
-    slugs = {chapter.slug for chapter in book.chapters}
-    return [name for name in epub.spine() if slugs & set(epub.tree(name).xpath("//h:section/@id", namespaces=NS))]
-
-
-def marker_contexts(epub: Epub, names: list[str]) -> dict[str, tuple[str, str]]:
-    """For each page marker: the running text before it and after it (up to the neighbouring markers, within its
-    file), leaving out the notes, which print sets at the foot of the page."""
-    contexts: dict[str, tuple[str, str]] = {}
-    for name in names:
-        pieces: list[Piece] = []
-        running_pieces(epub.tree(name).find("h:body", NS), pieces)
-        markers = [i for i, piece in enumerate(pieces) if isinstance(piece, tuple)]
-        for position, at in enumerate(markers):
-            start = markers[position - 1] + 1 if position else 0
-            end = markers[position + 1] if position + 1 < len(markers) else len(pieces)
-            before = "".join(p for p in pieces[start:at] if isinstance(p, str))
-            after = "".join(p for p in pieces[at + 1 : end] if isinstance(p, str))
-            contexts[pieces[at][0]] = (before, after)
-    return contexts
-
-
-def side_of(text: str, page: str, previous: str, from_end: bool = False) -> str | None:
-    """Which of two adjacent print pages the e-book's text next to a marker is on: the first 20-letter window
-    (from the marker outwards) found on either page decides. Windows on neither page (words print sets
-    differently, such as a cross-reference's page number) or on both are passed over."""
-    if from_end:
-        text = text[::-1]
-        page, previous = page[::-1], previous[::-1]
-    for start in range(0, min(len(text) - 19, 60), 4):
-        window = text[start : start + 20]
-        on_page, on_previous = window in page, window in previous
-        if on_page != on_previous:  # a window on both pages does not decide
-            return "page" if on_page else "previous"
-    return None
-
-
-def test_page_breaks_stand_where_the_print_pages_begin(built, epub):
-    """A sample of the essays' markers: the words just after a marker (from the second word: print may hyphenate
-    the first across the page turn) are on the marker's print page, the words just before it on the page before."""
-    reader = PdfReader(built.pdf)
-    contexts = marker_contexts(epub, chapter_files(epub, built.book))
-    checked = 0
-    for label in sorted(contexts, key=int)[1::5]:
-        index = int(label) - 1
-        page, previous = letters(reader.pages[index].extract_text()), letters(reader.pages[index - 1].extract_text())
-        before, after = contexts[label]
-        after_letters = letters(" ".join(after.split()[1:]))
-        before_letters = letters(" ".join(before.split()[:-1])) if before.strip() else ""
-        if len(after_letters) >= 20:
-            assert side_of(after_letters, page, previous) == "page", f"page {label}: {after[:80]!r}"
-            checked += 1
-        if len(before_letters) >= 20:
-            assert side_of(before_letters, page, previous, from_end=True) == "previous", f"{label}: {before[-80:]!r}"
-            checked += 1
-    assert checked >= 30
 
 
 def test_readers_are_told_which_edition_the_page_numbers_follow(epub):
@@ -697,63 +614,6 @@ def test_two_epub_builds_are_byte_identical(built, tmp_path):
     assert len({info.date_time for info in infos}) == 1
 
 
-def test_page_markers_put_into_pandocs_xhtml_stand_where_pandoc_puts_them(built, tmp_path):
-    """Builds put the page markers into the XHTML pandoc wrote, so that pandoc runs while the print edition is laid
-    out. Markers before every tenth word, before every word that opens with punctuation and past the last word
-    give the very files pandoc writes for the same markers placed in its input."""
-    resolved = resolve_book(load_book(built.project.book_dir), STYLES)
-    draft = draft_epub(resolved, built.project)
-    stream = draft.stream.without_words()
-    assert len(stream.prefixes) > 100  # quotation marks and brackets opening words
-    chosen = sorted({*stream.prefixes, *range(0, len(stream.starts), 10)})
-    breaks = [pagemap.PageBreak(str(n), n, stream.starts[word]) for n, word in enumerate(chosen)]
-    breaks.append(pagemap.PageBreak("end", len(chosen), len(stream.text)))
-    write = EpubWriter(resolved, built.project, tmp_path, draft.cover, 0)
-    placed = write(draft.serialised(resolved))
-    ids = page_markers.place(placed.text_bodies(), stream, breaks, TITLE_PAGE_ID)
-    assert ids is not None and len(ids) == len(breaks)
-
-    in_input = draft_epub(resolved, built.project)
-    assert pagemap.insert_markers(in_input.body, in_input.stream, breaks) == ids
-    written = write(in_input.serialised(resolved))
-    assert placed.content().keys() == written.content().keys()
-    for name, tree in written.content().items():
-        assert serialize(placed.trees[f"EPUB/{name}"]) == serialize(tree), name
-    # pandoc's contents (which copy a heading's markers) are replaced by the finishing: the EPUBs are the same.
-    finishing = Finishing(resolved, documents(resolved), ids, page_source(resolved))
-    finish(placed, tmp_path / "placed.epub", finishing, 0)
-    finish(written, tmp_path / "written.epub", finishing, 0)
-    assert (tmp_path / "placed.epub").read_bytes() == (tmp_path / "written.epub").read_bytes()
-
-
-def test_page_markers_are_not_put_into_xhtml_whose_text_is_not_the_books():
-    """Where pandoc's XHTML does not read as the e-book's running text, nothing is placed (the build then places
-    the markers in pandoc's input)."""
-    body = etree.fromstring(
-        '<body xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'
-        "<p>The <em>raw</em> words<aside>a note</aside></p></body>"
-    )
-    before = etree.tostring(body)
-    stream = pagemap.WordStream("therawwordsanote", [0, 3, 6], [])
-    breaks = [pagemap.PageBreak("2", 1, 3)]
-    assert page_markers.place([body], stream, breaks, TITLE_PAGE_ID) is None
-    assert etree.tostring(body) == before
-    stream = pagemap.WordStream("therawwords", [0, 3, 6], [])
-    assert page_markers.place([body], stream, breaks, TITLE_PAGE_ID) == ["page-2"]
-    assert b'<p>The <em><span id="page-2" class="pagebreak" epub:type="pagebreak"' in etree.tostring(body)
-
-
-def test_an_epub_whose_markers_go_into_pandocs_input_is_the_same(built, tmp_path, monkeypatch):
-    """The fallback: pandoc's XHTML not read as the book's text, the markers go into pandoc's input and pandoc runs
-    again; the EPUB is the session's, byte for byte."""
-    resolved = resolve_book(load_book(built.project.book_dir), STYLES)
-    tried = []
-    monkeypatch.setattr(page_markers, "place", lambda *args: tried.append(args) and None)
-    render_epub(resolved, built.project, tmp_path / "book.epub")
-    assert len(tried) == 1
-    assert (tmp_path / "book.epub").read_bytes() == built.epub.read_bytes()
-
-
 def test_calibre_converts_the_epub(built, tmp_path):
     """Calibre (a reading system and converter other than EPUBCheck) reads the whole book."""
     assert shutil.which("ebook-convert"), "install calibre (README, System packages)"
@@ -796,7 +656,6 @@ def test_the_epub_writer_is_given_its_json_with_spaces_after_separators(tmp_path
     import json
 
     from anthology.model import Project
-    from anthology.render.epub.edition import draft_epub
     from anthology.resolve.book import resolve_book
     from conftest import MINIBOOK, STYLES
 

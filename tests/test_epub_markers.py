@@ -5,21 +5,30 @@ read from the PDF by pdftotext and from the EPUB's XHTML."""
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import shutil
+import subprocess
+import unicodedata
 import zipfile
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 
 from anthology.diagnostics import BuildError
+from anthology.render.epub import page_markers
 from anthology.render.print import pagemap
 from conftest import MINIBOOK, build_into
 from outputs import pdf_pages_text
 
-NS = {"opf": "http://www.idpf.org/2007/opf", "h": "http://www.w3.org/1999/xhtml"}
+NS = {
+    "opf": "http://www.idpf.org/2007/opf",
+    "h": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+}
 FOLIO = re.compile(r"^\d+$")
 HYPHEN_AT_END = re.compile("[-\u2010]\n")  # print's hyphenation (U+2010) or a hyphen at a line's end
 
@@ -200,3 +209,167 @@ def test_a_first_text_of_two_words_and_a_note_opens_the_body():
         pagemap.PrintPage(2, None, ("Part", "One")),
     ]
     assert pagemap.first_body_page(stream, pages) == 1
+
+
+# --------------------------------------------------------------------------------------------- every marker, exactly
+
+PDF_WORD = re.compile(r"[a-z]+|[0-9]+")
+RUNNING_BAND = 0.075  # running heads and folios sit in the page's outer margins: their lines' middles are this near
+
+
+def folded_words(text: str) -> list[str]:
+    """Words of lowercase letters, or of digits, accents taken off; a word hyphenated at a line's end joined."""
+    text = unicodedata.normalize("NFKD", HYPHEN_AT_END.sub("", text).lower())
+    return PDF_WORD.findall("".join(char for char in text if not unicodedata.combining(char)))
+
+
+def pdf_page_words(pdf: Path, number: int) -> list[str]:
+    """The words of PDF page `number` (1-based) as pdftotext -f N -l N reads them, running heads and folios left out
+    (lines whose middle is in the outer band of the page)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox-layout", "-f", str(number), "-l", str(number), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', out)[1])
+    lines = []
+    for top, bottom, inner in re.findall(r'<line [^>]*yMin="([\d.]+)"[^>]*yMax="([\d.]+)">(.*?)</line>', out, re.S):
+        middle = (float(top) + float(bottom)) / 2
+        if min(middle, height - middle) >= RUNNING_BAND * height:
+            lines.append(" ".join(html.unescape(word) for word in re.findall(r">([^<]*)</word>", inner)))
+    return folded_words("\n".join(lines))
+
+
+def words_after_markers(epub: Path) -> tuple[list[str], dict[str, int]]:
+    """The e-book's words in reading order (notes left out), and where each page marker stands among them."""
+    pieces: list[str] = []
+    at: dict[str, int] = {}
+    with zipfile.ZipFile(epub) as archive:
+        opf_name = etree.fromstring(archive.read("META-INF/container.xml")).find(".//{*}rootfile").get("full-path")
+        opf = etree.fromstring(archive.read(opf_name))
+        folder = opf_name.rsplit("/", 1)[0] + "/" if "/" in opf_name else ""
+        hrefs = {item.get("id"): item.get("href") for item in opf.iterfind(".//opf:item", NS)}
+        for ref in opf.iterfind(".//opf:itemref", NS):
+            body = etree.fromstring(archive.read(folder + hrefs[ref.get("idref")])).find("h:body", NS)
+            if body is not None:
+                visit_running_text(body, pieces, at)
+    text = "".join(pieces)
+    words = folded_words(text)
+    return words, {label: len(folded_words(text[:offset])) for label, offset in at.items()}
+
+
+def visit_running_text(element: etree._Element, pieces: list[str], at: dict[str, int]) -> None:
+    if element.get(f"{{{NS['epub']}}}type") == "pagebreak":
+        at[element.get("aria-label")] = sum(len(piece) for piece in pieces)
+    pieces.append(element.text or "")
+    for child in element:
+        if isinstance(child.tag, str) and child.tag != f"{{{NS['h']}}}aside":
+            visit_running_text(child, pieces, at)
+        pieces.append(child.tail or " ")
+
+
+def opens_page(ebook: list[str], printed: list[str], count: int = 5) -> bool:
+    """The e-book's words from a marker on begin as the page does; a page beginning with the end of a word print
+    hyphenated across the turn may have that word whole (the one or two words of it the e-book has) before it."""
+    printed = printed[:count]
+    if ebook[:count] == printed:
+        return True
+    return any(
+        "".join(ebook[:joined]).endswith(printed[0]) and ebook[joined : joined + count - 1] == printed[1:]
+        for joined in (1, 2)
+    )
+
+
+def marker_report(pdf: Path, epub: Path) -> tuple[list[str], list[str]]:
+    """Every marker's label, and those whose following words are not the first words of their print page (a page
+    with no words begins where the next page with words does)."""
+    words, at = words_after_markers(epub)
+    count = len(PdfReader(pdf).pages)
+    wrong = []
+    for label, position in at.items():
+        number = int(label)
+        printed = pdf_page_words(pdf, number)
+        while not printed and number < count:
+            number += 1
+            printed = pdf_page_words(pdf, number)
+        if not opens_page(words[position : position + 40], printed):
+            wrong.append(f"page {label}: e-book {words[position : position + 6]}, print {printed[:6]}")
+    return list(at), wrong
+
+
+def test_every_page_marker_of_the_fixture_book_stands_before_its_print_pages_first_words(built_minibook):
+    labels, wrong = marker_report(built_minibook.pdf, built_minibook.epub)
+    assert labels and not wrong, "\n".join(wrong)
+
+
+# ------------------------------------------------------------------------------------ placement, on made-up pages
+
+XHTML_BODY = '<body xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">{}</body>'
+
+
+def placed(body_xhtml: str, pages: list[tuple[str, ...]]) -> str:
+    """The body with a marker for each made-up print page (labelled from 1), as serialised XHTML, markers shown as
+    [N] and the rest of the markup kept."""
+    body = etree.fromstring(XHTML_BODY.format(body_xhtml))
+    prints = [pagemap.PrintPage(index, str(index + 1), lines) for index, lines in enumerate(pages)]
+    page_markers.place([body], prints, {page.index: page.folio for page in prints}, "title-page", Path("b.pdf"))
+    text = etree.tostring(body, encoding="unicode")
+    text = re.sub(r'<span id="page-(\d+)" class="pagebreak"[^>]*/>', r"[\1]", text)
+    return re.sub(r"<body[^>]*>|</body>", "", text)
+
+
+def test_a_title_repeated_on_a_part_page_places_the_opener_at_the_chapter():
+    body = (
+        "<section><h1>Part One</h1><p>It holds <a href='#c'>The Long Road</a> and more.</p></section>"
+        "<section id='c'><h2>The Long Road</h2><p>Once there was a road that ran a long way.</p></section>"
+    )
+    pages = [("Part One", "It holds The Long Road and more."), (), ("The Long Road", "Once there was a road that")]
+    result = placed(body, [*pages, ("ran a long way.",)])
+    assert result.startswith("<section>[1]<h1>")
+    assert '<section id="c">[2][3]<h2>The Long Road</h2>' in result
+    assert "that [4]ran" in result
+
+
+def test_a_page_beginning_with_a_number_gets_its_marker_before_the_number():
+    body = "<p>They were deported in 1941, the Kalmyks in 1943, and others in 1946.</p>"
+    result = placed(body, [("They were deported in",), ("1941, the Kalmyks in 1943, and others in 1946.",)])
+    assert "deported in [2]1941, the" in result
+
+
+def test_a_word_hyphenated_across_the_page_turn_is_left_whole_to_the_next_page():
+    body = "<p>The leaders were exhausted and the revolution had occurred to serve their interests.</p>"
+    pages = [("The leaders were exhausted and the re\u2010", "3. A note on the page foot."), ("volution had occurred",)]
+    result = placed(body, [*pages, ("to serve their interests.",)])
+    assert "and the [2]revolution had" in result
+
+
+def test_a_word_of_a_note_does_not_take_the_next_pages_first_word():
+    body = "<p>The threat of restoration became real.<a href='#n1'>8</a> The bureaucracy reacted in panic.</p>"
+    pages = [("The threat of restoration became real.8", "8. Trotsky, The Class Nature of the State."), ()]
+    result = placed(body, [*pages, ("The bureaucracy reacted in panic.",)])
+    assert "</a> [2][3]The bureaucracy" in result
+
+
+def test_a_marker_never_stands_inside_a_heading_a_link_or_a_tables_header():
+    body = (
+        "<p>Before the heading comes this line.</p><h3>20. Rivers of blood</h3><p>Inside the union it grew.</p>"
+        "<p>See <a href='#x'>the long chapter on it</a> here.</p>"
+        "<table><tr><th>Year and month</th></tr><tr><td>1921</td></tr></table>"
+    )
+    pages = [
+        ("Before the heading comes this line.",),
+        ("20. Rivers of blood", "Inside the union it grew.", "See the long"),
+        ("chapter on it here.",),
+        ("Year and month", "1921"),
+    ]
+    result = placed(body, pages)
+    assert "[2]<h3>20. Rivers of blood</h3>" in result
+    assert "See [3]<a href" in result
+    assert "[4]<table>" in result
+
+
+def test_print_pages_of_other_texts_are_refused_with_the_pdf():
+    with pytest.raises(BuildError) as caught:
+        placed("<p>Quite other words entirely, and a good many of them here.</p>", [("Words the e-book lacks.",)])
+    assert "E157" in str(caught.value) and "b.pdf" in str(caught.value)

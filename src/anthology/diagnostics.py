@@ -164,6 +164,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E156", "an EPUB font has no licence file beside it", "put the font's licence (OFL-<family>.txt) beside it"),
     # ingest
     Code("E200", "the book has no source texts", "put each raw source in book/sources/<slug>.txt"),
+    Code("E157", "the print PDF's pages are not of the e-book's texts", "build the PDF and the EPUB together"),
     Code("E201", "a source has no recipe", "write book/sources/<slug>.yaml beside it; " + INGEST_RECIPE_HINT),
     Code("E202", "a recipe's source text does not exist", "add the raw source, or remove the recipe"),
     Code("E203", "a recipe does not match its schema", INGEST_RECIPE_HINT),

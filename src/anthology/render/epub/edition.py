@@ -5,7 +5,7 @@ introduction), every chapter and every piece of front and back matter is one XHT
 follow at levels 3 and 4. Front and back matter and part introductions keep their sections at level 2, directly
 below their level-1 title (headings never skip a level); their body is wrapped in a division so that pandoc does
 not split at those sections. Print page-break markers are placed in the XHTML pandoc wrote, once the print layout
-is known (page_markers.py; in pandoc's input where that XHTML does not read as expected); what pandoc cannot
+is known (page_markers.py, by aligning the print pages' words with the e-book's); what pandoc cannot
 express (page list, landmarks, accessibility metadata, note back-links, a described cover) is added to the written
 EPUB by package.py.
 """
@@ -303,8 +303,8 @@ def print_pdf(resolved: ResolvedBook, project: Project) -> Path:
     return pdf
 
 
-def page_breaks(stream: pagemap.WordStream, pages: list[pagemap.PrintPage], pdf: Path) -> list[pagemap.PageBreak]:
-    """Where each print page of the body begins in the e-book's running text."""
+def page_labels(stream: pagemap.WordStream, pages: list[pagemap.PrintPage], pdf: Path) -> dict[int, str]:
+    """The label of each print page of the body (the pages before it, title and contents, carry no marker)."""
     first = pagemap.first_body_page(stream.text, pages)
     if first is None:
         raise BuildError(
@@ -317,8 +317,7 @@ def page_breaks(stream: pagemap.WordStream, pages: list[pagemap.PrintPage], pdf:
                 )
             ]
         )
-    labels = pagemap.page_labels(pages, first)
-    return pagemap.locate_pages(stream.text, pages, labels, pdf)
+    return pagemap.page_labels(pages, first)
 
 
 def book_ast(resolved: ResolvedBook, body: list[Node]) -> dict[str, Any]:
@@ -401,13 +400,8 @@ class EpubRun:
         """The page markers placed, the package finished and written to `target`."""
         assert self.package is not None
         pdf = self.project.build_dir / f"{self.resolved.book.config.slug}.pdf"
-        breaks = page_breaks(self.stream, pages, pdf)
-        page_ids = page_markers.place(self.package.text_bodies(), self.stream, breaks, TITLE_PAGE_ID)
-        if page_ids is None:  # pandoc's text is not read as expected: the markers go into its input instead
-            self.package = None  # its trees, before pandoc runs again
-            draft = draft_epub(self.resolved, self.project)
-            page_ids = pagemap.insert_markers(draft.body, draft.stream, breaks)
-            self.package = self.writer(draft.serialised(self.resolved))
+        labels = page_labels(self.stream, pages, pdf)
+        page_ids = page_markers.place(self.package.text_bodies(), pages, labels, TITLE_PAGE_ID, pdf)
         finishing = epub_package.Finishing(
             self.resolved, documents(self.resolved), page_ids, page_source(self.resolved), self.project.fonts_dir
         )

@@ -1,86 +1,97 @@
 """Page-break markers put into the XHTML pandoc's EPUB writer made, rather than into its input: pandoc then runs
 while the print edition is still being laid out (it takes seconds), and the markers go in once the pages are known.
 
-The e-book's running text (pagemap.WordStream: the letters of its words, notes, code and the title page left out)
-is read again from pandoc's XHTML, with the same parts left out. Where the two agree letter for letter, each marker
-goes before the word its page begins in, where pandoc writes a marker placed before that word in its input. Where
-they do not (markup this reading does not expect, such as raw HTML in a text), nothing is placed: the caller then
-places the markers in pandoc's input and runs it again.
+The e-book's words are read from pandoc's XHTML (its notes, the document heads, math and the title page left out)
+and aligned with the print pages' words (page_align.py). Each marker goes before the whole word its page begins
+with (an opening quotation mark or bracket included), and never inside a heading, a link or a table's header cell,
+where its label would become part of that element's name: it goes just before that element instead, so a page that
+opens a chapter has its marker at the chapter's opening.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import etree
 
+from anthology.diagnostics import BuildError, Diagnostic
+from anthology.render.epub import page_align
 from anthology.render.epub.package import EPUB_TYPE, q
-from anthology.render.print.pagemap import PageBreak, WordStream, letters, marker_ids
+from anthology.render.print.pagemap import PageBreak, PrintPage, marker_ids
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
-# What the running text leaves out: notes (set at the page foot in print), code, math and the document's head.
-LEFT_OUT = {q(name) for name in ("head", "aside", "code", "pre")} | {f"{{{MATHML}}}math"}
+# What is not the e-book's running text: notes (set at the page foot in print), math and the document's head.
+LEFT_OUT = {q("head"), q("aside"), f"{{{MATHML}}}math"}
+# Elements a marker must not stand in (its label would become their name): it goes before them.
+NOT_INSIDE = {q(name) for name in ("h1", "h2", "h3", "h4", "h5", "h6", "a", "th", "caption", "figcaption")}
+IN_TABLE = {q("th"), q("caption")}
+MATCHED_AT_LEAST = 0.5  # of the e-book's words: fewer matched means the PDF is not of these texts
 
 
 @dataclass(frozen=True)
 class Run:
-    """One text node of the XHTML that holds letters: `element`'s text, or with `tail` the text after it."""
+    """One text node of the XHTML: `element`'s text, or with `tail` the text after it."""
 
     element: etree._Element
     tail: bool
-    start: int  # letters of the running text before it
 
     @property
     def text(self) -> str:
         return (self.element.tail if self.tail else self.element.text) or ""
 
+    @property
+    def holder(self) -> etree._Element:
+        """The element the text node is in."""
+        parent = self.element.getparent() if self.tail else self.element
+        assert parent is not None
+        return parent
+
+
+@dataclass(frozen=True)
+class Word:
+    run: Run
+    char: int  # where the word starts in the run's text, its opening punctuation included
+    folded: str
+
 
 def left_out(element: etree._Element, title_page: str) -> bool:
     return (
         element.tag in LEFT_OUT
-        or element.get(EPUB_TYPE) == "footnotes"
+        or element.get(EPUB_TYPE) in ("footnotes", "endnotes")
         or element.get("id") == title_page
         or "math" in (element.get("class") or "").split()
     )
 
 
-def text_runs(bodies: Iterable[etree._Element], title_page: str) -> tuple[list[Run], str]:
-    """The text nodes in reading order, and their letters joined: the e-book's running text as pandoc wrote it."""
+def text_runs(bodies: Iterable[etree._Element], title_page: str) -> list[Run]:
+    """The text nodes in reading order."""
     runs: list[Run] = []
-    parts: list[str] = []
-    count = 0
-
-    def add(element: etree._Element, tail: bool, text: str | None) -> None:
-        nonlocal count
-        found = letters(text or "")
-        if found:
-            runs.append(Run(element, tail, count))
-            parts.append(found)
-            count += len(found)
 
     def visit(element: etree._Element) -> None:
-        add(element, False, element.text)
+        runs.append(Run(element, False))
         for child in element:
             if isinstance(child.tag, str) and not left_out(child, title_page):
                 visit(child)
-            add(child, True, child.tail)
+            runs.append(Run(child, True))
 
     for body in bodies:
         visit(body)
-    return runs, "".join(parts)
+    return runs
 
 
-def char_of_letter(text: str, letter: int) -> int:
-    """Where in `text` its `letter`-th letter (0-based, as `letters` counts them) stands."""
-    seen = -1
-    for index, char in enumerate(text):
-        if letters(char):
-            seen += 1
-            if seen == letter:
-                return index
-    raise ValueError(f"no letter {letter} in {text!r}")
+def ebook_words(runs: Iterable[Run]) -> list[Word]:
+    """The e-book's words in reading order, each with where its whole word (punctuation before it too) begins."""
+    words: list[Word] = []
+    for run in runs:
+        text = run.text
+        for start, folded in page_align.words_of(text):
+            begin = start
+            while begin > 0 and not text[begin - 1].isspace() and not page_align.WORD.match(text[begin - 1]):
+                begin -= 1
+            words.append(Word(run, begin, folded))
+    return words
 
 
 def new_marker(parent: etree._Element, label: str, ident: str) -> etree._Element:
@@ -95,20 +106,40 @@ def new_marker(parent: etree._Element, label: str, ident: str) -> etree._Element
     return span
 
 
-def insert_at(run: Run, char: int, markers: list[tuple[str, str]]) -> None:
-    """The markers, in order, at `char` of the run's text node."""
-    text = run.text
-    parent = run.element.getparent() if run.tail else run.element
-    assert parent is not None
+def outermost_not_inside(element: etree._Element) -> etree._Element | None:
+    """The outermost heading, link or header cell `element` is in (itself included), if any; for a header cell or
+    a caption, its table (a marker may not stand between a table's rows or cells)."""
+    found = None
+    while element is not None and element.tag != q("body"):
+        if element.tag in NOT_INSIDE:
+            found = element
+        element = element.getparent()
+    if found is not None and found.tag in IN_TABLE:
+        table = next(found.iterancestors(q("table")), None)
+        return table if table is not None else found
+    return found
+
+
+def insert_before_word(word: Word, markers: list[tuple[str, str]]) -> None:
+    """The markers, in order, before the word; before the heading, link or header cell it is in, if any."""
+    run = word.run
+    around = outermost_not_inside(run.holder)
+    if around is not None:
+        parent = around.getparent()
+        assert parent is not None
+        for label, ident in markers:
+            around.addprevious(new_marker(parent, label, ident))
+        return
+    text, parent = run.text, run.holder
     position = parent.index(run.element) + 1 if run.tail else 0
     if run.tail:
-        run.element.tail = text[:char]
+        run.element.tail = text[: word.char]
     else:
-        run.element.text = text[:char]
+        run.element.text = text[: word.char]
     for offset, (label, ident) in enumerate(markers):
         span = new_marker(parent, label, ident)
         parent.insert(position + offset, span)
-    span.tail = text[char:]
+    span.tail = text[word.char :]
 
 
 def last_section(body: etree._Element) -> etree._Element:
@@ -129,34 +160,48 @@ def append_at_end(body: etree._Element, markers: list[tuple[str, str]]) -> None:
     span.tail = "\n"
 
 
+def page_breaks(words: Sequence[str], pages: list[PrintPage], labels: dict[int, str], pdf: Path) -> list[PageBreak]:
+    """Where each labelled page begins among the e-book's words; a page none of whose words is in the e-book (a
+    blank page, a page of notes carried over) begins where the next page does. E157 when the print pages and the
+    e-book have too little in common to be of the same texts."""
+    laid = [page for page in pages if page.index >= min(labels, default=len(pages))]
+    starts, matched = page_align.page_starts(words, [page_align.page_words(page.chunks) for page in laid])
+    if words and matched < MATCHED_AT_LEAST * len(words):
+        raise BuildError(
+            [
+                Diagnostic(
+                    "E157",
+                    f"the print PDF's pages hold only {matched} of the e-book's {len(words)} words in order: "
+                    "it is not a PDF of these texts",
+                    file=pdf,
+                    hint="the PDF is older than the texts: build the PDF and the EPUB together (`invoke build`)",
+                )
+            ]
+        )
+    breaks: list[PageBreak] = []
+    following = len(words)
+    for page, start in reversed(list(zip(laid, starts, strict=True))):
+        following = start if start is not None else following
+        if page.index in labels:
+            breaks.append(PageBreak(labels[page.index], page.index, following))
+    return breaks[::-1]
+
+
 def place(
-    bodies: list[etree._Element], stream: WordStream, breaks: list[PageBreak], title_page: str
-) -> list[str] | None:
-    """Put a marker where each print page begins, into the XHTML bodies (in reading order); the markers' ids in
-    page order, or None (nothing changed) when the XHTML's running text is not the stream's."""
-    runs, text = text_runs(bodies, title_page)
-    if text != stream.text:
-        return None
+    bodies: list[etree._Element], pages: list[PrintPage], labels: dict[int, str], title_page: str, pdf: Path
+) -> list[str]:
+    """Put a marker where each labelled print page begins into the XHTML bodies (in reading order); the markers'
+    ids in page order."""
+    words = ebook_words(text_runs(bodies, title_page))
+    breaks = page_breaks([word.folded for word in words], pages, labels, pdf)
     ids = marker_ids(breaks)
     at_word: dict[int, list[tuple[str, str]]] = {}
     for item, ident in zip(breaks, ids, strict=True):
         assert item.at is not None
-        word = bisect.bisect_right(stream.starts, item.at) - 1 if item.at < len(text) else len(stream.starts)
-        at_word.setdefault(word, []).append((item.label, ident))
-    run_starts = [run.start for run in runs]
-    places = []
-    for word, markers in sorted(at_word.items()):
-        if word == len(stream.starts):
-            continue
-        start = stream.starts[word]
-        run = runs[bisect.bisect_right(run_starts, start) - 1]
-        prefix = stream.prefixes.get(word, "")
-        char = char_of_letter(run.text, start - run.start) - len(prefix)
-        if char < 0 or run.text[char : char + len(prefix)] != prefix:
-            return None
-        places.append((run, char, markers))
-    for run, char, markers in reversed(places):  # from the end: a split text node keeps its earlier offsets
-        insert_at(run, char, markers)
-    if len(stream.starts) in at_word:
-        append_at_end(bodies[-1], at_word[len(stream.starts)])
+        at_word.setdefault(item.at, []).append((item.label, ident))
+    for index in sorted(at_word, reverse=True):  # from the end: a split text node keeps its earlier offsets
+        if index < len(words):
+            insert_before_word(words[index], at_word[index])
+    if len(words) in at_word:
+        append_at_end(bodies[-1], at_word[len(words)])
     return ids
