@@ -75,6 +75,12 @@ def ingest(c, book=BOOK, check=False, debug=False, explain=""):
     cli.run_ingest(book, check=check, debug=debug)
 
 
+@task(help={"path": "the new book's folder: created, or an empty one", "debug": BOOK_HELP["debug"]})
+def new(c, path, debug=False):
+    """Write a minimal book into a new folder (a sample essay with its source and recipe) that builds at once."""
+    cli.run_new(path, debug=debug)
+
+
 @task(help={**CHECK_HELP, "strict": "treat warnings as errors"})
 def check(c, book=BOOK, strict=False, debug=False):
     """Check the book without building it: configuration, texts, and what editors must still supply."""

@@ -10,8 +10,8 @@ Stage order (`TIERS`): a module may import modules of its own tier and of earlie
 
 1. the model and the shared tools: `model` (the book's data types), `diagnostics`, `ast`, `config`, `yamlfile`,
    `atomic` (output files), `pandoc`, `manifest`;
-2. the stages that read the book folder: `ingest/` (raw sources to texts), `load` (texts to the model) and
-   `safety` (what a text may refer to, checked as each text is read);
+2. the stages that read the book folder: `ingest/` (raw sources to texts), `load` (texts to the model),
+   `safety` (what a text may refer to, checked as each text is read) and `scaffold` (a new book's folder);
 3. `resolve/` (the whole book parsed, ids, citations, cross-references, index, generated texts);
 4. `render/` (`common`, `print/`, `epub/`, `site/`; the editions may use each other's helpers);
 5. `check/` and `build`, which run the stages;
@@ -52,7 +52,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
         "anthology.pandoc",
         "anthology.manifest",
     ),
-    ("anthology.ingest", "anthology.load", "anthology.safety", "anthology.policy"),
+    ("anthology.ingest", "anthology.load", "anthology.safety", "anthology.policy", "anthology.scaffold"),
     ("anthology.resolve",),
     ("anthology.render",),
     ("anthology.check", "anthology.build"),

@@ -21,6 +21,7 @@ STAGES_OF = {
     "ingest/": {"ingest"},
     "yamlfile.py": {"input"},
     "config.py": {"config"},
+    "scaffold.py": {"config"},  # `invoke new` writes a new book's folder and its book.yaml
     "load.py": {"load"},
     "pandoc.py": {"load", "build"},  # pandoc reads the texts, and the build caches its runs
     "safety.py": {"load"},

@@ -115,6 +115,19 @@ def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
     guarded(lambda: ingest_main(Path(book), check=check), debug)
 
 
+def run_new(path: str, debug: bool = False) -> None:
+    """`invoke new PATH`: the scaffold of a book, and the commands that build it."""
+    from anthology.scaffold import create_book
+
+    def action() -> None:
+        written = create_book(Path(path))
+        print(f"new book in {path}: {len(written)} files")
+        print(f"build it: {task_command('build', path)}")
+        print(f"after changing a source or its recipe: {task_command('ingest', path)}")
+
+    guarded(action, debug)
+
+
 def run_clean(book: str, root: Path, everything: bool = False, debug: bool = False) -> None:
     """Remove the book's output folder (build/<slug>/), or with `everything` all of build/. A build writing to the
     folder stops the clean (the folder's lock), rather than losing its outputs halfway."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,17 @@ class Part(Strict):
         return value
 
 
+@dataclass(frozen=True)
+class ChapterGroup:
+    """The chapters of one part in reading order, or of a whole book without parts (its `title` is then None and
+    no part page is printed); `key` is where its chapter list stands in book.yaml, for diagnostics."""
+
+    title: str | None
+    intro: str | None
+    chapters: list[str]
+    key: tuple[str | int, ...]
+
+
 class CrossrefWording(Strict):
     """How cross-references read (issue 5): each template's {fields} are filled in by anthology.crossref."""
 
@@ -98,8 +110,11 @@ class BookConfig(Strict):
     # Print: running heads (verso author / recto chapter title by default) and the printer's PDF flavour.
     running_heads: Literal["author-title", "book-title", "none"] = "author-title"
     pdf_variant: Literal["pdf/x-4", "pdf/x-3", "pdf/x-1a"] = "pdf/x-4"
+    ink_limit: int = Field(default=300, ge=100, le=400, description="total ink coverage allowed, in %")
     citation_style: str = "chicago-note-bibliography-with-ibid"
-    parts: list[Part] = Field(min_length=1)
+    # A book's order: titled parts, or its chapters listed directly (no part pages); exactly one of the two.
+    parts: list[Part] = Field(default_factory=list)
+    chapters: list[str] = Field(default_factory=list, description="a book without parts: its chapters in order")
     front: list[str] = Field(default_factory=list, description="editorial matter before Part 1: book/front/<name>.md")
     back: list[str] = Field(default_factory=list, description="matter after the last chapter: book/back/<name>.md")
     crossref: CrossrefWording = Field(default_factory=CrossrefWording, description="wording of cross-references")
@@ -130,6 +145,20 @@ class BookConfig(Strict):
             if not re.match(SLUG_PATTERN, name):
                 raise ValueError(f"{name!r} is not a file name without extension (lowercase letters, digits, hyphens)")
         return value
+
+    @field_validator("chapters")
+    @classmethod
+    def _chapter_slugs(cls, value: list[str]) -> list[str]:
+        return Part._slugs(value)
+
+    @model_validator(mode="after")
+    def _order(self) -> BookConfig:
+        """The chapters' order comes from one place: two would leave unclear where a chapter stands."""
+        if self.parts and self.chapters:
+            raise PydanticCustomError("E015", "both 'parts' and 'chapters' are given")
+        if not self.parts and not self.chapters:
+            raise PydanticCustomError("E015", "neither 'parts' nor 'chapters' is given")
+        return self
 
     @field_validator("trim")
     @classmethod
@@ -177,8 +206,17 @@ class BookConfig(Strict):
         return trim_points(self.trim)
 
     @property
+    def groups(self) -> list[ChapterGroup]:
+        """The book's order as chapter groups: one per part, or one untitled group for a book without parts."""
+        if not self.parts:
+            return [ChapterGroup(None, None, list(self.chapters), ("chapters",))]
+        return [
+            ChapterGroup(p.title, p.intro, list(p.chapters), ("parts", i, "chapters")) for i, p in enumerate(self.parts)
+        ]
+
+    @property
     def chapter_slugs(self) -> list[str]:
-        return [slug for part in self.parts for slug in part.chapters]
+        return [slug for group in self.groups for slug in group.chapters]
 
     @property
     def editors_incomplete(self) -> bool:
@@ -213,6 +251,8 @@ VALUE_HINTS = {
     f"{TRIM_SIDE_IN[1]:g} in",
     "E013": "write the date as YYYY, YYYY-MM or YYYY-MM-DD, a real day (month 1-12, a day the month has)",
     "E014": "copy the ISBN from the agency's record: its last digit checks the others",
+    "E015": "list the chapters under 'parts:' (each part with a title) or, for a book without parts, under "
+    "'chapters:', not both",
 }
 
 
@@ -222,6 +262,9 @@ def _diagnostic_for(error: dict, document: YamlDocument) -> Diagnostic:
     message = error["msg"]
     if error["type"] in VALUE_HINTS:
         code = error["type"]
+        if code == "E015":  # the book's order: at its `chapters:` when given, else where `parts:` is missing
+            key = "chapters" if "chapters" in document.data else "parts"
+            location = (key,)
         where = {"file": document.path, "line": document.line_of(location)}
         return Diagnostic(code, f"key '{key}': {message}", hint=VALUE_HINTS[code], **where)
     if error["type"] == "extra_forbidden":
@@ -252,10 +295,10 @@ def parse_config(document: YamlDocument) -> BookConfig:
 def _check_unique_chapters(config: BookConfig, document: YamlDocument) -> None:
     seen: set[str] = set()
     problems = []
-    for p, part in enumerate(config.parts):
-        for c, slug in enumerate(part.chapters):
+    for group in config.groups:
+        for c, slug in enumerate(group.chapters):
             if slug in seen:
-                line = document.line_of(("parts", p, "chapters", c))
+                line = document.line_of((*group.key, c))
                 problems.append(Diagnostic("E011", f"chapter '{slug}' is listed twice", file=document.path, line=line))
             seen.add(slug)
     if problems:

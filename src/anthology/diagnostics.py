@@ -95,6 +95,8 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E012", "the trim is not a page size a printer takes"),
     Code("E013", "book.yaml's date is not a day of the calendar"),
     Code("E014", "an ISBN's check digit is wrong"),
+    Code("E015", "book.yaml gives both or neither of 'parts' and 'chapters'", "list the chapters in one of them"),
+    Code("E016", "`invoke new` was given a folder that is not empty", "name a new or empty folder"),
     # load: texts
     Code("E020", "a text has no front matter"),
     Code("E021", "a text's front matter is not closed"),

@@ -256,15 +256,15 @@ def load_book(book_dir: Path) -> Book:
     loader = _Loader(book_dir, document)
     parts: list[PartModel] = []
     number = 0
-    for p, part in enumerate(config.parts):
-        model = PartModel(p + 1, part.title, loader.intro(part.intro, p) if part.intro else None)
-        for c, slug in enumerate(part.chapters):
+    for p, group in enumerate(config.groups):
+        model = PartModel(p + 1, group.title, loader.intro(group.intro, p) if group.intro else None)
+        for c, slug in enumerate(group.chapters):
             number += 1
             path = book_dir / "texts" / f"{slug}.md"
-            if loader.outside(f"chapter '{slug}'", path, ("parts", p, "chapters", c)):
+            if loader.outside(f"chapter '{slug}'", path, (*group.key, c)):
                 continue
             if not path.is_file():
-                loader.missing(f"chapter '{slug}'", path, ("parts", p, "chapters", c))
+                loader.missing(f"chapter '{slug}'", path, (*group.key, c))
                 continue
             chapter = loader.attempt(load_chapter, path, slug, number, p + 1)
             model.chapters.extend([chapter] if chapter else [])

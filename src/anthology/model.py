@@ -80,8 +80,11 @@ class ChapterMeta(TextMeta):
     authors: list[str] = Field(default_factory=list)
     author_statement: str | None = None
     title_source: str | None = None
-    source: str | None = None
+    source: str | None = None  # the raw file's name, for the pipeline to find its recipe: never printed
     kind: str | None = None
+    # Where the text was published, as a reader can find it: the book, journal or site, and its address.
+    publication: Statement | None = None
+    url: str | None = None
     standfirst: str | None = None
     publisher: Statement | None = None
     date: Statement | None = None
@@ -128,7 +131,7 @@ class Chapter(Text):
 @dataclass
 class PartModel:
     number: int
-    title: str
+    title: str | None  # None: the book has no parts, and this one holds its chapters without a part page
     intro: Text | None
     chapters: list[Chapter] = field(default_factory=list)
 

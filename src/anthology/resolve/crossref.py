@@ -116,7 +116,7 @@ def build_targets(resolved: ResolvedBook, surveys: dict[str, Survey]) -> dict[st
     """Every reference key the book can resolve: `slug`, `slug#local`, `part-N`."""
     wording = resolved.book.config.crossref
     targets: dict[str, Target] = {}
-    for part in resolved.book.parts:
+    for part in (part for part in resolved.book.parts if part.title):  # a book without parts has no part to name
         targets[part.anchor] = Target(part.anchor, "part", wording.part.format(number=part.number, title=part.title))
     for text in resolved.book.texts:
         targets[text.slug] = whole_text_target(text, wording)

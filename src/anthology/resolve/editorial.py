@@ -1,29 +1,50 @@
-"""Generated editorial matter: "A Note on the Texts" and "Permissions".
+"""Generated editorial matter: "A Note on the Texts" and "Permissions", and the provenance line of an opener.
 
-Both are written from data, so they never drift from it: the note from each source's recipe (what was removed and
-why, how notes and typography were normalised, every emendation) and the permissions page from each essay's rights
-metadata. List `note-on-the-texts` and `permissions` in book.yaml's `back:` (or `front:`) to print them.
+All are written from data, so they never drift from it and say nothing of any particular book: the note from each
+source's recipe (what kind of file it was, which rules ran and how many changes each made, every emendation and
+insertion) and the permissions page from each essay's rights metadata. What the reader is given is what a reader
+can find: a source by its publication, publisher, date and address as recorded (a fact not recorded is said to be
+not stated), an emendation by its chapter and the words around it; never a file name or a line of a raw file, which
+belong to the editors' ingest report. List `note-on-the-texts` and `permissions` in book.yaml's `back:` (or
+`front:`) to print them.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from anthology import yamlfile
 from anthology.ast import Node, header, para, str_inlines
 from anthology.ingest.sources import rules_text
-from anthology.model import Book, Chapter, Generated, ResolvedBook
+from anthology.ingest.typography import apply_typography
+from anthology.model import Book, Chapter, ChapterMeta, Generated, ResolvedBook
 
 NOTE_SLUG = "note-on-the-texts"
 PERMISSIONS_SLUG = "permissions"
 NOTE_STYLES = {
-    "endnotes": "Its numbered endnotes, hard-wrapped in the source, were rejoined and turned into footnotes, each "
-    "linked to its call.",
-    "superscript": "Its footnotes, marked with superscript numerals and interleaved with the text where the pages "
-    "broke, were moved to their calls and turned into footnotes.",
+    "endnotes": "Its numbered endnotes were joined to their calls and set as footnotes.",
+    "endnotes-paren": "Its endnotes, numbered “1)”, were joined to their calls and set as footnotes.",
+    "superscript": "Its notes, called by superscript numerals, were moved to their calls and set as footnotes.",
+    "bracketed": "Its notes, called by numbers in square brackets, were joined to their calls and set as footnotes.",
+    "caret": "Its notes, called by numbers after a caret, were joined to their calls and set as footnotes.",
+    "pandoc": "Its own footnotes are set as footnotes.",
 }
+# How a source's kind of file is named, by its suffix (ingest.sources.FORMATS reads these): one, and several.
+FILE_KINDS = {
+    ".txt": ("a plain-text file", "plain-text files"),
+    ".md": ("a Markdown file", "Markdown files"),
+    ".html": ("a web page", "web pages"),
+    ".htm": ("a web page", "web pages"),
+    ".docx": ("a Word document", "Word documents"),
+    ".odt": ("an OpenDocument text", "OpenDocument texts"),
+}
+OTHER_KIND = ("a file", "files")
+UNSTATED = ("", "not stated", "unknown")
+# Words quoted on each side of an emendation, to locate it in its chapter.
+CONTEXT_WORDS = 5
 
 
 def recipe_of(chapter: Chapter, book: Book) -> tuple[Path, dict[str, Any]] | None:
@@ -40,7 +61,32 @@ def recipe_of(chapter: Chapter, book: Book) -> tuple[Path, dict[str, Any]] | Non
 def sentence(text: str) -> str:
     text = " ".join(str(text).split())
     text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "”", ")")) else text + "."
+    return text if text.endswith((".", "”", ")", "!", "?")) else text + "."
+
+
+def stated(value: str | None) -> bool:
+    return value is not None and value.strip().lower() not in UNSTATED
+
+
+def joined(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def provenance(meta: ChapterMeta) -> str:
+    """Where a chapter's text was published, as its front matter records it, then what kind of text it is (printed
+    after a "Source:" label); the facts not recorded are said to be not stated. Empty for a text that records
+    nothing of its source."""
+    facts = {"publication": meta.publication, "publisher": meta.publisher, "date": meta.date}
+    if not meta.source and not meta.kind and not meta.url and not any(stated(value) for value in facts.values()):
+        return ""
+    given = [str(value) for value in facts.values() if stated(value)] + ([meta.url] if meta.url else [])
+    missing = [name for name, value in facts.items() if not stated(value)]
+    said = ", ".join(given)
+    if missing:
+        said += ("; " if said else "") + f"{joined(missing)} not stated"
+    kind = f" {sentence(meta.kind)}" if meta.kind else ""
+    return f"{sentence(said)}{kind}"
 
 
 def item(text: str, kind: str) -> list[Node]:
@@ -48,29 +94,37 @@ def item(text: str, kind: str) -> list[Node]:
     return [{"t": "Div", "c": [["", [kind], []], [para(str_inlines(text))]]}]
 
 
-def lines_label(value: Any) -> str:
-    text = str(value)
-    return f"lines {text.replace('-', '–')}" if "-" in text else f"line {text}"
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def line_count(value: Any) -> int:
+    first, _, last = str(value).partition("-")
+    return int(last or first) - int(first) + 1 if first.strip().isdigit() else 1
 
 
 def removal_items(rules: dict[str, Any], raw: str) -> list[list[Node]]:
+    """What was removed and why, counted in the source (its lines are not the reader's, so they are not named)."""
     items = []
     for removal in rules.get("remove", []):
         if "lines" in removal:
-            where = lines_label(removal["lines"])
+            where = plural(line_count(removal["lines"]), "line")
         else:
-            count = len(re.findall(removal["pattern"], raw, flags=re.MULTILINE))
-            where = f"{count} occurrence{'s' if count != 1 else ''}"
-        items.append(item(f"Removed ({where} of the source): {removal['reason']}", "removal"))
+            where = plural(len(re.findall(removal["pattern"], raw, flags=re.MULTILINE)), "occurrence")
+        items.append(item(f"Removed ({where}): {removal['reason']}", "removal"))
     for header_text in rules.get("page_headers", []):
         count = raw.count(header_text)
         items.append(
             item(
                 # Described, not quoted: the removed words must not come back into the book through this note.
-                f"Removed ({count} occurrences): a running head of the printed original that fell into the text",
+                f"Removed ({plural(count, 'occurrence')}): a running head of the printed original that fell into "
+                "the text",
                 "removal",
             )
         )
+    for rewrite in rules.get("rewrite", []):
+        count = len(re.findall(rewrite["pattern"], raw, flags=re.MULTILINE))
+        items.append(item(f"Rewritten ({plural(count, 'occurrence')}): {rewrite['reason']}", "rewrite"))
     return items
 
 
@@ -81,16 +135,41 @@ def shown(text: str, lost_dash: str | None) -> str:
     return text.replace("\u00a0", " ")
 
 
-def emendation_items(rules: dict[str, Any]) -> list[list[Node]]:
+def plain_words(markdown: str) -> str:
+    """A paragraph's Markdown as a reader sees its words: note calls, citations, attributes and emphasis dropped."""
+    text = re.sub(r"\[\^\d+\]|\[@[^\]]*\]|\{[^}]*\}|\\(?=\S)", "", markdown)
+    text = re.sub(r"[*_]+", "", text)
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def context_of(body: str, corrected: str, lost_dash: str | None) -> str | None:
+    """The emended words with those around them, as printed in the chapter's text; None if they cannot be found
+    (the note then quotes the emendation alone, which a reader can still search for)."""
+    wanted = plain_words(apply_typography(corrected, lost_dash))
+    if not wanted:
+        return None
+    for paragraph in re.split(r"\n\s*\n", body):
+        words = plain_words(paragraph)
+        at = words.find(wanted)
+        if at >= 0:
+            before = words[:at].split()[-CONTEXT_WORDS:]
+            after = words[at + len(wanted) :].split()[:CONTEXT_WORDS]
+            lead = "…" if len(words[:at].split()) > CONTEXT_WORDS else ""
+            tail = "…" if len(words[at + len(wanted) :].split()) > CONTEXT_WORDS else ""
+            gap_before = " " if words[:at].endswith(" ") else ""
+            gap_after = " " if words[at + len(wanted) :].startswith(" ") else ""
+            return f"{lead}{' '.join(before)}{gap_before}{wanted}{gap_after}{' '.join(after)}{tail}".strip()
+    return None
+
+
+def emendation_items(rules: dict[str, Any], body: str) -> list[list[Node]]:
     dash = rules.get("lost_dash")
-    return [
-        item(
-            f"Line {e['line']}: “{shown(e['original'], None)}” emended to “{shown(e['corrected'], dash)}”: "
-            f"{e['reason']}",
-            "emendation",
-        )
-        for e in rules.get("emendations", [])
-    ]
+    items = []
+    for e in rules.get("emendations", []):
+        change = f"“{shown(e['original'], None)}” emended to “{shown(e['corrected'], dash)}”: {e['reason']}"
+        context = context_of(body, e["corrected"], dash)
+        items.append(item(f"In “{context}”: {change}" if context else sentence(change), "emendation"))
+    return items
 
 
 def describe_insertion(text: str) -> str:
@@ -98,11 +177,20 @@ def describe_insertion(text: str) -> str:
     return "a cross-reference in square brackets" if "@xref:" in text else f"“[{text}]”"
 
 
+def insertion_items(rules: dict[str, Any]) -> list[list[Node]]:
+    return [
+        item(f"After “{i['after']}”, the editors added {describe_insertion(i['text'])}: {i['reason']}", "insertion")
+        for i in rules.get("insertions", [])
+    ]
+
+
 def normalisation_sentences(rules: dict[str, Any]) -> list[str]:
     found = []
     notes = rules.get("notes", {})
     if notes.get("style") in NOTE_STYLES:
         found.append(NOTE_STYLES[notes["style"]])
+    if notes.get("first") not in (None, 1):
+        found.append(f"Its notes are numbered from {notes['first']} in the source, as part of a longer work.")
     if notes.get("expect_missing"):
         missing = ", ".join(str(n) for n in notes["expect_missing"])
         found.append(
@@ -122,7 +210,17 @@ def normalisation_sentences(rules: dict[str, Any]) -> list[str]:
         found.append("Insertions in quotations marked with slashes (/…/) are printed in square brackets.")
     if rules.get("endmatter"):
         found.append("The chapter’s own closing lists are printed as its end matter, after the text.")
+    if rules.get("citations"):
+        found.append("Its citations were converted into the book’s citation style, each pointing to the bibliography.")
     return found
+
+
+def authorship(meta: ChapterMeta) -> list[str]:
+    """What the source says of its author: the recorded statement; for a text with no author named, that none is
+    stated. A named author without a statement needs none: the byline names them."""
+    if meta.author_statement:
+        return [sentence(f"Authorship: {meta.author_statement}")]
+    return [] if meta.authors else ["Authorship: not stated in the source."]
 
 
 def chapter_section(chapter: Chapter, book: Book) -> list[Node]:
@@ -135,29 +233,15 @@ def chapter_section(chapter: Chapter, book: Book) -> list[Node]:
     source = path.parent / recipe.get("source", "")
     raw = rules_text(source, source.read_bytes(), recipe.get("encoding", "utf-8"))  # what the recipe's rules read
     meta = chapter.chapter_meta
-    blocks.append(
-        para(
-            str_inlines(
-                " ".join(
-                    [f"Source: {recipe.get('source')} (received as {recipe.get('received_as', 'not stated')})."]
-                    + ([sentence(meta.kind)] if meta.kind else [])
-                    + [sentence(f"Authorship: {meta.author_statement or 'not stated'}")]
-                )
-            )
-        )
-    )
+    kind = FILE_KINDS.get(source.suffix.lower(), OTHER_KIND)[0]
+    facts = [f"Source: {provenance(meta)}", f"Received as {kind}.", *authorship(meta)]
+    blocks.append(para(str_inlines(" ".join(fact for fact in facts if fact))))
     normalised = normalisation_sentences(rules)
     if normalised:
         blocks.append(para(str_inlines(" ".join(normalised))))
     removals = removal_items(rules, raw)
-    emendations = emendation_items(rules)
-    insertions = [
-        item(
-            f"Line {i['line']}: after “{i['after']}”, the editors added {describe_insertion(i['text'])}: {i['reason']}",
-            "insertion",
-        )
-        for i in rules.get("insertions", [])
-    ]
+    emendations = emendation_items(rules, chapter.body)
+    insertions = insertion_items(rules)
     if insertions:
         blocks += [header(3, str_inlines("Editorial insertions")), {"t": "BulletList", "c": insertions}]
     if removals:
@@ -167,27 +251,60 @@ def chapter_section(chapter: Chapter, book: Book) -> list[Node]:
     return blocks
 
 
-INTRODUCTION = (
-    "The essays were received as plain text scraped from web pages and extracted from a PDF. The files as received "
-    "are kept unchanged with the book’s sources, and every cleaned text is derived from them by rules in the "
-    "pipeline’s code and by the records below: what was removed as not being the author’s text, and each emendation "
-    "of an error in the source. Quotation marks and apostrophes were made typographic, spaced hyphens used as dashes "
-    "became dashes, and citations were normalised into the book’s house style, each pointing to the one "
-    "bibliography; the authors’ words are otherwise as received, and their spellings are kept unless an emendation "
-    "below says otherwise."
-)
+def introduction(book: Book) -> list[str]:
+    """The note's opening, from what the recipes record: how many texts came from which kinds of file, which
+    kinds of rule ran and how many changes they made. Nothing in it is true of one book only."""
+    recipes = [found[1] for chapter in book.chapters if (found := recipe_of(chapter, book))]
+    if not recipes:
+        return ["No text of this book was ingested from a recorded source."]
+    kinds = Counter(FILE_KINDS.get(Path(str(r.get("source", ""))).suffix.lower(), OTHER_KIND) for r in recipes)
+    received = joined([one if count == 1 else f"{count} {many}" for (one, many), count in sorted(kinds.items())])
+    total, made = len(book.chapters), len(recipes)
+    if made == 1:
+        whose = "The text of the one chapter was" if total == 1 else f"The text of one of the {total} chapters was"
+    else:
+        whose = (
+            f"The texts of all {total} chapters were"
+            if made == total
+            else f"The texts of {made} of the {total} chapters were"
+        )
+    sources = "its source" if made == 1 else "their sources"
+    rules = [r.get("rules") or {} for r in recipes]
+    removed = sum(len(r.get("remove", [])) + len(r.get("page_headers", [])) + len(r.get("rewrite", [])) for r in rules)
+    emended = sum(len(r.get("emendations", [])) for r in rules)
+    inserted = sum(len(r.get("insertions", [])) for r in rules)
+    changes = [
+        f"{plural(removed, 'kind')} of matter that is not the authors’ text removed or rewritten" if removed else "",
+        f"{plural(emended, 'emendation')} of errors in the sources" if emended else "",
+        f"{plural(inserted, 'editorial insertion')}" if inserted else "",
+    ]
+    done = joined([change for change in changes if change]) or "nothing removed, emended or inserted"
+    paragraphs = [
+        f"{whose} made from {sources} as received ({received}), which the book’s files keep unchanged. Each "
+        f"text was derived from its source by the rules its recipe records, and each chapter’s record follows: "
+        f"{done}. Straight quotation marks and apostrophes were made typographic, spaced hyphens "
+        "used as dashes became dashes and number ranges take an en dash; the authors’ words are otherwise as "
+        "received, and their spellings are kept unless an emendation below says otherwise."
+    ]
+    cited = sum(1 for r in rules if r.get("citations"))
+    if cited:
+        paragraphs.append(
+            f"In {plural(cited, 'text')}, citations were converted into the book’s citation style, each pointing "
+            "to the one bibliography."
+        )
+    return paragraphs
 
 
 def make_note_on_texts(resolved: ResolvedBook, slug: str) -> Generated:
     book = resolved.book
-    blocks: list[Node] = [para(str_inlines(INTRODUCTION))]
+    blocks: list[Node] = [para(str_inlines(text)) for text in introduction(book)]
     for chapter in book.chapters:
         blocks += chapter_section(chapter, book)
     return Generated(blocks)
 
 
 def rights_cleared(rights: str) -> bool:
-    return rights.strip().lower() not in ("", "not stated", "unknown")
+    return rights.strip().lower() not in UNSTATED
 
 
 def make_permissions(resolved: ResolvedBook, slug: str) -> Generated:

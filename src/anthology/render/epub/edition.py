@@ -34,6 +34,7 @@ from anthology.render.epub import package as epub_package
 from anthology.render.epub.cover import CoverText, cover_png
 from anthology.render.epub.package import EpubDocument, editors_line
 from anthology.render.print import pagemap
+from anthology.resolve import editorial
 
 SPLIT_LEVEL = 2
 TITLE_PAGE_ID = "title-page"
@@ -117,9 +118,9 @@ def provenance(chapter: Chapter) -> list[Node]:
     """Where the essay comes from and what the source says of its author, as the print edition's opener gives it."""
     meta = chapter.chapter_meta
     lines: list[Node] = []
-    if meta.source:
-        kind = f". {as_sentence(meta.kind)}" if meta.kind else ""
-        lines.append(labelled("Source:", f"{meta.source}{kind}"))
+    source = editorial.provenance(meta)
+    if source:
+        lines.append(labelled("Source:", source))
     if meta.author_statement:
         lines.append(labelled("Author:", as_sentence(meta.author_statement)))
     return [div(lines, classes=["provenance"])] if lines else []
@@ -159,7 +160,7 @@ def body_blocks(resolved: ResolvedBook) -> list[Node]:
     for item in resolved.front:
         blocks.extend(matter_blocks(item))
     for part in resolved.book.parts:
-        blocks.extend(part_blocks(resolved, part.number))
+        blocks.extend(part_blocks(resolved, part.number) if part.title else [])
         for chapter in part.chapters:
             blocks.extend(chapter_blocks(resolved, resolved.chapter(chapter.slug)))
     for item in resolved.back:
@@ -234,7 +235,8 @@ def documents(resolved: ResolvedBook) -> list[EpubDocument]:
     for part in resolved.book.parts:
         intro = resolved.get(part.intro)
         sections = listed(intro, 0, 2) if intro else ()
-        result.append(EpubDocument(part.anchor, f"Part {part.number}: {part.title}", "part", sections))
+        if part.title:  # a book without parts lists its chapters at the top
+            result.append(EpubDocument(part.anchor, f"Part {part.number}: {part.title}", "part", sections))
         for chapter in part.chapters:
             item = resolved.chapter(chapter.slug)
             meta = chapter.chapter_meta

@@ -19,6 +19,7 @@ from anthology.ast import Node, replace_lists, span
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Text, book_id
 from anthology.render.common import flatten_blocks, jinja_environment, source_date_epoch
+from anthology.resolve import editorial
 
 # The page design's margins in inches; the gutter grows to the printer's minimum when the page count needs it.
 DESIGN_MARGINS_IN = {"top": 0.8, "bottom": 0.8, "inner": 0.75, "outer": 0.6}
@@ -151,6 +152,7 @@ def print_environment(project: Project) -> jinja2.Environment:
     """The print template's environment, made once: a new one compiled the template again for every page map."""
     environment = jinja_environment(project)
     environment.filters["sentence"] = sentence
+    environment.filters["provenance"] = editorial.provenance
     return environment
 
 

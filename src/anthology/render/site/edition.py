@@ -184,7 +184,7 @@ class SitePlan:
             if page and page != current:
                 result[ident] = f"{page}#{ident}"
         for part in resolved.book.parts:
-            if self.page_of_text.get(part.anchor) != current:
+            if part.anchor in self.page_of_text and self.page_of_text[part.anchor] != current:
                 result[part.anchor] = self.page_of_text[part.anchor]
         return result
 
@@ -223,7 +223,8 @@ def plan_site(resolved: ResolvedBook) -> SitePlan:
     for text in resolved.book.front:
         add(text.slug, text.title, "matter")
     for part in resolved.book.parts:
-        add(part.anchor, part_label(part), "part", *([part.intro.slug] if part.intro else []))
+        if part.title:  # a book without parts has no part pages
+            add(part.anchor, part_label(part), "part", *([part.intro.slug] if part.intro else []))
         for chapter in part.chapters:
             add(chapter.slug, chapter.title, "chapter", *([chapter.headnote.slug] if chapter.headnote else []))
     for text in resolved.book.back:
@@ -344,19 +345,23 @@ class SiteBuilder:
         for text in self.book.front:
             yield self.matter_job(text)
         for part in self.book.parts:
-            page = self.page(self.plan.page_of_text[part.anchor])
-            job = PageJob(page, "site/part.html.j2", context={"part": part})
-            intro = self.fragment(part.intro, page)
-            if intro:
-                job.texts["body"] = intro
-                self.search.add(SearchText(part_label(part), page.href), relabel(intro.passages, "Introduction"))
-            job.context["jsonld"] = sitemeta.matter_jsonld(self.book, part_label(part), page.href)
-            yield job
+            if part.title:
+                yield self.part_job(part)
             for chapter in part.chapters:
                 yield self.chapter_job(chapter)
         for text in self.book.back:
             yield self.matter_job(text)
         yield PageJob(SEARCH, "site/search.html.j2", context={"jsonld": None})
+
+    def part_job(self, part: PartModel) -> PageJob:
+        page = self.page(self.plan.page_of_text[part.anchor])
+        job = PageJob(page, "site/part.html.j2", context={"part": part})
+        intro = self.fragment(part.intro, page)
+        if intro:
+            job.texts["body"] = intro
+            self.search.add(SearchText(part_label(part), page.href), relabel(intro.passages, "Introduction"))
+        job.context["jsonld"] = sitemeta.matter_jsonld(self.book, part_label(part), page.href)
+        return job
 
     def matter_job(self, text: Text) -> PageJob:
         page = self.page(self.plan.page_of_text[text.slug])
