@@ -207,18 +207,22 @@ class _Loader:
             self.collector.items.extend(error.diagnostics)
             return None
 
-    def book_files(self, citation_style: str, chapters: list[Chapter]) -> None:
+    def book_files(self, citation_style: str, chapters: list[Chapter]) -> bool:
         """The files the book has by convention (its bibliography, its index, the recipes of its chapters' sources,
         which the note on the texts reads) and a style named by its path: each must lead to a file inside the book
-        folder. A style named by its name is one of styles/csl/."""
+        folder. A style named by its name is one of styles/csl/. Whether all do (else the resolve stage, which reads
+        them, must not run)."""
+        inside = True
         sources = [Path(c.chapter_meta.source).stem for c in chapters if c.chapter_meta.source]
         for name in [*BOOK_FILES, *(f"sources/{stem}.yaml" for stem in sources)]:
             path = self.book_dir / name
             if (path.is_file() or path.is_symlink()) and not limits.inside(path, self.book_dir):
                 self.collector.add(outside_diagnostic(f"the book's {name}", path, path, None))
+                inside = False
         style = self.book_dir / citation_style
         if not STYLE_NAME.fullmatch(citation_style) or style.exists() or style.is_symlink():
-            self.outside("citation_style", style, ("citation_style",))
+            inside = not self.outside("citation_style", style, ("citation_style",)) and inside
+        return inside
 
     def intro(self, name: str, p: int) -> Text | None:
         """The introduction of part p + 1 (0-based p), named by its path relative to the book folder."""
@@ -252,6 +256,15 @@ class _Loader:
 
 def load_book(book_dir: Path) -> Book:
     """Load the whole book; every problem of every text is reported together."""
+    book, problems = load_book_partly(book_dir)
+    problems.raise_if_errors()
+    return book
+
+
+def load_book_partly(book_dir: Path) -> tuple[Book, Collector]:
+    """The book as far as it loads (the texts that failed are left out) and the problems of those that did not,
+    so that the resolve stage can report its own problems in the same run (resolve_book's `loaded`). Raises when
+    nothing can be resolved: book.yaml does not load, or a file the resolve stage reads leads outside the book."""
     config, document = load_config(book_dir)
     loader = _Loader(book_dir, document)
     parts: list[PartModel] = []
@@ -271,6 +284,6 @@ def load_book(book_dir: Path) -> Book:
         parts.append(model)
     front = loader.matter(config.front, "front", "front")
     back = loader.matter(config.back, "back", "back")
-    loader.book_files(config.citation_style, [chapter for part in parts for chapter in part.chapters])
-    loader.collector.raise_if_errors()
-    return Book(book_dir, config, document, parts, front, back)
+    if not loader.book_files(config.citation_style, [chapter for part in parts for chapter in part.chapters]):
+        loader.collector.raise_if_errors()
+    return Book(book_dir, config, document, parts, front, back), loader.collector

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from anthology.diagnostics import Collector
-from anthology.load import load_book
+from anthology.load import load_book_partly
 from anthology.model import Project
 from anthology.resolve.bibliography import bibliography_warnings
 from anthology.resolve.book import resolve_book
@@ -12,8 +12,8 @@ from anthology.resolve.book import resolve_book
 def check_book(project: Project) -> Collector:
     """Load and resolve the whole book, then report what an editor must still supply."""
     collector = Collector()
-    book = load_book(project.book_dir)
-    resolved = resolve_book(book, project.styles_dir)
+    book, loaded = load_book_partly(project.book_dir)
+    resolved = resolve_book(book, project.styles_dir, loaded)  # the problems of both stages, in one report
     collector.items.extend(bibliography_warnings(book, resolved.citations).items)
     document = book.config_document
     for index, editor in enumerate(book.config.editors):

@@ -12,7 +12,7 @@ from typing import Any
 
 from anthology import pandoc
 from anthology.ast import attr_of, stringify, walk_structure
-from anthology.diagnostics import BuildError, Collector
+from anthology.diagnostics import BuildError, Collector, Diagnostic
 from anthology.model import Book, ResolvedBook, ResolvedText, Section, Text, book_id
 from anthology.policy import check_made_links
 from anthology.resolve import crossref, indexing
@@ -69,9 +69,13 @@ def resolve_text(text: Text, book_dir: Path) -> ResolvedText:
     return ResolvedText(text, ast, collect_sections(ast))
 
 
-def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
-    """Parse all texts (in parallel: each is a pandoc process) and report every text's problems together."""
-    collector = Collector()
+def resolve_book(book: Book, styles_dir: Path, loaded: Collector | None = None) -> ResolvedBook:
+    """Parse all texts (in parallel: each is a pandoc process) and report every text's problems together.
+
+    `loaded`: the load stage's problems, when the book is the part of it that loaded (load.load_book_partly). Each
+    step goes on past the problems of the step before with what is sound (the texts that parsed; references and
+    citations that resolved), so that one run reports every problem found before the layout."""
+    collector = Collector(list(loaded.items) if loaded is not None else [])
     resolved: dict[str, ResolvedText] = {}
     texts = [text for text in book.texts if text.kind != "generated"]
     # The longest texts first: an edited essay's parse (half a second of pandoc) starts at once, and the other
@@ -84,28 +88,65 @@ def resolve_book(book: Book, styles_dir: Path) -> ResolvedBook:
             resolved[text.slug] = parsed[text.slug].result()
         except BuildError as error:
             collector.items.extend(error.diagnostics)
-    collector.raise_if_errors()
     result = ResolvedBook(book, resolved, styles_dir=styles_dir)
-    # Cross-references before any citeproc step (which must never see an xref key), and before the index is marked
-    # (so an index marker never lands inside a cross-reference's link text).
-    crossref.resolve_xrefs(result, collector)
-    collector.raise_if_errors()
+    # Cross-references before any citeproc step (which must never see an xref key: a reference that does not
+    # resolve is dropped from its text), and before the index is marked (so an index marker never lands inside a
+    # cross-reference's link text).
+    references = Collector()
+    crossref.resolve_xrefs(result, references)
+    unresolved = unresolved_texts(book, resolved)
+    collector.items.extend(d for d in references.items if consequence_of(d, unresolved) is None)
     # Citations after cross-references (citeproc must never see an xref key) and before the index is marked: each
     # text is marked as soon as its citations are rendered, while the other texts' citeproc runs go on.
     marker = indexing.book_marker(result, collector)
     items = [(item.text, item.ast) for item in result.texts.values()]
-    result.citations = process_citations(items, book, styles_dir, then=marker.mark if marker else lambda *_: None)
+    try:
+        result.citations = process_citations(items, book, styles_dir, then=marker.mark if marker else lambda *_: None)
+    except BuildError as error:
+        collector.items.extend(error.diagnostics)
+    if collector.errors:  # the book cannot be built: the index's problems in the texts marked join the others
+        if marker is not None and marker.spec is not None:
+            collector.items.extend(problem for _marks, found in marker.marked.values() for problem in found.items)
+        raise_all(collector)
     # Notes are named by their printed numbers, which citeproc may have changed. (Marking left alone the words of
     # the references it relabels: they are a link's.)
     crossref.number_notes(result)
     if marker is not None:
         marker.finish(result)
-    collector.raise_if_errors()
+    raise_all(collector)
     generate_texts(result)
     check_made_links([item.ast for item in result.texts.values()], bibliography_file(book), collector)
-    collector.raise_if_errors()
+    raise_all(collector)
     result.texts = {text.slug: result.texts[text.slug] for text in book.texts}  # reading order
     return result
+
+
+def unresolved_texts(book: Book, resolved: dict[str, ResolvedText]) -> set[str]:
+    """The texts book.yaml lists that are not resolved: they failed to load or to parse (their problems are
+    reported already)."""
+    listed = {*book.config.chapter_slugs, *book.config.front, *book.config.back}
+    listed |= {text.slug for text in book.texts if text.kind != "generated"}
+    return listed - set(resolved) - {text.slug for text in book.texts if text.kind == "generated"}
+
+
+UNRESOLVED_REFERENCE = re.compile(rf"^cross-reference '@{re.escape(crossref.PREFIX)}([^'#]+)")
+
+
+def consequence_of(diagnostic: Diagnostic, unresolved: set[str]) -> str | None:
+    """The text whose failure (to load or to parse) alone makes this cross-reference dangling, if it is one: a
+    reference to that text, or to an id in it. Not reported: the text's own problems are, and its ids are known
+    once they are fixed."""
+    match = UNRESOLVED_REFERENCE.match(diagnostic.message) if diagnostic.code == "E075" else None
+    return match[1] if match and match[1] in unresolved else None
+
+
+def raise_all(collector: Collector) -> None:
+    """Stop with every problem found, once each, by file and line (the book's own problems first)."""
+    if not collector.errors:
+        return
+    unique = list(dict.fromkeys(collector.items))
+    unique.sort(key=lambda d: (d.file is not None, str(d.file or ""), d.line or 0, d.column or 0))
+    raise BuildError(unique)
 
 
 def generate_texts(resolved: ResolvedBook) -> None:
