@@ -60,6 +60,7 @@ def test_a_book_without_parts_has_no_part_page_in_any_edition(scaffolded: Built)
     assert [part.title for part in scaffolded.book.parts] == [None]
     text = pdf_text(scaffolded.pdf)
     assert "Part 1" not in text and "Chapter 1" in text
+    assert "The headnotes are the editors’" in " ".join(text.split())  # its credits name no part introductions
     with zipfile.ZipFile(scaffolded.epub) as epub:
         nav = next(epub.read(name).decode() for name in epub.namelist() if name.endswith("nav.xhtml"))
         assert "Part 1" not in nav and scaffolded.book.chapters[0].title in nav
