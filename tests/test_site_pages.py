@@ -1,14 +1,16 @@
 """The HTML edition's machinery on the two-chapter minibook (fast): passage ids, notes without script, schema.org
-metadata, canonical links, escaping, the search index and reproducible pages."""
+metadata, canonical links, icons and link previews, escaping, the search index and reproducible pages."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from PIL import Image
 
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
@@ -263,3 +265,55 @@ def test_a_chapters_description_is_its_headnotes_first_long_paragraph(book_copy,
     [description] = parse(site / "alpha.html").xpath("//meta[@name='description']/@content")
     assert len(description) <= 160 and description.endswith("…")
     assert " ".join(opening.split()).startswith(description[:-1])
+
+
+def test_icons_and_link_previews_come_from_the_cover_and_name_absolute_addresses_only_with_site_url(
+    minisite, book_copy, tmp_path
+):
+    """Every page links a favicon and a home-screen icon, square PNGs of the sizes they say; Open Graph's title and
+    description are always given; its address and image, a sitemap and a 404 page only with site_url, and then
+    each names a file the site has."""
+    for page in sorted(minisite.glob("*.html")):
+        tree = parse(page)
+        for rel, side in (("icon", 64), ("apple-touch-icon", 180)):
+            (href,) = tree.xpath(f"//link[@rel='{rel}']/@href")
+            with Image.open(page.parent / href) as icon:
+                assert icon.format == "PNG" and icon.size == (side, side), (page.name, rel)
+        assert tree.xpath("//meta[@property='og:title']/@content"), page.name
+        assert tree.xpath("//meta[@property='og:url'] | //meta[@property='og:image']") == [], page.name
+    assert not (minisite / "sitemap.xml").exists() and not (minisite / "404.html").exists()
+    assert not (minisite / "assets" / "cover.png").exists()
+
+    site_url = "https://example.org/mini/"
+    config = book_copy / "book.yaml"
+    config.write_text(config.read_text() + f"site_url: {site_url}\n")
+    site = render_html(book_copy, tmp_path / "out")
+    alpha = parse(site / "alpha.html")
+    assert alpha.xpath("//meta[@property='og:url']/@content") == [f"{site_url}alpha.html"]
+    (image,) = alpha.xpath("//meta[@property='og:image']/@content")
+    assert image.startswith(site_url)
+    with Image.open(site / image.removeprefix(site_url)) as shared:
+        size = [int(alpha.xpath(f"//meta[@property='og:image:{side}']/@content")[0]) for side in ("width", "height")]
+        assert list(shared.size) == size and size[0] >= 600
+
+    listed = re.findall(r"<loc>([^<]+)</loc>", (site / "sitemap.xml").read_text())
+    pages = {path.name for path in site.glob("*.html")} - {"search.html", "404.html"}
+    assert all(url.startswith(site_url) for url in listed)
+    assert sorted(url.removeprefix(site_url) for url in listed) == sorted(pages)
+    lost = parse(site / "404.html")
+    assert lost.xpath("//link[@rel='canonical']") == []
+    for href in lost.xpath("//a/@href | //link/@href | //script/@src"):  # shown at any address: none relative
+        if href.startswith("#"):
+            assert lost.xpath(f"//*[@id='{href[1:]}']"), href
+        else:
+            assert href.startswith(site_url) and (site / href.removeprefix(site_url).split("#")[0]).is_file(), href
+
+
+def test_the_preview_script_is_only_in_the_preview(minisite, tmp_path):
+    """serve's live-reload script is neither shipped nor loaded by a built site; the preview's pages load it."""
+    assert not (minisite / "assets" / "live-reload.js").exists()
+    assert not any("live-reload" in page.read_text() for page in minisite.glob("*.html"))
+    project = Project(book_dir=MINIBOOK, styles_dir=STYLES, build_dir=tmp_path)
+    render_site(resolve_book(load_book(MINIBOOK), STYLES), project, tmp_path / "html", live_reload=True)
+    assert (tmp_path / "html" / "assets" / "live-reload.js").is_file()
+    assert parse(tmp_path / "html" / "alpha.html").xpath("//script[@src='assets/live-reload.js']")

@@ -54,6 +54,13 @@ def draw_centered(
 
 def cover_png(text: CoverText, fonts_dir: Path) -> bytes:
     """The cover as PNG bytes."""
+    buffer = io.BytesIO()
+    cover_image(text, fonts_dir).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def cover_image(text: CoverText, fonts_dir: Path) -> Image.Image:
+    """The cover drawn at full size: the e-book's cover, and the site's icons and sharing image cut from it."""
     image = Image.new("RGB", (WIDTH, HEIGHT), GROUND)
     draw = ImageDraw.Draw(image)
     regular = fonts_dir / "EBGaramond12-Regular.ttf"
@@ -70,6 +77,4 @@ def cover_png(text: CoverText, fonts_dir: Path) -> bytes:
         draw_centered(draw, wrap(draw, text.subtitle, subtitle_font, inner), subtitle_font, y + 90, 1.25)
     editors_lines = wrap(draw, text.editors, editors_font, inner)
     draw_centered(draw, editors_lines, editors_font, HEIGHT - 420 - len(editors_lines) * 90, 1.25)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()
+    return image

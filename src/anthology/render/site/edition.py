@@ -15,20 +15,29 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
+from xml.sax.saxutils import escape
+
+from lxml import html as lxml_html
 
 from anthology import pandoc
 from anthology.ast import Node, clone, div, header, para, str_inlines, stringify, walk_structure
 from anthology.atomic import atomic_dir
+from anthology.config import BookConfig
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Chapter, PartModel, Project, ResolvedBook, ResolvedText, Section, Text, book_id
 from anthology.render.common import FONT_FILES, jinja_environment
+from anthology.render.epub.cover import CoverText
+from anthology.render.epub.package import editors_line
 from anthology.render.site import meta as sitemeta
 from anthology.render.site.fonts import write_fonts
+from anthology.render.site.icons import SHARE_IMAGE, share_size, write_icons
 from anthology.render.site.passages import Passage, mark_passages
 from anthology.render.site.search import INDEX_FILE, SearchIndex, SearchText
 
 # MiniSearch (minisearch.js, MIT: its licence ships beside it) is vendored: the build runs offline.
-SCRIPTS = ("site.js", "search.js", "minisearch.js", "minisearch-LICENSE.txt", "live-reload.js")
+SCRIPTS = ("site.js", "search.js", "minisearch.js", "minisearch-LICENSE.txt")
+LIVE_RELOAD = "live-reload.js"  # the preview's (serve.py): never in a built site
 FONT_LICENCES = ("OFL-EBGaramond12.txt", "OFL-fontsource-EBGaramond.txt")
 DESCRIPTIVE = 80  # characters: a paragraph shorter than this (a label, a heading, a date) describes nothing
 LONG_HEADNOTE = 1200  # characters: about one phone screen of text at 18 px; a longer headnote folds on a phone
@@ -47,6 +56,8 @@ class Page:
 
 HOME = Page("index.html", "Contents", "home")
 SEARCH = Page("search.html", "Search", "search")
+NOT_FOUND = Page("404.html", "Page not found", "not-found")  # only with site_url: a server shows it for any path
+SITEMAP = "sitemap.xml"
 RESERVED = {"index", "search"}  # page names the site itself uses: a text named so (the index!) is renamed
 
 
@@ -396,7 +407,17 @@ class SiteBuilder:
         environment = jinja_environment(self.project)
         jobs = list(self.jobs())
         convert_all([fragment for job in jobs for fragment in job.texts.values()], cache)
-        common = {"book": self.book, "config": self.book.config, "plan": self.plan, "live_reload": self.live_reload}
+        config = self.book.config
+        cover = CoverText(config.title, config.subtitle, editors_line(self.resolved))
+        common = {
+            "book": self.book,
+            "config": config,
+            "plan": self.plan,
+            "live_reload": self.live_reload,
+            "share": share_tags(config, cover, self.project.fonts_dir),
+        }
+        if config.site_url:
+            jobs.append(PageJob(NOT_FOUND, "site/404.html.j2", context={"jsonld": None}))
         pages = []
         for job in jobs:
             previous, following = self.plan.neighbours(job.page)
@@ -407,12 +428,18 @@ class SiteBuilder:
                 page=job.page,
                 previous=previous,
                 next=following,
-                canonical=sitemeta.canonical(self.book.config, job.page.href),
+                canonical=None if job.page == NOT_FOUND else sitemeta.canonical(config, job.page.href),
                 description=sitemeta.description(self.opening(job)),
             )
+            if job.page == NOT_FOUND and config.site_url:
+                html = absolute_links(html, config.site_url)
             (folder / job.page.href).write_text(html, encoding="utf-8")
             pages.append(html)
         self.write_assets(folder / "assets", pages)
+        write_icons(cover, self.project.fonts_dir, folder / "assets", share=bool(config.site_url))
+        if config.site_url:
+            hrefs = [job.page.href for job in jobs if job.page not in (SEARCH, NOT_FOUND)]
+            (folder / SITEMAP).write_text(sitemap(config.site_url, hrefs), encoding="utf-8")
 
     def opening(self, job: PageJob) -> str:
         """What a page is about, for its meta description: the first paragraph of some length of its headnote or
@@ -430,7 +457,7 @@ class SiteBuilder:
 
     def write_assets(self, assets: Path, pages: list[str]) -> None:
         """Stylesheet, scripts, the search index, and the fonts cut down to the characters of `pages`."""
-        copy_assets(self.project, assets)
+        copy_assets(self.project, assets, self.live_reload)
         write_fonts(self.project.fonts_dir, FONT_FILES, [*pages, self.search.script()], assets / "fonts")
         (assets / INDEX_FILE).write_text(self.search.script(), encoding="utf-8")
 
@@ -440,16 +467,42 @@ def relabel(passages: list[Passage], where: str) -> list[Passage]:
     return [Passage(p.ident, f"{where}: {p.section}" if p.section else where, p.text) for p in passages]
 
 
-def copy_assets(project: Project, assets: Path) -> None:
+def copy_assets(project: Project, assets: Path, live_reload: bool = False) -> None:
     """Stylesheet, scripts and the fonts' licences: with the fonts (write_fonts) everything the pages load, so the
-    site needs no network."""
+    site needs no network. The preview's script only in the preview."""
     (assets / "fonts").mkdir(parents=True, exist_ok=True)
     shutil.copy(project.styles_dir / "screen.css", assets / "screen.css")
-    for name in SCRIPTS:
+    for name in (*SCRIPTS, LIVE_RELOAD) if live_reload else SCRIPTS:
         shutil.copy(project.styles_dir / "site" / name, assets / name)
     for name in FONT_LICENCES:
         if (project.fonts_dir / name).is_file():
             shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
+
+
+def share_tags(config: BookConfig, cover: CoverText, fonts_dir: Path) -> dict[str, Any] | None:
+    """The sharing image's address and size for the Open Graph tags: only with site_url, since a link preview
+    needs an absolute address."""
+    if not config.site_url:
+        return None
+    width, height = share_size(cover, fonts_dir)
+    return {"image": f"{config.site_url}assets/{SHARE_IMAGE}", "width": width, "height": height}
+
+
+def absolute_links(html: str, site_url: str) -> str:
+    """The 404 page's links made absolute: a server shows it at whatever address was asked for, where a relative
+    link would lead nowhere. Links within the page (`#main`) stay as they are (a <base> would send them home)."""
+    tree = lxml_html.document_fromstring(html)
+    tree.rewrite_links(lambda link: link if link.startswith("#") else urljoin(site_url, link))
+    return lxml_html.tostring(tree, doctype="<!DOCTYPE html>", encoding="unicode") + "\n"
+
+
+def sitemap(site_url: str, hrefs: list[str]) -> str:
+    """sitemap.xml (sitemaps.org 0.9): every page a reader may land on from a search engine, in reading order."""
+    urls = "".join(f"  <url><loc>{escape(site_url + href)}</loc></url>\n" for href in hrefs)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
+    )
 
 
 def render_site(
