@@ -34,20 +34,16 @@ from anthology.safety import check_text
 from anthology.yamlfile import MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
 from conftest import MINIBOOK, ROOT, STYLES
 from outputs import letters, pdf_pages_text, pdf_pages_text_fast
+from runs import build_here
 
 # Seconds after which a build in these tests is taken to hang: far above any build's time on a loaded machine.
 HANG_GUARD = 1800
 
 
 def run_build(book: Path, out: Path, *extra: str, hang_guard: float | None = None) -> subprocess.CompletedProcess[str]:
-    """`invoke build` in a process of its own. `hang_guard`: seconds after which a build still running is taken
-    to hang (it loops or waits forever) and the test fails saying so; a bound far above any build's time, not a
-    measure of speed."""
-    command = [sys.executable, "-m", "invoke", "build", "--book", str(book), "--out", str(out), *extra]
-    try:
-        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=hang_guard)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the build had not finished after {hang_guard:.0f} s: it hangs (a hang guard, not a speed check)")
+    """`invoke build` as its task runs it, in this process (tests/runs.py). `hang_guard`: seconds after which a
+    build still running is taken to hang (a bound far above any build's time, not a measure of speed)."""
+    return build_here(book, out, *extra, guard=hang_guard)
 
 
 def run_ingest(book: Path, *extra: str) -> tuple[int, str]:
