@@ -9,7 +9,7 @@ importing the submodule `package.name` when there is one, else the package itsel
 Stage order (`TIERS`): a module may import modules of its own tier and of earlier tiers only.
 
 1. the model and the shared tools: `model` (the book's data types), `diagnostics`, `ast`, `config`, `yamlfile`,
-   `atomic` (output files), `pandoc`, `manifest`;
+   `atomic` (output files), `processes` (children, temporary files), `pandoc`, `manifest`;
 2. the stages that read the book folder: `ingest/` (raw sources to texts), `load` (texts to the model),
    `safety` (what a text may refer to, checked as each text is read) and `scaffold` (a new book's folder);
 3. `resolve/` (the whole book parsed, ids, citations, cross-references, index, generated texts);
@@ -49,6 +49,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
         "anthology.yamlfile",
         "anthology.limits",
         "anthology.atomic",
+        "anthology.processes",
         "anthology.pandoc",
         "anthology.manifest",
     ),

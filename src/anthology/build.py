@@ -6,7 +6,6 @@ import ctypes
 import fcntl
 import gc
 import multiprocessing
-import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from rich.console import Console
 from anthology import manifest
 from anthology.atomic import STAGING, SWAP, Staging, output_errors, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
+from anthology.processes import temporaries_in
 
 if TYPE_CHECKING:
     from anthology.model import Project
@@ -192,20 +192,16 @@ def build(project: Project, editions: Iterable[str] = EDITIONS, console: Console
 @contextmanager
 def staged(build_dir: Path) -> Iterator[Staging]:
     """The build's staging and scratch folders, inside its output folder: what a killed build left there is
-    removed first (or its swap completed), and this build's scratch goes when it ends. Python's temporary files
-    (pdftotext's pages, anything else) go to the scratch folder too, not to /tmp."""
+    removed first (or its swap completed), and this build's scratch goes when it ends. Every temporary file of the
+    build (Python's, pandoc's, pdftotext's pages, the fork server's socket) goes to the scratch folder too, not to
+    /tmp (processes.temporaries_in)."""
     staging = Staging(build_dir)
     staging.recover()
     scratch = scratch_folder(build_dir)
-    # multiprocessing's own folder (the fork server's socket) is made once a process, and must outlive this build's
-    # scratch: made before, where Python makes it (the fork server removes nothing; its socket is all it holds).
-    multiprocessing.util.get_temp_dir()
-    before = tempfile.tempdir
-    tempfile.tempdir = str(scratch)
     try:
-        yield staging
+        with temporaries_in(scratch):
+            yield staging
     finally:
-        tempfile.tempdir = before
         if not (staging.folder / SWAP).is_file():  # a swap cut short is completed by the next build
             staging.discard()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -250,7 +246,7 @@ def _build(project: Project, editions: Iterable[str], console: Console | None, s
         wanted = [name for name in EDITIONS if name in {*wanted, "pdf"}]
     # The pipeline's stages, imported only when there is work (WeasyPrint takes seconds to import).
     from anthology import pandoc
-    from anthology.load import load_book
+    from anthology.load import load_book_partly
     from anthology.render.print import plain
     from anthology.resolve.book import resolve_book
 
@@ -258,11 +254,12 @@ def _build(project: Project, editions: Iterable[str], console: Console | None, s
     pandoc.USED_KEYS.clear()
     with worker_pool() as pool:
         stage(f"load {project.book_dir}")
-        book = load_book(project.book_dir)
-        if any(name in VARIANT_OF for name in wanted) and not plain_requested():  # the plain path has no workers
+        book, loaded = load_book_partly(project.book_dir)  # its problems are reported with the resolve stage's
+        laid_out = any(name in VARIANT_OF for name in wanted) and not plain_requested()  # the plain path: no workers
+        if laid_out and not loaded.errors:
             pool.warm_up(project, book.config.lang)  # the workers start, and set WeasyPrint up, while it is read
         stage(f"resolve {len(book.chapters)} chapters")
-        resolved = resolve_book(book, project.styles_dir)
+        resolved = resolve_book(book, project.styles_dir, loaded)
         slug = book.config.slug
         final = {name: output_path(project, slug, name) for name in wanted}
         pdfs = {VARIANT_OF[name]: staging.path(final[name]) for name in wanted if name in VARIANT_OF}

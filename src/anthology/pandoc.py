@@ -12,8 +12,8 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import pypandoc
 
+from anthology import processes
 from anthology.ast import to_json
 from anthology.diagnostics import BuildError, Diagnostic, Severity
 
@@ -70,7 +71,7 @@ def pandoc_identity() -> str:
     path = Path(shutil.which(pandoc_binary()) or pandoc_binary())
     stat = path.stat()
     try:
-        stated = subprocess.run([str(path), "--sandbox", "--version"], capture_output=True, check=False).stdout
+        stated = processes.run([str(path), "--sandbox", "--version"], capture_output=True, check=False).stdout
     except OSError:  # pandoc cannot run: the run itself reports it
         stated = b""
     version = stated.decode("utf-8", "replace").partition("\n")[0]
@@ -218,12 +219,14 @@ def run_pandoc(
     Always with `--sandbox`: pandoc then reads only the files named on its command line (a stylesheet, fonts, a
     bibliography, the cover) and never the network, so no text can make a writer read or publish another file
     (an `<audio src="/etc/passwd">` once put that file into the EPUB). What a text may contain is checked before
-    (policy.py); the images it may show reach the EPUB writer as data (render/epub/edition.py).
+    (policy.py); the images it may show reach the EPUB writer as data (render/epub/edition.py). pandoc dies with
+    this process (processes.py): a killed build's pandoc runs did not.
     """
     env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
+    env["TMPDIR"] = tempfile.gettempdir()  # the build's scratch folder (processes.temporaries_in)
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    process = subprocess.run(
+    process = processes.run(
         [pandoc_binary(), "--sandbox", *args],
         input=as_bytes(stdin),
         capture_output=True,

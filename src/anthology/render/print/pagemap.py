@@ -12,7 +12,6 @@ import bisect
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 
+from anthology import processes
 from anthology.ast import Node
 from anthology.atomic import Damaged, read_sealed, write_sealed
 from anthology.diagnostics import BuildError, Diagnostic
@@ -96,7 +96,7 @@ def pdftotext_in_parallel(tool: str, pdf: Path) -> Iterator[list[Path]]:
         # Into files, not pipes: a pipe left unread while another run is read would stall its run.
         targets = [Path(scratch) / f"{first}.html" for first, _ in ranges]
         runs = [
-            subprocess.Popen([tool, "-bbox-layout", "-f", str(a), "-l", str(b), str(pdf), str(target)], stderr=PIPE)
+            processes.popen([tool, "-bbox-layout", "-f", str(a), "-l", str(b), str(pdf), str(target)], stderr=PIPE)
             for (a, b), target in zip(ranges, targets, strict=True)
         ]
         for run in runs:
