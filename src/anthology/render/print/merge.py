@@ -2,7 +2,9 @@
 whole again. pikepdf (QPDF) does the joining: it copies pages between files with their resources intact.
 
 The first segment's file gives the document its catalogue: PDF/X identification, output intent, XMP and document
-information are the same in every segment (one head, one configuration), so nothing is rewritten there.
+information are the same in every segment (one head, one configuration), so nothing is rewritten there. Each segment
+brings its own copy of what every segment has (the output intent's ICC profile, about 270 KB), so identical streams
+are shared before saving: one copy of each in the book.
 """
 
 from __future__ import annotations
@@ -154,17 +156,60 @@ def outline(book: pikepdf.Pdf, bookmarks: list[list[Any]]) -> None:
             stack.append((level, item.children))
 
 
+def stream_key(stream: pikepdf.Stream) -> bytes:
+    """What makes two streams interchangeable: their dictionary (references by object number) and encoded bytes."""
+    fields = Dictionary({key: value for key, value in stream.items() if key != "/Length"})
+    return hashlib.sha256(fields.unparse() + b"\0" + stream.read_raw_bytes()).digest()
+
+
+def replace_references(container: Any, remap: dict[tuple[int, int], Any]) -> None:
+    """Point every reference to a dropped object, in a container and the direct containers inside it, at its keeper."""
+    items = list(enumerate(container)) if isinstance(container, Array) else list(container.items())
+    for key, value in items:
+        if not isinstance(value, pikepdf.Object):
+            continue
+        if value.is_indirect:
+            if value.objgen in remap:
+                container[key] = remap[value.objgen]
+        elif isinstance(value, (Array, Dictionary)):
+            replace_references(value, remap)
+
+
+def share_identical_streams(book: pikepdf.Pdf) -> int:
+    """Keep one of each set of identical streams (the first in object order, so the result is reproducible) and
+    refer to it everywhere; the others are left unreferenced and not written. Repeated until nothing changes, as
+    streams that refer to identical streams become identical themselves. Returns how many streams were dropped."""
+    dropped: set[tuple[int, int]] = set()
+    while True:
+        keepers: dict[bytes, pikepdf.Stream] = {}
+        remap: dict[tuple[int, int], Any] = {}
+        for obj in book.objects:
+            if isinstance(obj, pikepdf.Stream) and obj.objgen not in dropped:
+                keeper = keepers.setdefault(stream_key(obj), obj)
+                if keeper is not obj:
+                    remap[obj.objgen] = keeper
+        if not remap:
+            return len(dropped)
+        dropped |= set(remap)
+        for obj in book.objects:
+            if isinstance(obj, (Array, Dictionary, pikepdf.Stream)) and obj.objgen not in dropped:
+                replace_references(obj, remap)
+        replace_references(book.trailer, remap)
+
+
 def merge(
     parts: list[Part], overlays: list[Path], folios: list[bool], target: Path, bookmarks: list[list[Any]] | None = None
 ) -> None:
     """Write the book's PDF: segments joined, folios stamped; with bookmarks (the screen PDF), links and named
-    destinations across segments too. The file identifier is derived from the content (reproducible)."""
+    destinations across segments too; identical streams shared. The file identifier is derived from the content
+    (reproducible)."""
     book, sources, where = join(parts)
     stamps = stamp_folios(book, overlays, folios)
     if bookmarks is not None:
         named_destinations(book, sources, where)
         relink(book)
         outline(book, bookmarks)
+    share_identical_streams(book)
     book.save(target, deterministic_id=True)
     for document in [*stamps, *sources, book]:
         document.close()
