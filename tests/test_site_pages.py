@@ -20,6 +20,7 @@ from anthology.render.site.edition import DESCRIPTIVE, page_href, render_site
 from anthology.render.site.passages import mark_passages
 from anthology.resolve.book import prefix_ids, resolve_book
 from conftest import MINIBOOK, STYLES
+from test_site import node
 
 SEARCH_INDEX_PREFIX = "window.anthologySearchIndex = "
 
@@ -317,3 +318,48 @@ def test_the_preview_script_is_only_in_the_preview(minisite, tmp_path):
     render_site(resolve_book(load_book(MINIBOOK), STYLES), project, tmp_path / "html", live_reload=True)
     assert (tmp_path / "html" / "assets" / "live-reload.js").is_file()
     assert parse(tmp_path / "html" / "alpha.html").xpath("//script[@src='assets/live-reload.js']")
+
+
+def test_a_reader_sets_theme_and_size_uses_the_sidebar_permalinks_arrows_and_keeps_focus(book_copy, tmp_path):
+    """In headless Chromium (tests/site/comfort.js), on a chapter with sections and notes: the system's dark theme
+    is followed, the reader's theme and text size hold on the next page and go back to the defaults; the open drawer
+    keeps the focus and Escape closes it; → and ← turn the page; every heading of the text has its permalink; Tab
+    goes through an open note and on to what follows its call; from 1200 px the contents are open beside the text,
+    not over it, with the page's sections under its entry, and Escape leaves them open."""
+    alpha = book_copy / "texts" / "alpha.md"
+    alpha.write_text(alpha.read_text() + "\n## A Second Section\n\nMore text, so that the page lists its sections.\n")
+    site = render_html(book_copy, tmp_path / "out")
+    found = node("comfort.js", (site / "alpha.html").as_uri())
+    assert found["errors"] == [] and found["settingsShown"]
+    dark = [found["systemDark"], found["chosenDark"], found["nextPage"]["background"]]
+    assert sum(found["light"]) > 600 and all(sum(colour) < 150 for colour in dark), found
+    assert found["sizeLarger"] > found["sizeBefore"] and found["nextPage"]["size"] == found["sizeLarger"]
+    assert found["reset"] == {"background": found["light"], "size": found["sizeBefore"]}
+    assert found["drawerKeepsFocus"] and found["drawerClosedByEscape"]
+    pages = (site / "beta.html").as_uri(), (site / "alpha.html").as_uri()
+    assert (found["arrowRightTo"], found["arrowLeftTo"]) == pages
+    headings = found["headings"]
+    assert len(headings) >= 2 and all(heading["permalink"] == f"#{heading['id']}" for heading in headings)
+    path = found["noteTabPath"]
+    assert path[0]["inNote"] and not path[-1]["inNote"] and path[-1]["text"] == found["afterCall"], path
+    assert found["noteClosedAfter"]
+    wide = found["wide"]
+    assert wide["open"] and wide["openAfterEscape"] and wide["panelRight"] <= wide["textLeft"], wide
+    assert len(wide["sections"]) >= 2 and wide["sections"] == wide["pageSections"], wide
+
+
+def test_axe_with_wcag_2_2_rules_finds_no_violation_on_the_minibooks_pages(minisite):
+    """axe-core (WCAG 2.0-2.2 A/AA, best practices) on every page, and on a chapter with a note open, in the dark
+    theme, at a phone's width and a desktop's: no violation of any impact."""
+    urls = [page.as_uri() for page in sorted(minisite.glob("*.html"))]
+    chapter = (minisite / "alpha.html").as_uri()
+    urls += [f"{chapter}!note", f"{chapter}!note!dark", f"{chapter}!note!phone", f"{chapter}!dark!phone"]
+    results = node("axe.js", *urls)
+    assert set(results) == set(urls)
+    problems = [
+        f"{url}: {v['impact']} {v['id']}: {v['help']} ({'; '.join(v['nodes'])})"
+        for url, result in results.items()
+        for v in result["violations"]
+    ]
+    errors = [f"{url}: {error}" for url, result in results.items() for error in result["errors"]]
+    assert not problems and not errors, "\n".join(problems + errors)

@@ -1,21 +1,147 @@
 /* The site's small enhancements. Everything works without this script: the contents drawer is a <details>
    element, and a note call is a link to the note at the end of the text, which links back to the call.
-   With it, the drawer closes on Escape or a click outside, and a note opens beside its call (on a wide screen)
-   or under it, without leaving the page. */
+   With it, the drawer closes on Escape or a click outside and keeps the focus while open; from 1200 px the
+   contents stay open beside the text; a note opens beside its call (on a wide screen) or under it, without
+   leaving the page; the reader picks a theme and a text size (remembered); headings and passages get permalinks;
+   ← and → turn the page. */
 (function () {
   "use strict";
+
+  var WIDE = window.matchMedia("(min-width: 75rem)");
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+
+  function visibleFocusables(root) {
+    return Array.prototype.filter.call(root.querySelectorAll(FOCUSABLE), function (element) {
+      return element.getClientRects().length > 0 && !element.closest("[hidden]");
+    });
+  }
+
+  function typing() {
+    var active = document.activeElement;
+    return active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
+  }
+
+  function isSidebar() { return document.documentElement.classList.contains("has-sidebar"); }
 
   function setUpDrawer() {
     var drawer = document.querySelector("details.drawer");
     if (!drawer) return;
+    var summary = drawer.querySelector("summary");
     document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && drawer.open) {
+      if (!drawer.open || isSidebar()) return;
+      if (event.key === "Escape") {
         drawer.open = false;
-        drawer.querySelector("summary").focus();
+        summary.focus();
+      } else if (event.key === "Tab") { // the open drawer covers the page: the focus stays in it
+        var items = visibleFocusables(drawer);
+        var first = items[0], last = items[items.length - 1];
+        if (!drawer.contains(document.activeElement)) { event.preventDefault(); first.focus(); }
+        else if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+        else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
       }
     });
     document.addEventListener("click", function (event) {
-      if (drawer.open && !drawer.contains(event.target)) drawer.open = false;
+      if (drawer.open && !isSidebar() && !drawer.contains(event.target)) drawer.open = false;
+    });
+  }
+
+  /* From 1200 px the contents are a sidebar: the drawer held open, the page's own sections under its entry. */
+  function setUpSidebar() {
+    var drawer = document.querySelector("details.drawer");
+    if (!drawer) return;
+    var sections = document.querySelector("main .page-sections ul");
+    var current = drawer.querySelector("nav a[aria-current='page']");
+    if (sections && current) {
+      var copy = sections.cloneNode(true);
+      copy.className = "sidebar-sections";
+      current.parentNode.appendChild(copy);
+    }
+    function apply() {
+      document.documentElement.classList.toggle("has-sidebar", WIDE.matches);
+      drawer.open = WIDE.matches;
+    }
+    WIDE.addEventListener("change", apply);
+    apply();
+  }
+
+  /* Theme (as the system, light or dark) and text size, kept in localStorage for every page; the inline script in
+     each page's head applies them before the page is drawn. */
+  var SCALES = [0.85, 1, 1.15, 1.3, 1.5];
+
+  function remember(key, value) {
+    try {
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+    } catch (error) { /* storage refused (private mode): the choice holds for this page */ }
+  }
+
+  function setUpSettings() {
+    var panel = document.querySelector(".reading-settings");
+    if (!panel) return;
+    var root = document.documentElement;
+    function scale() {
+      var value = parseFloat(root.style.getPropertyValue("--text-scale"));
+      return SCALES.indexOf(value) >= 0 ? value : 1;
+    }
+    function show() {
+      var theme = root.getAttribute("data-theme") || "system";
+      panel.querySelectorAll("[data-theme-choice]").forEach(function (button) {
+        button.setAttribute("aria-pressed", String(button.getAttribute("data-theme-choice") === theme));
+      });
+      panel.querySelector("[data-text-size='-1']").disabled = scale() === SCALES[0];
+      panel.querySelector("[data-text-size='1']").disabled = scale() === SCALES[SCALES.length - 1];
+    }
+    panel.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      var theme = button.getAttribute("data-theme-choice");
+      var step = button.getAttribute("data-text-size");
+      if (theme) {
+        if (theme === "system") root.removeAttribute("data-theme");
+        else root.setAttribute("data-theme", theme);
+        remember("anthology-theme", theme === "system" ? null : theme);
+      } else if (step !== null) {
+        var index = SCALES.indexOf(scale()) + Number(step);
+        var next = step === "0" ? 1 : SCALES[Math.max(0, Math.min(SCALES.length - 1, index))];
+        root.style.setProperty("--text-scale", String(next));
+        remember("anthology-text-scale", next === 1 ? null : String(next));
+      }
+      show();
+    });
+    panel.hidden = false;
+    show();
+  }
+
+  /* A permalink after each heading of the text, and a hidden-until-hovered one after each passage. */
+  function setUpPermalinks() {
+    document.querySelectorAll("main :is(h2, h3, h4)[id]").forEach(function (heading) {
+      var link = document.createElement("a");
+      link.className = "permalink";
+      link.href = "#" + heading.id;
+      link.setAttribute("aria-label", "Link to this section");
+      link.textContent = "#";
+      heading.appendChild(link);
+    });
+    document.querySelectorAll("main p > .passage[id]:first-child").forEach(function (passage) {
+      var link = document.createElement("a");
+      link.className = "permalink";
+      link.href = "#" + passage.id;
+      link.tabIndex = -1; // the headings' links are in the tab order; a link per paragraph would bury the text's
+      link.setAttribute("aria-label", "Link to this paragraph");
+      link.textContent = "¶";
+      passage.parentNode.appendChild(link);
+    });
+  }
+
+  /* ← and → go to the previous and next page, unless the reader is typing or a note is open. */
+  function setUpPagerKeys() {
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey || openNote || typing()) return;
+      var link = document.querySelector(event.key === "ArrowLeft" ? "link[rel='prev']" : "link[rel='next']");
+      if (!link) return;
+      event.preventDefault();
+      location.href = link.href;
     });
   }
 
@@ -65,8 +191,9 @@
   function showNote(call, note) {
     closeNote(false);
     var number = call.textContent.trim();
-    var box = document.createElement("aside");
+    var box = document.createElement("div");
     box.className = "note-popover";
+    box.setAttribute("role", "dialog");
     box.id = "note-popover";
     box.setAttribute("aria-label", "Note " + number);
     box.tabIndex = -1;
@@ -82,11 +209,15 @@
     box.appendChild(close);
     box.appendChild(label);
     box.appendChild(noteContent(note));
-    document.body.appendChild(box);
+    call.after(box); // next to its call, so that Tab goes from the note on into the text after the call
     place(box, call);
     call.setAttribute("aria-expanded", "true");
     call.setAttribute("aria-controls", "note-popover");
     openNote = { box: box, call: call };
+    box.addEventListener("focusout", function (event) {
+      var to = event.relatedTarget;
+      if (openNote && openNote.box === box && to && !box.contains(to) && to !== call) closeNote(false);
+    });
     box.focus({ preventScroll: true });
   }
 
@@ -111,18 +242,18 @@
 
   /* The page's own contents mark the section being read (aria-current="location"). */
   function setUpSections() {
-    var links = Array.prototype.slice.call(document.querySelectorAll(".page-sections a[href^='#']"));
+    var links = Array.prototype.slice.call(document.querySelectorAll(".page-sections a[href^='#'], .sidebar-sections a[href^='#']"));
     var targets = links.map(function (link) { return document.getElementById(decodeURIComponent(link.hash.slice(1))); });
     if (!links.length) return;
     var pending = false;
     function update() {
       pending = false;
-      var current = -1;
-      targets.forEach(function (target, index) {
-        if (target && target.getBoundingClientRect().top < 140) current = index;
+      var current = null; // the last section whose heading has passed the top of the window
+      targets.forEach(function (target) {
+        if (target && target.getBoundingClientRect().top < 140 && (!current || current.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING)) current = target;
       });
-      links.forEach(function (link, index) {
-        if (index === current) link.setAttribute("aria-current", "location");
+      links.forEach(function (link, index) { // the page's sections and, on a wide screen, their copy in the sidebar
+        if (current && targets[index] === current) link.setAttribute("aria-current", "location");
         else link.removeAttribute("aria-current");
       });
     }
@@ -143,9 +274,7 @@
   /* "/" puts the cursor in the search box (as on most sites with search), unless the reader is typing. */
   function setUpSearchKey() {
     document.addEventListener("keydown", function (event) {
-      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
-      var active = document.activeElement;
-      if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || typing()) return;
       var box = document.getElementById("search-query") || document.getElementById("site-search-query");
       if (!box) return;
       event.preventDefault();
@@ -156,8 +285,12 @@
 
   unfoldTargetHeadnote();
   window.addEventListener("hashchange", unfoldTargetHeadnote);
+  setUpSidebar();
   setUpDrawer();
+  setUpSettings();
+  setUpPermalinks();
   setUpNotes();
   setUpSections();
   setUpSearchKey();
+  setUpPagerKeys();
 })();
