@@ -319,8 +319,18 @@ def test_nothing_but_pandoc_py_starts_pandoc():
                 found.append(f"{module}:{number}: {line.strip()}")
     assert found == []
     runner = (source / "pandoc.py").read_text(encoding="utf-8")
-    assert runner.count("subprocess.run(") == 2 and '"--sandbox", *args]' in runner
+    assert runner.count("processes.run(") == 2 and '"--sandbox", *args]' in runner
     assert '"--sandbox", "--version"' in runner
+    # And every program the package starts is started by processes.py, which makes it die with the build.
+    direct = re.compile(r"subprocess\.(run|Popen|call|check_call|check_output)\(|os\.(system|exec|spawn)|pty\.spawn")
+    starters = [
+        f"{module}:{number}"
+        for module in sorted(source.rglob("*.py"))
+        if module.name != "processes.py"
+        for number, line in enumerate(module.read_text(encoding="utf-8").split("\n"), 1)
+        if direct.search(line)
+    ]
+    assert starters == []
 
 
 def chapter_page(out: Path, slug: str) -> Path:
