@@ -159,7 +159,7 @@ def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None
         if not path.exists():
             print(f"preflight: no PDF at {path}: run `{task_command('pdf', book, out)}` first")
             return 1
-        report = preflight(path, config.trim_size)
+        report = preflight(path, config.trim_size, config.pdf_variant, config.ink_limit)
         print("\n".join(report.lines()))
         return 0 if report.ok else 1
 

@@ -1,13 +1,10 @@
-"""Preflight: check a built print PDF against what a print-on-demand printer (KDP, IngramSpark, Lulu) rejects.
-
-Each check reads the PDF itself (pypdf for its structure, pdfminer for where each character lands and how big it
-is), never the HTML it came from, so a file edited or produced some other way is judged the same.
+"""What a print-on-demand printer (KDP, IngramSpark, Lulu) measures on the pages: the trim, embedded fonts, the page
+count, and (pdfminer: where each character lands and how big it is) margins, text size, blank runs, image resolution.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +12,9 @@ from typing import Any
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTContainer, LTImage, LTItem
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject
+from pypdf.generic import DictionaryObject, IndirectObject
 
+from anthology.check.preflight.report import Check, page_ranges
 from anthology.config import minimum_gutter_in
 
 POINTS_PER_INCH = 72.0
@@ -25,36 +23,7 @@ MINIMUM_TEXT_PT = 7.0
 MAXIMUM_BLANK_RUN = 2
 MINIMUM_IMAGE_PPI = 300.0
 TRIM_TOLERANCE_PT = 0.5
-RGB_OPERATORS = {b"rg", b"RG"}
 FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one check; `detail` says what was found, with page numbers where it matters."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class PreflightReport:
-    path: Path
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [check for check in self.checks if not check.ok]
-
-    def lines(self) -> list[str]:
-        rows = [f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
-        verdict = "passed" if self.ok else f"FAILED ({len(self.failures)} of {len(self.checks)} checks)"
-        return [f"preflight {self.path}", *rows, f"preflight {verdict}"]
 
 
 # ---- Structure (pypdf) -------------------------------------------------------------------------------------------
@@ -62,13 +31,6 @@ class PreflightReport:
 
 def resolve(value: Any) -> Any:
     return value.get_object() if isinstance(value, IndirectObject) else value
-
-
-def page_ranges(numbers: Iterable[int], limit: int = 8) -> str:
-    """'3, 5, 9' (and how many more) for a report line."""
-    listed = sorted(set(numbers))
-    shown = ", ".join(map(str, listed[:limit]))
-    return shown + (f" and {len(listed) - limit} more" if len(listed) > limit else "")
 
 
 def check_trim(reader: PdfReader, trim: tuple[float, float]) -> Check:
@@ -120,120 +82,6 @@ def check_fonts(reader: PdfReader) -> Check:
         found = "; ".join(f"{name} on pages {page_ranges(pages)}" for name, pages in missing.items())
         return Check("fonts embedded", False, f"not embedded: {found}")
     return Check("fonts embedded", bool(names), f"{len(names)} fonts, all embedded" if names else "no fonts found")
-
-
-def xmp_text(reader: PdfReader) -> str:
-    metadata = resolve(reader.trailer["/Root"].get("/Metadata"))
-    return metadata.get_data().decode("utf-8", "replace") if metadata is not None else ""
-
-
-def pdfx_version(reader: PdfReader) -> str | None:
-    """The PDF/X version the file claims, from its document info (X-1a, X-3) or its XMP metadata (X-4)."""
-    info = reader.metadata or {}
-    if "/GTS_PDFXVersion" in info:
-        return str(info["/GTS_PDFXVersion"])
-    match = re.search(r"GTS_PDFXVersion(?:>|=\")\s*([^<\"]+)", xmp_text(reader))
-    return match.group(1).strip() if match else None
-
-
-def check_pdfx(reader: PdfReader) -> Check:
-    """The file says which PDF/X it is and carries a PDF/X output intent with an embedded ICC profile."""
-    version = pdfx_version(reader)
-    intents = resolve(reader.trailer["/Root"].get("/OutputIntents")) or []
-    pdfx_intents = [resolve(i) for i in intents if resolve(i).get("/S") == "/GTS_PDFX"]
-    with_profile = [i for i in pdfx_intents if resolve(i.get("/DestOutputProfile")) is not None]
-    problems = []
-    if version is None:
-        problems.append("no PDF/X identification (GTS_PDFXVersion)")
-    if not with_profile:
-        problems.append("no PDF/X output intent with an ICC profile")
-    if problems:
-        return Check("PDF/X", False, "; ".join(problems))
-    condition = with_profile[0].get("/OutputConditionIdentifier")
-    return Check("PDF/X", True, f"{version}, output intent {condition}")
-
-
-def rgb_spaces(resources: Any) -> set[str]:
-    """Names of the colour spaces in a resource dictionary that are RGB (DeviceRGB, CalRGB or a 3-channel ICC)."""
-    names = set()
-    for name, space in (resolve(resolve(resources or {}).get("/ColorSpace")) or {}).items():
-        if is_rgb(space):
-            names.add(str(name))
-    return names
-
-
-def is_rgb(space: Any) -> bool:
-    space = resolve(space)
-    if isinstance(space, NameObject):
-        return space in ("/DeviceRGB", "/RGB", "/CalRGB")
-    if isinstance(space, ArrayObject) and space:
-        family = resolve(space[0])
-        if family == "/ICCBased":
-            return int(resolve(space[1]).get("/N", 0)) == 3
-        if family == "/CalRGB":
-            return True
-        if family in ("/Indexed", "/Separation", "/DeviceN"):
-            return any(is_rgb(part) for part in space[1:3])
-    return False
-
-
-def rgb_uses(obj: Any, reader: PdfReader, seen: set[int]) -> list[str]:
-    """What in a page or form XObject is RGB: colour operators, colour spaces selected, images, groups."""
-    found = []
-    resources = resolve(obj.get("/Resources")) or {}
-    spaces = rgb_spaces(resources)
-    group = resolve(obj.get("/Group"))
-    if group is not None and is_rgb(group.get("/CS")):
-        found.append("an RGB transparency group")
-    contents = obj.get_contents() if hasattr(obj, "get_contents") else obj
-    if contents is not None:
-        for operands, operator in ContentStream(contents, reader).operations:
-            if operator in RGB_OPERATORS:
-                found.append(f"RGB colour ({operator.decode()})")
-            elif operator in (b"cs", b"CS") and operands and (operands[0] == "/DeviceRGB" or operands[0] in spaces):
-                found.append(f"RGB colour space {operands[0]}")
-    for name, xobject in (resolve(resources.get("/XObject")) or {}).items():
-        key = xobject.idnum if isinstance(xobject, IndirectObject) else id(xobject)
-        if key in seen:
-            continue
-        seen.add(key)
-        xobject = resolve(xobject)
-        if xobject.get("/Subtype") == "/Image" and is_rgb(xobject.get("/ColorSpace")):
-            found.append(f"RGB image {name}")
-        elif xobject.get("/Subtype") == "/Form":
-            found.extend(rgb_uses(xobject, reader, seen))
-    for name, shading in (resolve(resources.get("/Shading")) or {}).items():
-        if is_rgb(resolve(shading).get("/ColorSpace")):
-            found.append(f"RGB shading {name}")
-    return found
-
-
-def check_no_rgb(reader: PdfReader) -> Check:
-    """The print variant uses no RGB colour anywhere (text, rules, images, shadings, transparency groups)."""
-    pages: dict[int, list[str]] = {}
-    seen: set[int] = set()
-    for number, page in enumerate(reader.pages, start=1):
-        uses = rgb_uses(page, reader, seen)
-        if uses:
-            pages[number] = uses
-    if pages:
-        first = min(pages)
-        kinds = sorted({use for uses in pages.values() for use in uses})
-        return Check("no RGB", False, f"{', '.join(kinds)} on pages {page_ranges(pages)} (first: page {first})")
-    return Check("no RGB", True, "no RGB colour on any page")
-
-
-def check_annotations(reader: PdfReader) -> Check:
-    """No annotations (links, form fields, comments) and no bookmarks in the printer's file."""
-    pages = [n for n, page in enumerate(reader.pages, start=1) if resolve(page.get("/Annots"))]
-    outlines = "/Outlines" in reader.trailer["/Root"]
-    problems = []
-    if pages:
-        count = sum(len(resolve(reader.pages[n - 1]["/Annots"])) for n in pages)
-        problems.append(f"{count} annotations on pages {page_ranges(pages)}")
-    if outlines:
-        problems.append("bookmarks (an outline) present")
-    return Check("no annotations", not problems, "; ".join(problems) or "no annotations, no bookmarks")
 
 
 def check_even(reader: PdfReader) -> Check:
@@ -381,29 +229,3 @@ def check_images(pages: list[PageLayout]) -> Check:
     if not images:
         return Check("image resolution", True, "no images")
     return Check("image resolution", True, f"{len(images)} images, lowest {min(p for _, _, p in images):.0f} ppi")
-
-
-def preflight(path: Path, trim: tuple[float, float]) -> PreflightReport:
-    """Run every check on a print PDF; the report says which failed and where."""
-    reader = PdfReader(path)
-    report = PreflightReport(path)
-    report.checks += [
-        check_trim(reader, trim),
-        check_fonts(reader),
-        check_pdfx(reader),
-        check_no_rgb(reader),
-        check_annotations(reader),
-        check_even(reader),
-    ]
-    first = reader.pages[0] if reader.pages else None
-    offset = (0.0, 0.0)
-    if first is not None:
-        offset = (float(first.trimbox.left) - float(first.mediabox.left), float(first.trimbox.bottom))
-    pages = page_layouts(path)
-    report.checks += [
-        check_margins(pages, offset),
-        check_text_size(pages),
-        check_blank_runs(pages),
-        check_images(pages),
-    ]
-    return report
