@@ -26,7 +26,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from anthology.build import build_lock, output_path
+from anthology import pandoc
+from anthology.build import build_lock, disabled, output_path
 from anthology.diagnostics import BuildError
 from anthology.load import load_book
 from anthology.model import Project, ResolvedBook
@@ -96,6 +97,9 @@ class Rebuilder:
         self.cache: dict[str, str] = {}
         self.resolved: ResolvedBook | None = None
         self.target = site_folder(project)
+        # pandoc's results, kept by content as a build keeps them: an edit parses and cites again only its own text
+        # (without it every save ran pandoc on every text and citeproc on every chapter).
+        pandoc.CACHE_DIR = None if disabled("pandoc-cache") else project.build_dir / ".cache" / "pandoc"
 
     def kind_of(self, paths: set[Path]) -> str:
         """'assets', 'templates' or 'book': the least work that brings the site up to date."""
@@ -143,7 +147,7 @@ class Rebuilder:
             book = load_book(self.project.book_dir)
             self.resolved = resolve_book(book, self.project.styles_dir)
         if kind == "assets":
-            copy_assets(self.project, self.target / "assets")
+            copy_assets(self.project, self.target / "assets", live_reload=True)
             return
         render_site(self.resolved, self.project, self.target, live_reload=True, cache=self.cache)
 
