@@ -84,6 +84,18 @@ def test_never_in_headings_links_notes_or_skipped_sections():
     assert [(o.section, o.section_title) for o in marks.occurrences] == [(1, "Lenin at work"), (3, "Again")]
 
 
+def test_sections_inside_a_division_name_their_locators_and_are_skipped_there_too():
+    """A text's closing matter in a division (`::: endmatter`): its sections still open sections, and a skipped one
+    is skipped (issue 29: locators under the section before it, a reading list indexed)."""
+    markdown = (
+        "## Argument\n\nLenin wrote.\n\n::: endmatter\n## Questions\n\nWhy did Lenin write?\n\n"
+        "## Reading {#further}\n\nLenin, *Works*.\n:::\n"
+    )
+    blocks, marks, _ = mark(markdown, spec_of(LENIN, skip=("further",)))
+    assert marked_words(blocks) == ["Lenin", "Lenin"]
+    assert [(o.section, o.section_title) for o in marks.occurrences] == [(1, "Argument"), (2, "Questions")]
+
+
 def test_hand_mark_by_term_and_sub_entry():
     tenth = Entry("Tenth Congress", ["Tenth Congress"])
     party = Entry("Communist Party", ["Communist Party"], sub=[tenth])

@@ -185,9 +185,9 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E154", "pdftotext is not installed"),
     Code("E155", "pdftotext could not read the PDF", "rebuild the print PDF (`invoke pdf`)"),
     Code("E156", "an EPUB font has no licence file beside it", "put the font's licence (OFL-<family>.txt) beside it"),
+    Code("E157", "the print PDF's pages are not of the e-book's texts", "build the PDF and the EPUB together"),
     # ingest
     Code("E200", "the book has no source texts", "put each raw source in book/sources/<slug>.txt"),
-    Code("E157", "the print PDF's pages are not of the e-book's texts", "build the PDF and the EPUB together"),
     Code("E201", "a source has no recipe", "write book/sources/<slug>.yaml beside it; " + INGEST_RECIPE_HINT),
     Code("E202", "a recipe's source text does not exist", "add the raw source, or remove the recipe"),
     Code("E203", "a recipe does not match its schema", INGEST_RECIPE_HINT),

@@ -15,10 +15,12 @@ an anchor only for a laid-out box) and a link lands exactly on the words. Rules 
 - only in chapters; editorial matter is indexed by hand where wanted: `[Kronstadt]{.idx term="Kronstadt"}`
   (optionally `sub="…"`), which works in any text.
 
-The index is generated back matter (`back: [index]` in book.yaml). On screen (EPUB, site) each locator is a link to
-the first occurrence in a section, labelled `<chapter>.<section>`; in print a second layout gives every marker's
+The index is generated back matter (`back: [index]` in book.yaml). In print a second layout gives every marker's
 page, and each entry lists its pages once, consecutive pages as a range (151–153), each number linking to the
-first occurrence on that page.
+first occurrence on that page. The EPUB carries the print pages (its page markers), so its index lists the same page
+numbers, worked out from where its markers stand (render/epub/index_markup.py). The site, written before the pages
+are known, names what the reader sees there: per text, its chapter number ("ch. 1") and the titles of the sections
+the term occurs in (with the numbers the authors gave them), each linking to the first occurrence in that section.
 """
 
 from __future__ import annotations
@@ -206,7 +208,10 @@ class TextMarker:
         )
         return {"t": "Span", "c": [[ident, [MARKER_CLASS, *(classes or [])], []], inlines]}
 
-    def blocks(self, blocks: list[Node]) -> list[Node]:
+    def blocks(self, blocks: list[Node], auto: bool | None = None) -> list[Node]:
+        """A list of blocks, the top level's or a division's: its level-2 headings open the sections locators are
+        named by, wherever they stand, and `skip_sections` are skipped wherever they stand."""
+        auto = self.auto if auto is None else auto
         skipping_level = 0
         out = []
         for block in blocks:
@@ -223,7 +228,7 @@ class TextMarker:
                 self.check_no_hand_marks(block)
                 out.append(block)
                 continue
-            out.append(self.block(block, auto=self.auto and not skipping_level))
+            out.append(self.block(block, auto=auto and not skipping_level))
         return out
 
     def block(self, block: Node, auto: bool) -> Node:
@@ -235,6 +240,8 @@ class TextMarker:
     def value(self, value: Any, auto: bool) -> Any:
         if isinstance(value, list):
             if value and all(isinstance(item, dict) and "t" in item for item in value):
+                if any(item["t"] == "Header" for item in value):
+                    return self.blocks(value, auto)
                 return self.elements(value, auto)
             return [self.value(item, auto) for item in value]
         if isinstance(value, dict) and "t" in value:
@@ -457,18 +464,31 @@ def cross_references(entry: Entry, shown: set[str]) -> list[Node]:
     return out
 
 
-def screen_locators(occurrences: list[Occurrence], chapters: dict[str, Chapter]) -> list[Node]:
-    """One link per chapter section where the term occurs, to its first occurrence there: '1.3' = chapter 1,
-    section 3 (its title in the link's title); editorial texts by their title."""
+def screen_locators(occurrences: list[Occurrence], chapters: dict[str, Chapter], titles: dict[str, str]) -> list[Node]:
+    """Per text, in reading order: its chapter number ('ch. 1', or an editorial text's title), then in brackets the
+    titles of the sections the term occurs in, each a link to its first occurrence there ('ch. 1 (7. Party
+    Democracy; The Kronstadt Uprising)'); text before a text's first section is named by the text's title."""
     first: dict[tuple[str, int], Occurrence] = {}
     for occurrence in occurrences:
         first.setdefault((occurrence.slug, occurrence.section), occurrence)
+    by_text: dict[str, list[Occurrence]] = {}
+    for (slug, _), occurrence in first.items():
+        by_text.setdefault(slug, []).append(occurrence)
     out: list[Node] = []
-    for (slug, section), occurrence in first.items():
+    for slug, found in by_text.items():
         chapter = chapters.get(slug)
-        label = f"{chapter.number}.{section}" if chapter else slug
-        title = f"{chapter.title}: {occurrence.section_title}" if chapter else ""
-        out += [{"t": "Str", "c": ","}, {"t": "Space"}, link(words(label), occurrence.marker, ["index-locator"], title)]
+        title = chapter.title if chapter else titles.get(slug, slug)
+        out += [
+            {"t": "Str", "c": ","},
+            {"t": "Space"},
+            *(words(f"ch. {chapter.number}") if chapter else [emph(title)]),
+        ]
+        out += [{"t": "Space"}, {"t": "Str", "c": "("}]
+        for position, occurrence in enumerate(found):
+            out += [{"t": "Str", "c": ";"}, {"t": "Space"}] if position else []
+            label = occurrence.section_title or title
+            out.append(link(words(label), occurrence.marker, ["index-locator"], f"{title}: {label}"))
+        out.append({"t": "Str", "c": ")"})
     return out
 
 
@@ -483,21 +503,25 @@ def page_ranges(numbers: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def print_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list[Node]:
-    """Page numbers, each once, consecutive ones as a range, each linking to the first occurrence on its page."""
+def page_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list[tuple[str, str]]:
+    """(label, marker id) of an entry's pages: each page once, consecutive ones as a range ('151–153'), each
+    linking to the first occurrence on its first page; occurrences on no known page are left out."""
     first_on: dict[int, str] = {}
     for occurrence in occurrences:
         if occurrence.marker in pages:
             first_on.setdefault(pages[occurrence.marker], occurrence.marker)
+    return [
+        (str(start) if start == end else f"{start}–{end}", first_on[start])
+        for start, end in page_ranges(list(first_on))
+    ]
+
+
+def print_locators(occurrences: list[Occurrence], pages: dict[str, int]) -> list[Node]:
+    """Page numbers, each once, consecutive ones as a range, each linking to the first occurrence on its page."""
     out: list[Node] = []
-    for start, end in page_ranges(list(first_on)):
+    for label, marker in page_locators(occurrences, pages):
         # Plain text, not held open (ast.page_number): the numbers decide the ranges.
-        label = str(start) if start == end else f"{start}–{end}"
-        out += [
-            {"t": "Str", "c": ","},
-            {"t": "Space"},
-            link([{"t": "Str", "c": label}], first_on[start], ["index-locator"]),
-        ]
+        out += [{"t": "Str", "c": ","}, {"t": "Space"}, link([{"t": "Str", "c": label}], marker, ["index-locator"])]
     return out
 
 
@@ -506,11 +530,19 @@ def entry_block(entry: Entry, locators: list[Node], shown: set[str], classes: li
     return {"t": "Div", "c": [[entry_id(entry), classes, []], [{"t": "Plain", "c": inlines}]]}
 
 
-def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
-    """The index as blocks: entries alphabetised under their initial letter, sub-entries below their heading.
+@dataclass(frozen=True)
+class IndexLayout:
+    """What the index shows, in order: its letters, each with its headings and their sub-entries; the terms shown
+    (for see-references); each entry's occurrences by Entry.key."""
 
-    `locate(occurrences)` gives an entry's locators (screen links or print pages). Headings with no occurrence,
-    and see-references to them, are left out."""
+    letters: list[tuple[str, list[tuple[Entry, list[Entry]]]]]
+    shown: set[str]
+    occurrences: dict[str, list[Occurrence]]
+
+
+def index_layout(index: BookIndex) -> IndexLayout:
+    """Entries alphabetised under their initial letter, sub-entries below their heading. Headings with no
+    occurrence, and see-references to them, are left out."""
     by_entry: dict[str, list[Occurrence]] = {}
     for occurrence in index.marks.occurrences:
         by_entry.setdefault(occurrence.entry, []).append(occurrence)
@@ -520,18 +552,31 @@ def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
         if entry.term in by_entry or any(sub.key in by_entry for sub in entry.sub)
     }
     shown = used | {entry.term for entry in index.spec.entries if entry.see in used}
-    blocks: list[Node] = []
-    letter = ""
+    letters: list[tuple[str, list[tuple[Entry, list[Entry]]]]] = []
     for entry in sorted((e for e in index.spec.entries if e.term in shown), key=lambda e: sort_key(e.term)):
         initial = sort_key(entry.term)[:1].upper()
-        if initial != letter:
-            letter = initial
-            blocks.append(
-                {"t": "Div", "c": [["", ["index-letter"], []], [{"t": "Plain", "c": [{"t": "Str", "c": letter}]}]]}
-            )
-        blocks.append(entry_block(entry, locate(by_entry.get(entry.key, [])), shown, ["index-entry"]))
-        for sub in sorted((s for s in entry.sub if s.key in by_entry), key=lambda s: sort_key(s.term)):
-            blocks.append(entry_block(sub, locate(by_entry[sub.key]), shown, ["index-entry", "index-sub"]))
+        if not letters or letters[-1][0] != initial:
+            letters.append((initial, []))
+        subs = sorted((s for s in entry.sub if s.key in by_entry), key=lambda s: sort_key(s.term))
+        letters[-1][1].append((entry, subs))
+    return IndexLayout(letters, shown, by_entry)
+
+
+def index_blocks(index: BookIndex, locate: Any) -> list[Node]:
+    """The index as blocks: each letter, then its entries, sub-entries below their heading. `locate(occurrences)`
+    gives an entry's locators (screen links or print pages)."""
+    layout = index_layout(index)
+    blocks: list[Node] = []
+    for letter, entries in layout.letters:
+        blocks.append(
+            {"t": "Div", "c": [["", ["index-letter"], []], [{"t": "Plain", "c": [{"t": "Str", "c": letter}]}]]}
+        )
+        for entry, subs in entries:
+            located = locate(layout.occurrences.get(entry.key, []))
+            blocks.append(entry_block(entry, located, layout.shown, ["index-entry"]))
+            for sub in subs:
+                located = locate(layout.occurrences[sub.key])
+                blocks.append(entry_block(sub, located, layout.shown, ["index-entry", "index-sub"]))
     return [{"t": "Div", "c": [["", ["index"], []], blocks]}]
 
 
@@ -541,7 +586,8 @@ def make_index(resolved: ResolvedBook, slug: str) -> Generated:
     if index is None:
         return Generated([])
     chapters = {chapter.slug: chapter for chapter in resolved.book.chapters}
-    screen = index_blocks(index, lambda occurrences: screen_locators(occurrences, chapters))
+    titles = {slug: item.text.title for slug, item in resolved.texts.items()}
+    screen = index_blocks(index, lambda occurrences: screen_locators(occurrences, chapters, titles))
 
     def in_print(pages: dict[str, int]) -> list[Node]:
         return index_blocks(index, lambda occurrences: print_locators(occurrences, pages))

@@ -29,7 +29,7 @@ from anthology.atomic import atomic_file, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Chapter, Project, ResolvedBook, ResolvedText
 from anthology.render.common import FONT_FILES, source_date_epoch
-from anthology.render.epub import images, page_markers
+from anthology.render.epub import images, index_markup, page_markers
 from anthology.render.epub import package as epub_package
 from anthology.render.epub.cover import CoverText, cover_png
 from anthology.render.epub.package import EpubDocument, editors_line
@@ -403,7 +403,12 @@ class EpubRun:
         assert self.package is not None
         pdf = self.project.build_dir / f"{self.resolved.book.config.slug}.pdf"
         labels = page_labels(self.stream, pages, pdf)
-        page_ids = page_markers.place(self.package.text_bodies(), pages, labels, TITLE_PAGE_ID, pdf)
+        package = self.package
+
+        def index_pages(pages_of: dict[str, str]) -> bool:
+            return index_markup.rewrite(package, self.resolved, pages_of)
+
+        page_ids = page_markers.place(package.text_bodies(), pages, labels, TITLE_PAGE_ID, pdf, index_pages)
         finishing = epub_package.Finishing(
             self.resolved, documents(self.resolved), page_ids, page_source(self.resolved), self.project.fonts_dir
         )

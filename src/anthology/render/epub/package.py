@@ -230,7 +230,7 @@ def finish_content(package: Package, finishing: Finishing, owners: dict[str, str
         doc = roles.get(href)
         set_title(tree, doc.title if doc else first_heading_text(tree))
         body = tree.find(q("body"))
-        if doc is not None and body is not None:
+        if doc is not None and body is not None and body.get(EPUB_TYPE) != "index":  # an index is typed as one
             body.set(EPUB_TYPE, BODY_TYPES.get(doc.role, "backmatter"))
         if doc is not None and doc.authors:
             book_metadata.chapter_head(tree, list(doc.authors), XHTML)

@@ -10,7 +10,8 @@ opens a chapter has its marker at the chapter's opening.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ LEFT_OUT = {q("head"), q("aside"), f"{{{MATHML}}}math"}
 # Elements a marker must not stand in (its label would become their name): it goes before them.
 NOT_INSIDE = {q(name) for name in ("h1", "h2", "h3", "h4", "h5", "h6", "a", "th", "caption", "figcaption")}
 IN_TABLE = {q("th"), q("caption")}
+INLINE = {
+    q(name) for name in ("span", "em", "strong", "i", "b", "cite", "q", "small", "mark", "dfn", "sup", "sub", "s", "u")
+}
 MATCHED_AT_LEAST = 0.5  # of the e-book's words: fewer matched means the PDF is not of these texts
 
 
@@ -52,6 +56,7 @@ class Run:
 @dataclass(frozen=True)
 class Word:
     run: Run
+    run_index: int  # the run's place in reading order
     char: int  # where the word starts in the run's text, its opening punctuation included
     folded: str
 
@@ -65,11 +70,13 @@ def left_out(element: etree._Element, title_page: str) -> bool:
     )
 
 
-def text_runs(bodies: Iterable[etree._Element], title_page: str) -> list[Run]:
-    """The text nodes in reading order."""
+def text_runs(bodies: Iterable[etree._Element], title_page: str, ids: dict[str, int] | None = None) -> list[Run]:
+    """The text nodes in reading order; into `ids`, if given, where each element with an id begins among them."""
     runs: list[Run] = []
 
     def visit(element: etree._Element) -> None:
+        if ids is not None and element.get("id"):
+            ids.setdefault(str(element.get("id")), len(runs))
         runs.append(Run(element, False))
         for child in element:
             if isinstance(child.tag, str) and not left_out(child, title_page):
@@ -84,14 +91,27 @@ def text_runs(bodies: Iterable[etree._Element], title_page: str) -> list[Run]:
 def ebook_words(runs: Iterable[Run]) -> list[Word]:
     """The e-book's words in reading order, each with where its whole word (punctuation before it too) begins."""
     words: list[Word] = []
-    for run in runs:
+    for index, run in enumerate(runs):
         text = run.text
         for start, folded in page_align.words_of(text):
             begin = start
             while begin > 0 and not text[begin - 1].isspace() and not page_align.WORD.match(text[begin - 1]):
                 begin -= 1
-            words.append(Word(run, begin, folded))
+            words.append(Word(run, index, begin, folded))
     return words
+
+
+def pages_of_ids(ids: dict[str, int], words: list[Word], breaks: list[PageBreak]) -> dict[str, str]:
+    """The print page each element with an id is on: the page its first word is on."""
+    run_indices = [word.run_index for word in words]
+    starts = [item.at if item.at is not None else len(words) for item in breaks]
+    pages: dict[str, str] = {}
+    for ident, run in ids.items():
+        word = bisect.bisect_left(run_indices, run)
+        page = bisect.bisect_right(starts, word) - 1
+        if page >= 0 and word < len(words):
+            pages[ident] = breaks[page].label
+    return pages
 
 
 def new_marker(parent: etree._Element, label: str, ident: str) -> etree._Element:
@@ -120,6 +140,20 @@ def outermost_not_inside(element: etree._Element) -> etree._Element | None:
     return found
 
 
+def opened_by(element: etree._Element) -> etree._Element:
+    """The outermost inline element that `element` opens (nothing before it in its parent), itself included."""
+    while True:
+        parent = element.getparent()
+        if (
+            parent is None
+            or parent.tag not in INLINE
+            or element.getprevious() is not None
+            or (parent.text or "").strip()
+        ):
+            return element
+        element = parent
+
+
 def insert_before_word(word: Word, markers: list[tuple[str, str]]) -> None:
     """The markers, in order, before the word; before the heading, link or header cell it is in, if any."""
     run = word.run
@@ -131,6 +165,13 @@ def insert_before_word(word: Word, markers: list[tuple[str, str]]) -> None:
             around.addprevious(new_marker(parent, label, ident))
         return
     text, parent = run.text, run.holder
+    if not run.tail and not text[: word.char].strip() and parent.tag in INLINE:
+        wrapper = opened_by(parent)  # the word opens an inline element (an index marker, an emphasis): before it
+        holder = wrapper.getparent()
+        assert holder is not None
+        for label, ident in markers:
+            wrapper.addprevious(new_marker(holder, label, ident))
+        return
     position = parent.index(run.element) + 1 if run.tail else 0
     if run.tail:
         run.element.tail = text[: word.char]
@@ -188,15 +229,25 @@ def page_breaks(words: Sequence[str], pages: list[PrintPage], labels: dict[int, 
 
 
 def place(
-    bodies: list[etree._Element], pages: list[PrintPage], labels: dict[int, str], title_page: str, pdf: Path
+    bodies: list[etree._Element],
+    pages: list[PrintPage],
+    labels: dict[int, str],
+    title_page: str,
+    pdf: Path,
+    rewrite: Callable[[dict[str, str]], bool] | None = None,
 ) -> list[str]:
     """Put a marker where each labelled print page begins into the XHTML bodies (in reading order); the markers'
-    ids in page order."""
-    words = ebook_words(text_runs(bodies, title_page))
+    ids in page order. `rewrite` is first given the print page of every element with an id, to write what depends
+    on them (the index's page numbers); if it changed the text, the pages are placed in the new text."""
+    ids: dict[str, int] = {}
+    words = ebook_words(text_runs(bodies, title_page, ids))
     breaks = page_breaks([word.folded for word in words], pages, labels, pdf)
-    ids = marker_ids(breaks)
+    if rewrite is not None and rewrite(pages_of_ids(ids, words, breaks)):
+        words = ebook_words(text_runs(bodies, title_page))
+        breaks = page_breaks([word.folded for word in words], pages, labels, pdf)
+    ids_in_order = marker_ids(breaks)
     at_word: dict[int, list[tuple[str, str]]] = {}
-    for item, ident in zip(breaks, ids, strict=True):
+    for item, ident in zip(breaks, ids_in_order, strict=True):
         assert item.at is not None
         at_word.setdefault(item.at, []).append((item.label, ident))
     for index in sorted(at_word, reverse=True):  # from the end: a split text node keeps its earlier offsets
@@ -204,4 +255,4 @@ def place(
             insert_before_word(words[index], at_word[index])
     if len(words) in at_word:
         append_at_end(bodies[-1], at_word[len(words)])
-    return ids
+    return ids_in_order
