@@ -255,9 +255,8 @@ def test_a_build_killed_leaves_no_process_no_scratch_and_the_previous_outputs(bu
     book = edited_copy(tmp_path / "book")
     printed, mark = kill_build_at(book, out, KILL_POINTS[point], tmp)
     assert gone_within(mark, 10) == [], printed
-    left = [path.name for path in tmp.iterdir() if not path.name.startswith("pymp-")]
+    left = [path.name for path in tmp.iterdir()]  # not even multiprocessing's pymp-* folder: it is in the scratch
     assert left == [], f"scratch left outside the output folder: {left}"
-    assert [path for path in tmp.rglob("*") if path.is_file() and not path.is_socket()] == []
     if point != "swap":  # killed in the swap, the outputs may be the new ones already (or be by the next build)
         assert output_bytes(out) == before, "a killed build changed the outputs"
     build.build(Project(book_dir=book, styles_dir=STYLES, build_dir=out))
@@ -291,7 +290,7 @@ def test_the_anthology_killed_during_its_layout_leaves_no_process_and_its_output
     essay.write_text(essay.read_text(encoding="utf-8") + f"\n{added}\n", encoding="utf-8")
     printed, mark = kill_build_at(book, out, KILL_POINTS["layout"], tmp)
     assert gone_within(mark, 10) == [], printed
-    assert [path.name for path in tmp.iterdir() if not path.name.startswith("pymp-")] == []
+    assert [path.name for path in tmp.iterdir()] == []
     assert every_output(out) == before, "a killed build changed the outputs"
     made = build.build(Project(book_dir=book, styles_dir=STYLES, build_dir=out))
     for text in (pdf_body_text(made["pdf"]), epub_text(made["epub"]), site_text(made["html"].parent)):
