@@ -81,10 +81,17 @@ def new(c, path, debug=False):
     cli.run_new(path, debug=debug)
 
 
-@task(help={**CHECK_HELP, "strict": "treat warnings as errors"})
-def check(c, book=BOOK, strict=False, debug=False):
+@task(
+    help={
+        **CHECK_HELP,
+        "strict": "treat warnings as errors",
+        "citations": "audit every citation instead: the source's words beside the printed ones, and what is doubtful",
+        "out": "with --citations, the folder of the report (default: the book's build folder)",
+    }
+)
+def check(c, book=BOOK, strict=False, debug=False, citations=False, out=None):
     """Check the book without building it: configuration, texts, and what editors must still supply."""
-    cli.run_check(book, ROOT, strict=strict, debug=debug)
+    cli.run_check(book, ROOT, strict=strict, debug=debug, citations=citations, out=out)
 
 
 @task(help={**CHECK_HELP, "all": "remove all of build/ (every book's outputs)"})

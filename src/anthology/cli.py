@@ -95,10 +95,14 @@ def run_build(
     guarded(action, debug, lambda: in_place(project_for(book, root, out)))
 
 
-def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) -> None:
+def run_check(
+    book: str, root: Path, strict: bool = False, debug: bool = False, citations: bool = False, out: str | None = None
+) -> None:
     def action() -> int:
         from anthology.check.book import check_book
 
+        if citations:
+            return run_citation_audit(project_for(book, root, out), strict)
         collector = check_book(project_for(book, root))
         for diagnostic in collector.items:
             print(diagnostic.format())
@@ -107,6 +111,24 @@ def run_check(book: str, root: Path, strict: bool = False, debug: bool = False) 
         return 0
 
     guarded(action, debug)
+
+
+def run_citation_audit(project: Project, strict: bool) -> int:
+    """`invoke check --citations`: the audit's report written to the output folder, its summary and flags printed."""
+    from anthology.atomic import atomic_file
+    from anthology.check.citations import REPORT_NAME, audit_book, report_markdown, summary_lines
+
+    result, collector = audit_book(project)
+    report = project.build_dir / REPORT_NAME
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(report) as temporary:
+        temporary.write_text(report_markdown(result), encoding="utf-8")
+    for diagnostic in collector.items:
+        print(diagnostic.format())
+    for line in summary_lines(result, report):
+        print(line)
+    collector.raise_if_errors(strict)
+    return 0
 
 
 def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:

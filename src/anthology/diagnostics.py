@@ -144,6 +144,10 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E072", "a work is cited but the book has no bibliography"),
     Code("W073", "a bibliography entry is cited nowhere"),
     Code("W074", "two bibliography entries look like the same work"),
+    Code("W075", "a citation prints a locator with no work (invoke check --citations)"),
+    Code("W076", "a citation's work rests on an assumption not recorded as x-assumed (invoke check --citations)"),
+    Code("W077", "a date, volume or number of a citation's source words is lost in print (invoke check --citations)"),
+    Code("W078", "an Ibid., op. cit. or 'as above' resolved by a guess (invoke check --citations)"),
     Code("E075", "a cross-reference to no chapter, text or id"),
     Code("E076", "a citation mixed with cross-references in one bracket"),
     # resolve: the index

@@ -66,6 +66,11 @@ class Conversion:
     keys: tuple[str, ...]
     locator: str | None
     rule: str  # parenthetical | note | ibid | op-cit | as-above | author-date | bare-year
+    # How each key was found, one per key: named (an alias or author-date item in the span), decided (the alias
+    # table's per-note `resolve`), author-only (the author's one work here), author-last (the last of the author's
+    # works cited, a guess when there are several), previous (the citation or mention read before), and after it
+    # ":" and what makes it doubtful (`several` works in the note before, `gap` notes without citation between).
+    basis: tuple[str, ...] = ()
 
 
 @dataclass
@@ -83,6 +88,8 @@ class CitationState:
 
     last_key: str | None = None
     last_locator: str | None = None
+    last_note: str | None = None  # the note of the last citation (None: the body)
+    note_keys: dict[str | None, set[str]] = field(default_factory=dict)  # the works each note cites
     by_author: dict[str, str] = field(default_factory=dict)
     tail: str = ""  # the end of the previous chunks, where a bare year's author may be named
 
@@ -138,8 +145,9 @@ def _cite(prefix: str, keys: Sequence[str], locator: str | None, *, suppress: bo
     return "[" + (prefix + " " if prefix else "") + body + "]"
 
 
-def _remember(state: CitationState, table: WorksTable, key: str, locator: str | None) -> None:
-    state.last_key, state.last_locator = key, locator
+def _remember(state: CitationState, table: WorksTable, key: str, locator: str | None, note: str | None = None) -> None:
+    state.last_key, state.last_locator, state.last_note = key, locator, note
+    state.note_keys.setdefault(note, set()).add(key)
     for surname, keys in table.author_keys.items():
         if key in keys:
             state.by_author[surname] = key
@@ -250,20 +258,22 @@ def _inside_parens(text: str, pos: int) -> bool:
     return text.rfind("(", 0, pos) > text.rfind(")", 0, pos)
 
 
-def _resolve_head(head: str, locator: str | None, table: WorksTable, state: CitationState) -> str | None:
-    """A parenthetical's head: an alias; an author's name with a page (their last work cited here); or nothing
-    before a page (the current work: the last one cited or named in the prose). A name without a page, such as
-    "(Stalin)", is the author's prose, never a citation."""
+def _resolve_head(head: str, locator: str | None, table: WorksTable, state: CitationState) -> tuple[str | None, str]:
+    """A parenthetical's head and how it was resolved: an alias; an author's name with a page (their last work
+    cited here); or nothing before a page (the current work: the last one cited or named in the prose). A name
+    without a page, such as "(Stalin)", is the author's prose, never a citation."""
     head = head.strip().rstrip(",").strip()
     if not head:
-        return state.last_key if locator else None
+        return (state.last_key, "previous") if locator else (None, "")
     for alias in table.aliases:
         if alias.pattern.fullmatch(head):
-            return alias.key
+            return alias.key, "named"
     candidates = table.author_keys.get(head, [])
     if locator and candidates:
-        return state.by_author.get(head) or (candidates[0] if len(candidates) == 1 else None)
-    return None
+        if len(set(candidates)) == 1:
+            return candidates[0], "author-only"
+        return state.by_author.get(head), "author-last"
+    return None, ""
 
 
 def _parenthetical(m: re.Match[str], table: WorksTable, state: CitationState) -> Conversion | None:
@@ -275,11 +285,12 @@ def _parenthetical(m: re.Match[str], table: WorksTable, state: CitationState) ->
     rest = inner[pm.end() :]
     lm = re.search(r"(?:^|[,\s])\s*" + _LOC + r"\s*\.?\s*$", rest)
     locator = format_locator(lm.group("label"), lm.group("num")) if lm else None
-    key = _resolve_head(rest[: lm.start()] if lm else rest, locator, table, state)
+    key, basis = _resolve_head(rest[: lm.start()] if lm else rest, locator, table, state)
     if key is None:
         return None
     _remember(state, table, key, locator)
-    return Conversion(m.start(), m.end(), m.group(0), _cite(prefix, [key], locator), (key,), locator, "parenthetical")
+    replacement = _cite(prefix, [key], locator)
+    return Conversion(m.start(), m.end(), m.group(0), replacement, (key,), locator, "parenthetical", (basis,))
 
 
 def _author_date(m: re.Match[str], text: str, table: WorksTable, state: CitationState) -> Conversion | None:
@@ -292,7 +303,7 @@ def _author_date(m: re.Match[str], text: str, table: WorksTable, state: Citation
         loc = format_locator(None, bare.group("loc")) if bare.group("loc") else None
         _remember(state, table, key, loc)
         return Conversion(
-            m.start(), m.end(), m.group(0), _cite("", [key], loc, suppress=True), (key,), loc, "bare-year"
+            m.start(), m.end(), m.group(0), _cite("", [key], loc, suppress=True), (key,), loc, "bare-year", ("named",)
         )
     items = inner.split(";")
     parsed = []
@@ -310,7 +321,8 @@ def _author_date(m: re.Match[str], text: str, table: WorksTable, state: Citation
         _remember(state, table, key, loc)
     body = "; ".join("@" + k + (f", {loc}" if loc else "") for k, loc in parsed)
     keys = tuple(k for k, _ in parsed)
-    return Conversion(m.start(), m.end(), m.group(0), f"[{body}]", keys, parsed[0][1], "author-date")
+    basis = ("named",) * len(keys)
+    return Conversion(m.start(), m.end(), m.group(0), f"[{body}]", keys, parsed[0][1], "author-date", basis)
 
 
 def _bare_year_key(year: str, before: str, table: WorksTable, state: CitationState) -> str | None:
@@ -406,17 +418,15 @@ def _convert_note(text: str, table: WorksTable, state: CitationState, note: str 
                 rule = "op-cit" if "cit" in om.group(0) else "as-above"
                 pos = om.end()
             if what == "alias":
-                key = payload
+                key, basis = payload, "named"
             else:
-                key = state.by_author.get(payload)
-                if key is None and len(table.author_keys.get(payload, [])) == 1:
-                    key = table.author_keys[payload][0]
+                key, basis = _author_work(payload, table, state)
         else:
             rule = "ibid" if payload.startswith("Ibid") else "as-above"
-            key = state.last_key
+            key, basis = state.last_key, _previous_basis(state, note)
         override = table.resolve.get((note, rule)) if note is not None else None
         if override:
-            key = override
+            key, basis = override, "decided"
         if key is None:
             unresolved.append(" ".join(text[start:end].split()))
             continue
@@ -443,12 +453,31 @@ def _convert_note(text: str, table: WorksTable, state: CitationState, note: str 
             if pm:
                 prefix = pm.group("prefix")
                 start = floor + pm.start("prefix")
-        _remember(state, table, key, locator)
-        conversions.append(
-            Conversion(start, pos, text[start:pos], _cite(prefix, [key], locator), (key,), locator, rule)
-        )
+        _remember(state, table, key, locator, note)
+        replacement = _cite(prefix, [key], locator)
+        conversions.append(Conversion(start, pos, text[start:pos], replacement, (key,), locator, rule, (basis,)))
     conversions = _opening_stop(text, _groups(text, conversions))
     return ChunkResult(_apply(text, conversions), conversions, unresolved)
+
+
+def _author_work(surname: str, table: WorksTable, state: CitationState) -> tuple[str | None, str]:
+    """The work "<Author>, op. cit." or "as above" means: the author's one work in the table, or else the last of
+    theirs cited (a guess the audit reports: the note does not say which)."""
+    keys = set(table.author_keys.get(surname, []))
+    if len(keys) == 1:
+        return next(iter(keys)), "author-only"
+    return state.by_author.get(surname), "author-last"
+
+
+def _previous_basis(state: CitationState, note: str | None) -> str:
+    """How sure a bare Ibid./"as above" is: it means the one work of the note before; doubtful when that note cites
+    several works, or notes without a citation stand between."""
+    if len(state.note_keys.get(state.last_note, ())) > 1:
+        return "previous:several"
+    last = state.last_note
+    if note is not None and last is not None and note.isdigit() and last.isdigit() and int(note) - int(last) > 1:
+        return "previous:gap"
+    return "previous"
 
 
 # "Sarah Lovell, Trotsky Speaks, op. cit., p. 174.": a speaker's name and a comma, all that stands before a
@@ -479,6 +508,7 @@ def _groups(text: str, conversions: list[Conversion]) -> list[Conversion]:
                 prev.keys + c.keys,
                 prev.locator,
                 rule,
+                prev.basis + c.basis,
             )
         else:
             out.append(c)
@@ -498,7 +528,14 @@ def _opening_stop(text: str, conversions: list[Conversion]) -> list[Conversion]:
     if m is None or (len(conversions) > 1 and conversions[1].start < m.end()):
         return conversions
     grown = Conversion(
-        first.start, m.end(), text[first.start : m.end()], first.replacement, first.keys, first.locator, first.rule
+        first.start,
+        m.end(),
+        text[first.start : m.end()],
+        first.replacement,
+        first.keys,
+        first.locator,
+        first.rule,
+        first.basis,
     )
     if m.group().endswith((" ", "\n", "\t")):
         grown = Conversion(
@@ -509,5 +546,6 @@ def _opening_stop(text: str, conversions: list[Conversion]) -> list[Conversion]:
             first.keys,
             first.locator,
             first.rule,
+            first.basis,
         )
     return [grown, *conversions[1:]]

@@ -28,6 +28,22 @@ BIBLIOGRAPHY_FILE = "references.yaml"
 BIBLIOGRAPHY_SLUG = "bibliography"
 XREF_PREFIX = "xref:"
 NOT_FOUND = re.compile(r"[Cc]itation (\S+) not found")
+# What the citation audit (check/citations.py) flags in a resolved citation: its warning code, what it means
+# and the hint an editor acts on.
+AUDIT_FLAGS = {
+    "no-work": ("W075", "a locator with no work", "give the entry a title (or an author) the note can print"),
+    "assumed": (
+        "W076",
+        "a work resolved by assumption",
+        "record the assumption as `x-assumed: <why>` in the entry (printed as '[edition assumed]')",
+    ),
+    "lost": ("W077", "a lost field", "add the field to the entry in references.yaml, or correct the alias"),
+    "guess": (
+        "W078",
+        "a back-reference resolved by a guess",
+        "add a `resolve` entry ({note, rule, key}) with its reason to the essay's alias table",
+    ),
+}
 
 
 def csl_path(book: Book, styles_dir: Path) -> Path:
