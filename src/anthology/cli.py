@@ -171,7 +171,10 @@ def run_clean(book: str, root: Path, everything: bool = False, debug: bool = Fal
 
 def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None = None, debug: bool = False) -> None:
     """`invoke preflight`: check the built print PDF against the configured trim; exit 1 on any failure."""
+    from pypdf import PdfReader
+
     from anthology.check.preflight import preflight
+    from anthology.check.typesetting import check_pdf
     from anthology.config import load_config
 
     def action() -> int:
@@ -182,8 +185,10 @@ def run_preflight(book: str, root: Path, pdf: str | None = None, out: str | None
             print(f"preflight: no PDF at {path}: run `{task_command('pdf', book, out)}` first")
             return 1
         report = preflight(path, config.trim_size, config.pdf_variant, config.ink_limit)
+        typesetting = check_pdf(path, config, len(PdfReader(path).pages))  # the pages as printed (issue 31)
+        print("\n".join(d.format() for d in typesetting) or "typesetting: every figure within its target")
         print("\n".join(report.lines()))
-        return 0 if report.ok else 1
+        return 0 if report.ok and not typesetting else 1
 
     guarded(action, debug)
 

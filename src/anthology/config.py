@@ -111,6 +111,7 @@ class BookConfig(Strict):
     running_heads: Literal["author-title", "book-title", "none"] = "author-title"
     pdf_variant: Literal["pdf/x-4", "pdf/x-3", "pdf/x-1a"] = "pdf/x-4"
     ink_limit: int = Field(default=300, ge=100, le=400, description="total ink coverage allowed, in %")
+    typesetting_limits: dict[str, float] = Field(default_factory=dict, description="check/typesetting.py TARGETS")
     citation_style: str = "chicago-note-bibliography-with-ibid"
     # A book's order: titled parts, or its chapters listed directly (no part pages); exactly one of the two.
     parts: list[Part] = Field(default_factory=list)

@@ -181,6 +181,9 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E137", "an image below 300 ppi at its printed size", "use a larger image, or print it smaller"),
     Code("E138", "an odd page count", "a bound book has an even number of pages"),
     Code("E139", "more than two blank pages in a row", "printers query a longer run as a mistake"),
+    Code("E140", "a typesetting figure measured in the PDF is over its target"),
+    Code("E141", "pdftotext could not read the PDF for the typesetting report", "install poppler-utils (pdftotext)"),
+    Code("E142", "book.yaml's typesetting_limits names no typesetting figure"),
     # render: EPUB and its page list
     Code("E150", "a print page's text is not in the e-book"),
     Code("E151", "no print PDF for the EPUB's page numbers"),

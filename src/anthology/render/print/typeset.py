@@ -19,6 +19,7 @@ from anthology.atomic import atomic_file
 from anthology.config import POINTS_PER_INCH, BookConfig, minimum_gutter_in
 from anthology.diagnostics import BuildError, Diagnostic
 from anthology.model import Project, ResolvedBook
+from anthology.render.print import composition
 from anthology.render.print.book_html import geometry_for
 from anthology.render.print.measure import flow_lines
 from anthology.render.print.page_plan import Layout
@@ -158,6 +159,8 @@ class Typesetting:
     # Folio documents this build laid out, and how many of those while the last segments were being laid out.
     folio_documents_laid_out: int = 0
     folio_documents_ahead: int = 0
+    # The pages as printed, measured from the PDF (check/typesetting.py): figures and each fault with its page.
+    composition: dict[str, Any] = field(default_factory=dict)
 
     @property
     def separated_count(self) -> int:
@@ -297,10 +300,23 @@ def write_reports(
 ) -> None:
     """The typesetting report written beside each PDF and printed: the same for the segmented and the plain path."""
     report.variant = " and ".join(targets)
+    try:
+        measured = measure_pages(targets.get(PRINT.name) or next(iter(targets.values())), resolved.book.config, report)
+        report.composition, summary = measured.as_json(), measured.summary()
+    except composition.Unreadable as error:  # the build's outputs stand; only the report lacks its figures
+        report.composition, summary = {"error": str(error)}, f"not measured: {error}"
     for target in targets.values():
         with atomic_file(report_path(target)) as temporary:
             temporary.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
     report_typesetting(report, resolved, console)
+    (console or Console(stderr=True)).print(f"       as printed: {summary}", highlight=False, soft_wrap=True)
+
+
+def measure_pages(pdf: Path, config: BookConfig, report: Typesetting) -> composition.Composition:
+    """The pages as printed, read back from the PDF: the text area is the design's, lines outside it are running
+    heads and folios."""
+    geometry = geometry_for(config, report.pages)
+    return composition.measure(pdf, geometry.top, geometry.height - geometry.bottom)
 
 
 def report_path(target: Path) -> Path:
