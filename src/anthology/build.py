@@ -23,7 +23,7 @@ from rich.console import Console
 from anthology import manifest
 from anthology.atomic import STAGING, SWAP, Staging, output_errors, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.processes import temporaries_in
+from anthology.processes import kill_fork_server_in, temporaries_in
 
 if TYPE_CHECKING:
     from anthology.model import Project
@@ -429,6 +429,7 @@ class WorkerPool:
         self.retired = threading.Event()
         self.starter: threading.Thread | None = None
         self.retiring: threading.Thread | None = None
+        self.failed = False
 
     def warm_up(self, project: Project, lang: str) -> None:
         """Start the workers while the book is read, so that the first segment finds one ready. Starting a worker
@@ -442,8 +443,10 @@ class WorkerPool:
             for _ in range(self.workers):
                 try:
                     self.processes.submit(worker.warm_up, *arguments)
-                except RuntimeError:  # the build ended first (an error): the pool is shut down
-                    return
+                except Exception:
+                    if self.failed:  # the build ended first: the pool is shut down, its fork server killed
+                        return
+                    raise
 
         self.starter = threading.Thread(target=start, name="anthology-workers", daemon=True)
         self.starter.start()
@@ -483,7 +486,9 @@ class WorkerPool:
 
     def terminate(self) -> None:
         """End the worker processes at once (the build failed): a layout still running would hold the build's
-        end, and its memory, for as long as it takes."""
+        end, and its memory, for as long as it takes; so would a fork server still setting WeasyPrint up."""
+        self.failed = True
+        kill_fork_server_in(Path(tempfile.gettempdir()))  # the build's scratch folder, while it runs
         for process in list((getattr(self.processes, "_processes", None) or {}).values()):
             process.kill()
 
