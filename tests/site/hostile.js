@@ -24,6 +24,10 @@ async function tryPage(context, url) {
   });
   page.on("pageerror", (error) => errors.push(String(error)));
   await page.addInitScript(STAY);
+  // Wide enough for long headnotes to be open, narrow enough for the contents to be a drawer (a sidebar from
+  // 1200 px, whose hundreds of links would be tried on every page): the drawer's links are tried once the click on
+  // its summary has opened it.
+  await page.setViewportSize({ width: 1100, height: 800 });
   await page.goto(url, { waitUntil: "load" });
   const count = await page.evaluate(() => document.body.querySelectorAll("*").length);
   let hovered = 0;
