@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from anthology.build import build
 from anthology.load import load_book
 from anthology.model import Project
 from anthology.pandoc import ast_to_html
-from anthology.resolve.bibliography import bibliography_warnings
+from anthology.resolve.bibliography import bibliography_warnings, other_editions
 from anthology.resolve.book import resolve_book
+from anthology.resolve.entries import entry_divs
 from conftest import MINIBOOK, STYLES
 from outputs import epub_text, pdf_pages_text
 
@@ -179,3 +181,125 @@ def test_a_note_without_a_citation_between_two_citations_still_keeps_the_second_
     notes = [stringify(node["c"]) for node in walk(blocks) if node["t"] == "Note"]
     assert notes[0].startswith("Serge, Year One") and notes[1] == "Not a citation."
     assert not notes[2].startswith("Ibid.") and notes[3].startswith("Ibid.")
+
+
+def citation_links(resolved) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """(id, target, printed words) of every citation link of the fixture book's first chapter."""
+    links = [n for n in walk(resolved.texts["alpha"].blocks) if n["t"] == "Link" and "citation" in n["c"][0][1]]
+    return [(n["c"][0][0], n["c"][2][0], stringify(n["c"][1])) for n in links]
+
+
+def test_a_citation_of_several_works_links_each_work_to_its_own_entry():
+    markdown = (MINIBOOK / "texts" / "alpha.md").read_text(encoding="utf-8")
+    group = re.search(r"\[(@[\w-]+, \d+(?:; @[\w-]+, \d+)+)\]", markdown)
+    assert group is not None  # the fixture cites several works in one citation
+    keys = re.findall(r"@([\w-]+)", group[1])
+    links = citation_links(resolved_minibook())
+    ids = [ident for ident, _, _ in links]
+    assert len(ids) == len(set(ids))
+    for key in keys:
+        family = {"carr-1950": "Carr", "serge-year-one-1972": "Serge"}[key]
+        own = [words for _, target, words in links if target == f"#bibliography--ref-{key}"]
+        assert own and all(family in words for words in own), (key, own)
+        assert all(len(re.findall(r"\b(?:Carr|Serge)\b", words)) <= 1 for words in own)
+
+
+def add_to_book(book: Path, entries: str, citations: str) -> None:
+    references = book / "references.yaml"
+    references.write_text(references.read_text() + textwrap.dedent(entries))
+    alpha = book / "texts" / "alpha.md"
+    alpha.write_text(alpha.read_text() + "\n" + citations + "\n")
+
+
+def bibliography_entries(resolved) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each entry's printed words (its first block: what citeproc rendered), by key, in the bibliography's order."""
+    _, found = entry_divs(resolved.texts["bibliography"].ast["blocks"], "bibliography--ref-")
+    return {key: stringify(entry["c"][1][:1]) for key, entry in found}
+
+
+def test_bibliography_marks_assumptions_keeps_et_al_and_sorts_untitled_authors_by_title(book_copy):
+    add_to_book(
+        book_copy,
+        """\
+        - id: aaronson-1990
+          type: book
+          author: [{family: Aaronson, given: Ann}]
+          title: Zebras
+          issued: 1990
+          x-et-al: true
+        - id: chronicle
+          type: book
+          title: The Bolshevik Chronicle
+          x-assumed: the essay names the title only
+        """,
+        "Further [@aaronson-1990, 2] and [@chronicle, 5].",
+    )
+    entries = bibliography_entries(resolved_minibook(book_copy))
+    # An entry without an author stands by its title (its article passed over), not before every author.
+    assert list(entries) == ["aaronson-1990", "chronicle", "carr-1950", "serge-year-one-1972", "serge-year-one"]
+    assert entries["aaronson-1990"].startswith("Aaronson, Ann, et al. Zebras")
+    assert entries["chronicle"].endswith("[edition assumed]")
+    assert not any("et al." in text or "assumed" in text for key, text in entries.items() if key in MINI_KEYS)
+
+
+MINI_KEYS = ("carr-1950", "serge-year-one-1972", "serge-year-one")
+
+
+def test_a_cited_entry_without_title_is_a_warning(book_copy):
+    add_to_book(
+        book_copy, "- id: untitled\n  type: book\n  author: [{family: Degras}]\n  volume: 1\n", "[@untitled, 5]"
+    )
+    resolved = resolved_minibook(book_copy)
+    warnings = bibliography_warnings(resolved.book, resolved.citations).items
+    lines = (book_copy / "references.yaml").read_text().splitlines()
+    assert ("W079", lines.index("- id: untitled") + 1) in {(d.code, d.line) for d in warnings}
+
+
+def test_other_volumes_are_named_once_and_a_chapter_by_its_title():
+    entries = {
+        "cw-27": {"id": "cw-27", "type": "book", "title": "Collected Works", "volume": 27, "x-work": "cw"},
+        "cw-27b": {"id": "cw-27b", "type": "book", "title": "Collected Works", "volume": 27, "x-work": "cw"},
+        "famine": {"id": "famine", "type": "chapter", "title": "On the Famine", "volume": 27, "x-work": "cw"},
+        "cw-28": {"id": "cw-28", "type": "book", "title": "Collected Works", "volume": 28, "x-work": "cw"},
+    }
+    text = stringify(other_editions("cw-28", entries, set(entries)))
+    assert text.count("vol. 27") == 1 + text.count("(vol. 27)")  # one link for vol. 27, the chapter apart
+    assert "\u201cOn the Famine\u201d (vol. 27)" in text
+
+
+def test_a_citation_in_the_prose_of_an_authors_note_keeps_the_authors_punctuation(book_copy):
+    alpha = book_copy / "texts" / "alpha.md"
+    alpha.write_text(alpha.read_text().replace("[^1]: The first note.", "[^1]: As he wrote, cited in [@carr-1950, 7]."))
+    resolved = resolved_minibook(book_copy)
+    notes = [stringify(n["c"]) for n in walk(resolved.texts["alpha"].blocks) if n["t"] == "Note"]
+    note = next(text for text in notes if text.startswith("As he wrote"))
+    assert "cited in Carr" in note and "(" not in note and ")" not in note
+
+
+def test_a_newspapers_note_keeps_its_date_and_volumes_are_told_apart_by_volume_not_by_no_date(book_copy):
+    add_to_book(
+        book_copy,
+        """\
+        - id: times-1927
+          type: article-newspaper
+          title: Trotsky versus Stalin
+          container-title: The Times
+          issued: '1927-12-02'
+        - id: cw-27
+          type: book
+          author: [{family: Lenin, given: V. I.}]
+          title: Collected Works
+          volume: 27
+        - id: cw-28
+          type: book
+          author: [{family: Lenin, given: V. I.}]
+          title: Collected Works
+          volume: 28
+        """,
+        "News [@times-1927]. Works [@cw-27, 88]. More [@cw-28, 9]. Again [@cw-27].",
+    )
+    links = citation_links(resolved_minibook(book_copy))
+    times = [words for _, target, words in links if target == "#bibliography--ref-times-1927"]
+    assert times and "December 2, 1927" in times[0]
+    cw = [words.rstrip(".") for _, target, words in links if target.startswith("#bibliography--ref-cw-")]
+    assert cw == ["Lenin, Collected Works, 27:88", "Lenin, Collected Works, 28:9", "Lenin, Collected Works, vol. 27"]

@@ -148,6 +148,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("W076", "a citation's work rests on an assumption not recorded as x-assumed (invoke check --citations)"),
     Code("W077", "a date, volume or number of a citation's source words is lost in print (invoke check --citations)"),
     Code("W078", "an Ibid., op. cit. or 'as above' resolved by a guess (invoke check --citations)"),
+    Code("W079", "a cited bibliography entry has no title"),
     Code("E075", "a cross-reference to no chapter, text or id"),
     Code("E076", "a citation mixed with cross-references in one bracket"),
     # resolve: the index

@@ -67,9 +67,10 @@ class Conversion:
     locator: str | None
     rule: str  # parenthetical | note | ibid | op-cit | as-above | author-date | bare-year
     # How each key was found, one per key: named (an alias or author-date item in the span), decided (the alias
-    # table's per-note `resolve`), author-only (the author's one work here), author-last (the last of the author's
-    # works cited, a guess when there are several), previous (the citation or mention read before), and after it
-    # ":" and what makes it doubtful (`several` works in the note before, `gap` notes without citation between).
+    # table's per-note `resolve`), author-only (the author's one work here), author-cited (the one work of theirs
+    # cited before), author-last (the last of the author's works cited: a guess, several were), previous (the
+    # citation or mention read before), and after it ":" what makes it doubtful (`several` works in the note
+    # before, a `gap` of notes without citation between).
     basis: tuple[str, ...] = ()
 
 
@@ -90,6 +91,7 @@ class CitationState:
     last_locator: str | None = None
     last_note: str | None = None  # the note of the last citation (None: the body)
     note_keys: dict[str | None, set[str]] = field(default_factory=dict)  # the works each note cites
+    author_cited: dict[str, set[str]] = field(default_factory=dict)  # every work cited so far per author
     by_author: dict[str, str] = field(default_factory=dict)
     tail: str = ""  # the end of the previous chunks, where a bare year's author may be named
 
@@ -151,6 +153,7 @@ def _remember(state: CitationState, table: WorksTable, key: str, locator: str | 
     for surname, keys in table.author_keys.items():
         if key in keys:
             state.by_author[surname] = key
+            state.author_cited.setdefault(surname, set()).add(key)
 
 
 def _match_locator(text: str, pos: int) -> tuple[int, str | None]:
@@ -268,11 +271,8 @@ def _resolve_head(head: str, locator: str | None, table: WorksTable, state: Cita
     for alias in table.aliases:
         if alias.pattern.fullmatch(head):
             return alias.key, "named"
-    candidates = table.author_keys.get(head, [])
-    if locator and candidates:
-        if len(set(candidates)) == 1:
-            return candidates[0], "author-only"
-        return state.by_author.get(head), "author-last"
+    if locator and table.author_keys.get(head):
+        return _author_work(head, table, state)
     return None, ""
 
 
@@ -466,6 +466,8 @@ def _author_work(surname: str, table: WorksTable, state: CitationState) -> tuple
     keys = set(table.author_keys.get(surname, []))
     if len(keys) == 1:
         return next(iter(keys)), "author-only"
+    if len(state.author_cited.get(surname, ())) == 1:  # "the work cited before": only one of theirs has been
+        return state.by_author[surname], "author-cited"
     return state.by_author.get(surname), "author-last"
 
 

@@ -22,6 +22,7 @@ from anthology.ast import Node, clone, para, str_inlines, to_json, walk_structur
 from anthology.diagnostics import BuildError, Collector, Diagnostic
 from anthology.limits import inside
 from anthology.model import Book, Chapter, CitationIndex, Generated, ResolvedBook, Text
+from anthology.resolve.entries import print_entries, unbracket_note_citations
 from anthology.safety import line_in
 
 BIBLIOGRAPHY_FILE = "references.yaml"
@@ -91,6 +92,30 @@ def citeproc_args(bibliography: Path, csl: Path, lang: str, suppress_bibliograph
         f"--metadata=lang:{lang}",
     ]
     return [*args, "--metadata=suppress-bibliography:true"] if suppress_bibliography else args
+
+
+@cache
+def note_style(csl: Path) -> bool:
+    """True for a note style (`class="note"`), whose citations in the running text become footnotes."""
+    head = csl.read_text(encoding="utf-8", errors="replace")[:4000]
+    return re.search(r"<style\b[^>]*\bclass=\"note\"", head) is not None
+
+
+def name_authors_in_notes(value: Any) -> None:
+    """A citation of the running text that leaves out its author (`[-@key]`: the sentence names the author) gets
+    the author back in a note style: the note stands apart from the sentence, and printed without the author it
+    names a title alone. Inside an author's own note the sentence is beside it, so those are left as written."""
+    if isinstance(value, list):
+        for item in value:
+            name_authors_in_notes(item)
+    elif isinstance(value, dict) and value.get("t") != "Note":
+        if value.get("t") == "Cite":
+            for citation in value["c"][0]:
+                if citation["citationMode"]["t"] == "SuppressAuthor":
+                    citation["citationMode"] = {"t": "NormalCitation"}
+        content = value.get("c")
+        if isinstance(content, list):
+            name_authors_in_notes(content)
 
 
 def citing_blocks(blocks: list[Node]) -> list[int]:
@@ -173,7 +198,8 @@ def capitalise_note_openings(blocks: list[Node]) -> None:
 
 
 def link_citations(blocks: list[Node], slug: str, index: CitationIndex) -> None:
-    """Each rendered citation links to its bibliography entry and carries an id for the entry's back-links."""
+    """Each rendered citation links to its bibliography entry and carries an id for the entry's back-links; a
+    citation of several works links each work's part to its own entry (ids `<slug>--cite-N`, `-N-2`, …)."""
     number = 0
     for node in walk_structure(blocks):
         if node["t"] != "Cite":
@@ -183,28 +209,66 @@ def link_citations(blocks: list[Node], slug: str, index: CitationIndex) -> None:
             continue
         number += 1
         ident = f"{slug}--cite-{number}"
-        for key in dict.fromkeys(keys):
-            index.add(key, slug, ident)
-        target = f"#{BIBLIOGRAPHY_SLUG}--ref-{keys[0]}"
         content = node["c"][1]
         if len(content) == 1 and content[0]["t"] == "Note":  # a note style: the citation is the note's text
-            wrap_first_paragraph(content[0]["c"], ident, target)
+            targets = wrap_first_paragraph(content[0]["c"], ident, keys)
         else:
-            node["c"][1] = [link(ident, content, target)]
+            node["c"][1], targets = link_items(content, ident, keys)
+        for key, target in targets:
+            index.add(key, slug, target)
+
+
+def entry_target(key: str) -> str:
+    return f"#{BIBLIOGRAPHY_SLUG}--ref-{key}"
 
 
 def link(ident: str, inlines: list[Node], target: str) -> Node:
     return {"t": "Link", "c": [[ident, ["citation"], []], inlines, [target, ""]]}
 
 
-def wrap_first_paragraph(blocks: list[Node], ident: str, target: str) -> None:
+def item_parts(inlines: list[Node], count: int) -> list[list[Node]] | None:
+    """The rendered citation cut into its works' parts at the style's "; " between them, the semicolons left out
+    (a title's own semicolon is inside its quotation or emphasis, not a word of the citation's own); None when the
+    cuts do not match the number of works."""
+    cuts = [i for i, node in enumerate(inlines) if node["t"] == "Str" and node["c"].endswith(";")]
+    if len(cuts) != count - 1:
+        return None
+    parts, start = [], 0
+    for cut in cuts:
+        head = inlines[cut]["c"][:-1]
+        parts.append(inlines[start:cut] + ([{"t": "Str", "c": head}] if head else []))
+        start = cut + 1
+    return [*parts, inlines[start:]]
+
+
+def link_items(inlines: list[Node], ident: str, keys: list[str]) -> tuple[list[Node], list[tuple[str, str]]]:
+    """The citation's inlines with each work's part linked to that work's entry, and (key, link id) of each."""
+    parts = item_parts(inlines, len(keys)) if len(keys) > 1 else None
+    if parts is None:  # one work, or parts that cannot be told apart: one link, to the first work
+        return [link(ident, inlines, entry_target(keys[0]))], [(key, ident) for key in dict.fromkeys(keys)]
+    result: list[Node] = []
+    targets = []
+    for number, (key, part) in enumerate(zip(keys, parts, strict=True)):
+        part_ident = ident if number == 0 else f"{ident}-{number + 1}"
+        lead = 0
+        while lead < len(part) and part[lead]["t"] in ("Space", "SoftBreak"):
+            lead += 1
+        result += [{"t": "Str", "c": ";"}] if number else []
+        result += [*part[:lead], link(part_ident, part[lead:], entry_target(key))]
+        targets.append((key, part_ident))
+    return result, targets
+
+
+def wrap_first_paragraph(blocks: list[Node], ident: str, keys: list[str]) -> list[tuple[str, str]]:
     """Link the rendered citation inside its note (a link around the note call would nest links)."""
     for block in blocks:
         if block["t"] in ("Para", "Plain"):
             inlines = block["c"]
             end = len(inlines) - 1 if inlines and inlines[-1] == {"t": "Str", "c": "."} else len(inlines)
-            block["c"] = [link(ident, inlines[:end], target), *inlines[end:]]
-            return
+            linked, targets = link_items(inlines[:end], ident, keys)
+            block["c"] = [*linked, *inlines[end:]]
+            return targets
+    return [(key, ident) for key in dict.fromkeys(keys)]
 
 
 @cache
@@ -261,6 +325,9 @@ def process_citations(
         beside = ThreadPoolExecutor(1)
         index.references = (keys, beside.submit(render_references, book, csl, keys))
         beside.shutdown(wait=False)
+    if note_style(csl):
+        for _, ast in cited:
+            name_authors_in_notes(ast["blocks"])
     linked = [CitationIndex() for _ in cited]  # each text's places, joined in reading order
     failed: dict[int, BuildError] = {}  # by position in `cited`
     with ThreadPoolExecutor(max_workers=pandoc.PROCESSES) as pool:
@@ -280,6 +347,8 @@ def process_citations(
                 failed[position] = error
                 continue
             capitalise_note_openings(ast["blocks"])
+            if note_style(csl):
+                unbracket_note_citations(ast["blocks"])
             link_citations(ast["blocks"], text.slug, linked[position])
             then(text, ast)
     for position in sorted(failed):
@@ -330,9 +399,11 @@ def other_editions(key: str, entries: dict[str, dict[str, Any]], cited: set[str]
     siblings = [k for k, item in entries.items() if k != key and k in cited and work and item.get("x-work") == work]
     if not siblings:
         return []
+    labels = {}  # one link per label: two entries of one volume ("vol. 27") are one volume to the reader
+    for sibling in siblings:
+        labels.setdefault(describe(entries[sibling]), sibling)
     inlines: list[Node] = str_inlines("Other editions or volumes of this work:")
-    for number, sibling in enumerate(siblings):
-        label = describe(entries[sibling])
+    for number, (label, sibling) in enumerate(labels.items()):
         inlines += [{"t": "Str", "c": ";"}] if number else []
         inlines += [
             {"t": "Space"},
@@ -345,7 +416,11 @@ def other_editions(key: str, entries: dict[str, dict[str, Any]], cited: set[str]
 
 
 def describe(item: dict[str, Any]) -> str:
-    """A short identification of an edition: volume, publisher and year, as far as the entry gives them."""
+    """A short identification of an edition: volume, publisher and year, as far as the entry gives them; a part
+    of the work (a chapter) by its title and volume."""
+    if item.get("type") == "chapter" and item.get("title"):
+        volume = f" (vol. {item['volume']})" if item.get("volume") else ""
+        return f"\u201c{item['title']}\u201d{volume}"
     parts = [
         f"vol. {item['volume']}" if item.get("volume") else "",
         item.get("publisher", ""),
@@ -411,6 +486,7 @@ def make_bibliography(resolved: ResolvedBook, slug: str) -> Generated:
     for node in walk_structure(blocks):
         if node["t"] in ("Div", "Span") and node["c"][0][0]:
             node["c"][0][0] = f"{slug}--{node['c'][0][0]}"
+    print_entries(blocks, f"{slug}--ref-", entries)
 
     def with_places(pages: dict[str, int] | None) -> list[Node]:
         result = clone(blocks)
@@ -443,6 +519,15 @@ def bibliography_warnings(book: Book, index: CitationIndex) -> Collector:
             line=line_of(key),
             hint="cite it, or remove it from the bibliography",
         )
+    for key, item in entries.items():
+        if key in index.places and not str(item.get("title") or "").strip():
+            collector.warning(
+                "W079",
+                f"bibliography entry '{key}' has no title: the bibliography would list it by author or date alone",
+                file=path,
+                line=line_of(key),
+                hint="give it the title the source names (or, for a periodical issue, its name and number)",
+            )
     seen: dict[tuple[str, str, str, str], str] = {}
     for key, item in entries.items():
         authors = "; ".join(a.get("family", a.get("literal", "")) for a in item.get("author", []))
