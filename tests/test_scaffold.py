@@ -93,3 +93,24 @@ def test_a_folder_that_holds_anything_is_refused_and_left_alone(tmp_path: Path, 
 def test_an_empty_folder_is_filled(tmp_path: Path) -> None:
     written = create_book(tmp_path)
     assert (tmp_path / "book.yaml") in written and (tmp_path / "texts" / "sample-essay.md") in written
+
+
+def test_the_scaffold_with_its_back_matter_builds_and_every_page_is_marked_in_the_epub(tmp_path: Path) -> None:
+    """Its commented-out back matter switched on: the book builds, and the e-book's page list names every print
+    page from the chapter's opener on, each marker before the words that open that page in print (the Note on the
+    Texts names the chapter in a line of its own: the body's first page is still the chapter's opener)."""
+    folder = tmp_path / "book"
+    cli.run_new(str(folder))
+    config = folder / "book.yaml"
+    text = config.read_text(encoding="utf-8")
+    back = re.search(r"^# (back: \[.*\])", text, flags=re.M)
+    assert back, "the scaffold's book.yaml shows the back matter, commented out"
+    config.write_text(text.replace(back.group(0), back.group(1)), encoding="utf-8")
+    built = build_into(folder, tmp_path / "out")
+    pages = pdf_text(built.pdf).split("\f")[:-1]
+    opener = next(n for n, page in enumerate(pages) if page.lstrip().startswith("Chapter 1"))
+    with zipfile.ZipFile(built.epub) as archive:
+        nav = next(archive.read(name).decode() for name in archive.namelist() if name.endswith("nav.xhtml"))
+    page_list = nav.split('epub:type="page-list"', 1)[1]
+    labels = re.findall(r">(\d+)</a>", page_list)
+    assert labels == [str(n) for n in range(opener + 1, len(pages) + 1)], labels

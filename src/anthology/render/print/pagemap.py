@@ -197,9 +197,10 @@ def saved_print_pages(pdf: Path) -> list[PrintPage] | None:
 
 def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
     """The page on which the book's text itself begins (its first words open the page's text): the pages before
-    it (half-title, title, imprint, contents) carry no marker. The last such page wins, as a contents page can
-    open with the same words as the text (a part title followed by its first chapter's title)."""
-    starts = [page.index for page in pages if (found := locate_page(stream, page, 0, 0)) and found[0] == 0]
+    it (half-title, title, imprint, contents) carry no marker. The page's first line must be the one that begins
+    the text (a Note on the Texts has a line naming the first chapter, further down). The last such page wins, as a
+    contents page can open with the same words as the text (a part title followed by its first chapter's title)."""
+    starts = [page.index for page in pages if locate_page(stream, page, 0, 0) == (0, opening_line(page))]
     if starts:
         return starts[-1]
     # A first text too short for its page's opening to be looked for (its notes follow its few words): the page
@@ -207,6 +208,11 @@ def first_body_page(stream: str, pages: list[PrintPage]) -> int | None:
     agreed = [(opening_agreement(stream, page), page.index) for page in pages]
     best = max(agreed, default=(0, 0))
     return best[1] if best[0] else None
+
+
+def opening_line(page: PrintPage) -> int | None:
+    """The index of the page's first line with letters."""
+    return next((index for index, line in enumerate(page.letters) if line), None)
 
 
 def opening_agreement(stream: str, page: PrintPage) -> int:
