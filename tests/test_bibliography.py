@@ -303,3 +303,13 @@ def test_a_newspapers_note_keeps_its_date_and_volumes_are_told_apart_by_volume_n
     assert times and "December 2, 1927" in times[0]
     cw = [words.rstrip(".") for _, target, words in links if target.startswith("#bibliography--ref-cw-")]
     assert cw == ["Lenin, Collected Works, 27:88", "Lenin, Collected Works, 28:9", "Lenin, Collected Works, vol. 27"]
+
+
+def test_an_authors_note_opening_with_several_works_links_each_to_its_own_entry(book_copy):
+    alpha = book_copy / "texts" / "alpha.md"
+    note = "[^1]: [@carr-1950, 7; @serge-year-one-1972, 3]. The first note."
+    alpha.write_text(alpha.read_text().replace("[^1]: The first note.", note))
+    links = citation_links(resolved_minibook(book_copy))
+    opening = [(target, words) for _, target, words in links if words.startswith("Carr") and "7" in words]
+    assert opening == [("#bibliography--ref-carr-1950", "Carr, The Bolshevik Revolution, 1:7")]
+    assert any(target == "#bibliography--ref-serge-year-one-1972" and ", 3" in words for _, target, words in links)

@@ -243,6 +243,11 @@ def item_parts(inlines: list[Node], count: int) -> list[list[Node]] | None:
 
 def link_items(inlines: list[Node], ident: str, keys: list[str]) -> tuple[list[Node], list[tuple[str, str]]]:
     """The citation's inlines with each work's part linked to that work's entry, and (key, link id) of each."""
+    if len(keys) > 1 and len(inlines) == 1 and inlines[0]["t"] == "Span":  # citeproc's wrapper in an author's note
+        attr, content = inlines[0]["c"]
+        if item_parts(content, len(keys)) is not None:
+            linked, targets = link_items(content, ident, keys)
+            return [{"t": "Span", "c": [attr, linked]}], targets
     parts = item_parts(inlines, len(keys)) if len(keys) > 1 else None
     if parts is None:  # one work, or parts that cannot be told apart: one link, to the first work
         return [link(ident, inlines, entry_target(keys[0]))], [(key, ident) for key in dict.fromkeys(keys)]
