@@ -120,3 +120,13 @@ def test_back_references_record_how_their_work_was_found(tmp_path: Path) -> None
     assert bases[4] == ("decided",)
     assert bases[5] == ("named", "named")
     assert bases[6] == ("previous:several",)
+
+
+def test_a_source_that_does_not_ingest_is_reported_and_the_rest_audited(book_copy: Path, tmp_path: Path) -> None:
+    sources = book_copy / "sources"
+    sources.mkdir()
+    (sources / "orphan.txt").write_text("A text without its recipe.\n", encoding="utf-8")
+    result, collector = audit(book_copy, tmp_path)
+    assert [d.code for d in collector.errors] == ["E201"]
+    assert str(collector.errors[0].file).endswith("orphan.txt")
+    assert any(row.slug == "alpha" for row in result.rows)

@@ -350,13 +350,13 @@ def audit_book(project: Project) -> tuple[Audit, Collector]:
     """Load, resolve and ingest (in memory) the book, audit its citations; the flags as warnings."""
     book, loaded = load_book_partly(project.book_dir)
     resolved = resolve_book(book, project.styles_dir, loaded)
+    collector = Collector()
     try:
         records = ingest_records(Path(project.book_dir))
-    except BuildError as error:  # a source that does not ingest: its problems, and the audit without it
-        loaded.items.extend(error.diagnostics)
+    except BuildError as error:  # a source that does not ingest: its problems, and the audit without the sources
+        collector.items.extend(error.diagnostics)
         records = {}
     result = audit(resolved, records)
-    collector = Collector()
     for row in result.flagged:
         for flag in row.unexplained:
             code, what, hint = AUDIT_FLAGS[flag.kind]
