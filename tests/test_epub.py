@@ -648,6 +648,11 @@ def test_an_isbn_when_given_identifies_the_epub_and_its_page_source(book_copy, t
     opf = open_epub(outputs["epub"]).opf
     assert opf.find(f".//dc:identifier[@id='{opf.get('unique-identifier')}']", NS).text == "urn:isbn:9780000000002"
     assert meta(opf, "pageBreakSource") == ["urn:isbn:9780000000002"]
+    (source,) = opf.findall(".//dc:source", NS)  # named as the pagination's source (EDUPUB's OPF-066)
+    assert source.text == "urn:isbn:9780000000002"
+    assert opf.findtext(f".//opf:meta[@refines='#{source.get('id')}'][@property='source-of']", namespaces=NS) == (
+        "pagination"
+    )
 
 
 def test_the_epub_writer_is_given_its_json_with_spaces_after_separators(tmp_path):

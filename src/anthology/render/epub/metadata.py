@@ -131,8 +131,12 @@ def clear(metadata: etree._Element) -> None:
             metadata.remove(meta)
 
 
-def write(opf: etree._ElementTree, resolved: ResolvedBook, epoch: int, cover_id: str | None) -> None:
-    """The package's title, people, publisher, date, rights, description, subjects, source and cover meta."""
+def write(
+    opf: etree._ElementTree, resolved: ResolvedBook, epoch: int, cover_id: str | None, page_source: str | None = None
+) -> None:
+    """The package's title, people, publisher, date, rights, description, subjects, source and cover meta.
+    `page_source`, when the e-book carries the print edition's page numbers: the `dc:source` they come from,
+    marked as the source of the pagination (what EDUPUB's OPF-066 and reading systems that show print pages ask)."""
     metadata = opf.find(f"{{{OPF}}}metadata")
     assert metadata is not None
     clear(metadata)
@@ -152,7 +156,9 @@ def write(opf: etree._ElementTree, resolved: ResolvedBook, epoch: int, cover_id:
             out.add(tag, value)
     for subject in config.subjects:
         out.add("subject", subject)
-    if config.print_isbn:
+    if page_source:
+        out.add("source", page_source, source_of="pagination")
+    elif config.print_isbn:
         out.add("source", isbn_urn(config.print_isbn))
     for meta in metadata.iterfind(f"{{{OPF}}}meta[@property='dcterms:modified']"):
         meta.text = modified(resolved, epoch)

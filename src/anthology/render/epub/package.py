@@ -469,7 +469,8 @@ def finish_opf(package: Package, finishing: Finishing, owners: dict[str, str], e
     # pandoc also binds the package namespace to "opf:" here; unbound, new elements take the default namespace.
     etree.cleanup_namespaces(opf.getroot(), keep_ns_prefixes=["dc"])
     cover = opf.find(f".//{{{OPF}}}item[@properties='cover-image']")
-    book_metadata.write(opf, finishing.resolved, epoch, None if cover is None else cover.get("id"))
+    page_source = finishing.page_source if finishing.page_ids else None
+    book_metadata.write(opf, finishing.resolved, epoch, None if cover is None else cover.get("id"), page_source)
     entries = accessibility_metadata(package, finishing, conforms)
     if finishing.page_ids:
         entries.append(("pageBreakSource", finishing.page_source))
