@@ -325,7 +325,8 @@ def test_a_reader_sets_theme_and_size_uses_the_sidebar_permalinks_arrows_and_kee
     is followed, the reader's theme and text size hold on the next page and go back to the defaults; the open drawer
     keeps the focus and Escape closes it; → and ← turn the page; every heading of the text has its permalink; Tab
     goes through an open note and on to what follows its call; from 1200 px the contents are open beside the text,
-    not over it, with the page's sections under its entry, and Escape leaves them open."""
+    not over it, with the page's sections under its entry, and Escape leaves them open; a note that says only
+    "Ibid." pops up with the work it means."""
     alpha = book_copy / "texts" / "alpha.md"
     alpha.write_text(alpha.read_text() + "\n## A Second Section\n\nMore text, so that the page lists its sections.\n")
     site = render_html(book_copy, tmp_path / "out")
@@ -346,6 +347,8 @@ def test_a_reader_sets_theme_and_size_uses_the_sidebar_permalinks_arrows_and_kee
     wide = found["wide"]
     assert wide["open"] and wide["openAfterEscape"] and wide["panelRight"] <= wide["textLeft"], wide
     assert len(wide["sections"]) >= 2 and wide["sections"] == wide["pageSections"], wide
+    ibid = found["ibid"]  # alpha cites Serge twice in a row: the second note is "Ibid., 41."
+    assert ibid and ibid["work"] and f"[that is, {ibid['work'].rstrip(', ')}" in " ".join(ibid["popup"].split()), ibid
 
 
 def test_axe_with_wcag_2_2_rules_finds_no_violation_on_the_minibooks_pages(minisite):

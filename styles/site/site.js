@@ -163,11 +163,35 @@
       if (child.matches(".footnote-number") || child.querySelector(":scope > .footnote-number:only-child")) return;
       var copy = child.cloneNode(true);
       copy.querySelectorAll(".footnote-back").forEach(function (link) { link.remove(); });
+      copy.querySelectorAll("a.citation").forEach(function (citation) { nameTheWork(citation, note); });
       copy.removeAttribute("id");
       copy.querySelectorAll("[id]").forEach(function (element) { element.removeAttribute("id"); });
       fragment.appendChild(copy);
     });
     return fragment;
+  }
+
+  /* A citation that reads only "Ibid." (the same work as the note before) is followed, in the pop-up, by the work
+     it means: the last earlier citation on the page that links to the same entry and names it. Read out of its
+     place, a bare "Ibid." says nothing. */
+  function nameTheWork(citation, note) {
+    if (!/^\s*ibid\b/i.test(citation.textContent)) return;
+    var target = citation.getAttribute("href");
+    var named = null;
+    Array.prototype.some.call(document.querySelectorAll(".footnotes a.citation"), function (earlier) {
+      if (note.contains(earlier) || !(earlier.compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING)) {
+        return true; // reached the note itself: stop
+      }
+      if (earlier.getAttribute("href") === target && !/^\s*ibid\b/i.test(earlier.textContent)) named = earlier;
+      return false;
+    });
+    if (!named) return;
+    var work = document.createElement("span");
+    work.className = "note-popover-work";
+    work.appendChild(document.createTextNode(" [that is, "));
+    Array.prototype.forEach.call(named.childNodes, function (child) { work.appendChild(child.cloneNode(true)); });
+    work.appendChild(document.createTextNode("]"));
+    citation.after(work);
   }
 
   /* Beside the text when the margin is wide enough, else just under the line of the call. */

@@ -114,6 +114,25 @@ withBrowser(async (context) => {
   });
   await page.keyboard.press("Escape");
   result.wide.openAfterEscape = await page.evaluate(() => document.querySelector("details.drawer").open);
+  // A note that is only "Ibid." pops up with the work it means.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(url, { waitUntil: "load" });
+  const ibid = await page.evaluate(() => {
+    const citation = Array.from(document.querySelectorAll(".footnotes a.citation")).find((a) =>
+      /^\s*ibid\b/i.test(a.textContent)
+    );
+    const note = citation && citation.closest(".footnote");
+    const earlier = Array.from(document.querySelectorAll(".footnotes a.citation")).filter(
+      (a) => a.getAttribute("href") === citation.getAttribute("href") && !/^\s*ibid\b/i.test(a.textContent)
+    );
+    return note ? { id: note.id, work: earlier.length ? earlier[0].textContent : null } : null;
+  });
+  if (ibid) {
+    await page.click(`main a.footnote-ref[href="#${ibid.id}"]`);
+    await page.waitForSelector(".note-popover");
+    ibid.popup = await page.textContent(".note-popover");
+  }
+  result.ibid = ibid;
   result.errors = errors;
   output(result);
 }).catch((error) => {
