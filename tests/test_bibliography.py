@@ -313,3 +313,18 @@ def test_an_authors_note_opening_with_several_works_links_each_to_its_own_entry(
     opening = [(target, words) for _, target, words in links if words.startswith("Carr") and "7" in words]
     assert opening == [("#bibliography--ref-carr-1950", "Carr, The Bolshevik Revolution, 1:7")]
     assert any(target == "#bibliography--ref-serge-year-one-1972" and ", 3" in words for _, target, words in links)
+
+
+def test_an_edited_references_file_is_read_again_in_the_same_process(book_copy):
+    """The preview resolves the book again after each save in one process: a work added to references.yaml is
+    there at the next read, and one removed is gone (the works were kept by the file's name)."""
+    from anthology.resolve.bibliography import bibliography_file, load_entries
+
+    path = book_copy / "references.yaml"
+    assert path == bibliography_file(load_book(book_copy))
+    before = load_entries(path)
+    added = "- id: added-later\n  type: book\n  title: Added Later\n  issued: 2001\n"
+    path.write_text(path.read_text(encoding="utf-8") + added, encoding="utf-8")
+    assert set(load_entries(path)) == set(before) | {"added-later"}
+    path.write_text(path.read_text(encoding="utf-8").replace(added, ""), encoding="utf-8")
+    assert set(load_entries(path)) == set(before)

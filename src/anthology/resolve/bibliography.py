@@ -9,6 +9,7 @@ print. Editions and volumes of one work (the `x-work` field of references.yaml) 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -94,10 +95,14 @@ def citeproc_args(bibliography: Path, csl: Path, lang: str, suppress_bibliograph
     return [*args, "--metadata=suppress-bibliography:true"] if suppress_bibliography else args
 
 
-@cache
 def note_style(csl: Path) -> bool:
     """True for a note style (`class="note"`), whose citations in the running text become footnotes."""
-    head = csl.read_text(encoding="utf-8", errors="replace")[:4000]
+    return note_class(csl.read_bytes()[:4000])
+
+
+@cache
+def note_class(start: bytes) -> bool:
+    head = start.decode("utf-8", errors="replace")
     return re.search(r"<style\b[^>]*\bclass=\"note\"", head) is not None
 
 
@@ -276,10 +281,15 @@ def wrap_first_paragraph(blocks: list[Node], ident: str, keys: list[str]) -> lis
     return [(key, ident) for key in dict.fromkeys(keys)]
 
 
-@cache
 def load_entries(path: Path) -> dict[str, dict[str, Any]]:
     """The works of references.yaml by id; a key given twice in it is an error (E004), as in every YAML file the
-    book holds, not a silent choice of the last."""
+    book holds, not a silent choice of the last. Kept by the file's content, not its name: the preview (serve)
+    resolves the book again after each edit, references.yaml's included."""
+    return entries_of(path, hashlib.sha256(path.read_bytes()).digest())
+
+
+@cache
+def entries_of(path: Path, digest: bytes) -> dict[str, dict[str, Any]]:
     data = yamlfile.load_yaml(path).data or {}
     return {item["id"]: item for item in data.get("references", [])}
 
