@@ -48,6 +48,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
         "anthology.config",
         "anthology.yamlfile",
         "anthology.limits",
+        "anthology.styles",
         "anthology.atomic",
         "anthology.processes",
         "anthology.pandoc",

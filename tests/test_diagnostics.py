@@ -22,6 +22,7 @@ STAGES_OF = {
     "yamlfile.py": {"input"},
     "config.py": {"config"},
     "scaffold.py": {"config"},  # `invoke new` writes a new book's folder and its book.yaml
+    "styles.py": {"config"},  # a book's own styles/ over the project's
     "load.py": {"load"},
     "pandoc.py": {"load", "build"},  # pandoc reads the texts, and the build caches its runs
     "safety.py": {"load"},

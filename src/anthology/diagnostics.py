@@ -97,6 +97,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     Code("E014", "an ISBN's check digit is wrong"),
     Code("E015", "book.yaml gives both or neither of 'parts' and 'chapters'", "list the chapters in one of them"),
     Code("E016", "`invoke new` was given a folder that is not empty", "name a new or empty folder"),
+    Code("E017", "a file of the book's styles/ leads outside the book folder", "copy the file into the book's styles/"),
     # load: texts
     Code("E020", "a text has no front matter"),
     Code("E021", "a text's front matter is not closed"),

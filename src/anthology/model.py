@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from anthology import styles
 from anthology.ast import Node, attr_of, walk_structure
 from anthology.config import BookConfig
 from anthology.yamlfile import YamlDocument
@@ -38,6 +39,25 @@ class Project:
     @property
     def fonts_dir(self) -> Path:
         return self.styles_dir / "fonts"
+
+    @property
+    def own_styles_dir(self) -> Path:
+        """The book's own styles/ folder: a book carries its design, file by file over the project's."""
+        return self.book_dir / styles.OWN_STYLES
+
+    @property
+    def template_dirs(self) -> list[Path]:
+        """Where templates are looked up, the book's own first."""
+        return [self.own_styles_dir / "templates", self.templates_dir]
+
+    def style_file(self, relative: str | Path) -> Path:
+        """The style file the build reads for `relative` (e.g. "print.css", "fonts/X.ttf"): the book's own copy
+        when it has one, else the project's."""
+        return styles.style_file(self.book_dir, self.styles_dir, relative)
+
+    def restyled(self, path: Path) -> Path:
+        """A file path into either styles folder, as the file the build reads for it (WeasyPrint's URLs)."""
+        return styles.restyled(self.book_dir, self.styles_dir, path)
 
 
 # --------------------------------------------------------------------------------------------- the loaded book

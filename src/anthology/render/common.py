@@ -28,7 +28,7 @@ def source_date_epoch(book: ResolvedBook) -> int:
 
 def jinja_environment(project: Project) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project.templates_dir),
+        loader=jinja2.FileSystemLoader(project.template_dirs),  # the book's own templates first
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -51,7 +51,8 @@ AUDIT_FLAGS = {
 def csl_path(book: Book, styles_dir: Path) -> Path:
     """The house style's file; an unknown style is an error at its line in book.yaml."""
     name = book.config.citation_style
-    candidates = [(styles_dir / "csl" / f"{name}.csl", styles_dir), (book.root / name, book.root)]
+    own = book.root / "styles" / "csl" / f"{name}.csl"  # a book's own styles/ wins over the project's
+    candidates = [(own, book.root), (styles_dir / "csl" / f"{name}.csl", styles_dir), (book.root / name, book.root)]
     for candidate, root in candidates:
         if candidate.is_file() and inside(candidate, root):  # never a file outside styles/ or the book folder
             return candidate

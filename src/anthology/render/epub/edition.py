@@ -427,7 +427,7 @@ class EpubWriter:
 
     def __init__(self, resolved: ResolvedBook, project: Project, scratch: Path, cover: bytes, epoch: int):
         self.scratch, self.epoch = scratch, epoch
-        cover_file, stylesheet = scratch / "cover.png", project.styles_dir / "epub.css"
+        cover_file, stylesheet = scratch / "cover.png", project.style_file("epub.css")
         meta_file = scratch / "metadata.yaml"
         meta = literal(metadata(resolved, cover_file))
         # The files pandoc reads from the scratch folder, written as each run starts (`inputs`).
@@ -444,7 +444,7 @@ class EpubWriter:
             "--epub-title-page=false",
             "--toc",
             "--toc-depth=3",
-            *[f"--epub-embed-font={project.fonts_dir / name}" for name in FONT_FILES],
+            *[f"--epub-embed-font={project.style_file(f'fonts/{name}')}" for name in FONT_FILES],
             *[f"--epub-embed-font={path}" for path in self.readable],
             "--output",
             str(scratch / "pandoc.epub"),

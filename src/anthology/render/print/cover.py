@@ -117,7 +117,7 @@ def render_cover(project: Project, pdf: Path, target: Path) -> CoverGeometry:
     """Write the cover PDF for the interior `pdf`; returns the geometry used."""
     book = load_book(project.book_dir)
     geometry = cover_geometry(book.config, interior_pages(pdf))
-    fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
+    fetcher = ConfinedFetcher([project.styles_dir, project.book_dir], project.restyled)
     base = str(project.styles_dir.resolve()) + "/"
     with weasyprint_warnings() as warnings, atomic_file(target) as temporary:
         stylesheet, profiles = layout_css(PRINT, base, fetcher)

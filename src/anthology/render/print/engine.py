@@ -7,7 +7,7 @@ importing WeasyPrint takes a second that would slow reading the book.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,14 +22,16 @@ compress_at_flate_level()  # every PDF a process writes is written with it (patc
 class ConfinedFetcher(URLFetcher):
     """WeasyPrint may read only files inside the allowed folders and data: URLs; the network is never reached."""
 
-    def __init__(self, allowed: list[Path]):
+    def __init__(self, allowed: list[Path], restyled: Callable[[Path], Path] = lambda path: path):
         super().__init__(allowed_protocols={"file", "data"})
         self.allowed = [folder.resolve() for folder in allowed]
+        self.restyled = restyled  # Project.restyled: a style file is the book's own copy when it has one
 
     def fetch(self, url: str, headers: dict | None = None):  # type: ignore[no-untyped-def]
         parsed = urlparse(url)
         if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
+            path = self.restyled(Path(unquote(parsed.path))).resolve()
+            url = path.as_uri()
             if not any(path.is_relative_to(folder) for folder in self.allowed):
                 raise ValueError(f"reading {path} is not allowed: only files in the book and styles folders")
         elif parsed.scheme != "data":

@@ -33,7 +33,7 @@ def page_rules(project: Project, sheet: str) -> str:
     every rule against each of its thousands of numbers made it as slow to lay out as a chapter."""
     import tinycss2
 
-    rules = tinycss2.parse_stylesheet((project.styles_dir / sheet).read_text(encoding="utf-8"))
+    rules = tinycss2.parse_stylesheet(project.style_file(sheet).read_text(encoding="utf-8"))
     kept = [r for r in rules if r.type == "at-rule" and r.lower_at_keyword in ("font-face", "page", "color-profile")]
     return tinycss2.serialize(kept)
 

@@ -99,7 +99,7 @@ def weasyprint_problems(messages: list[str], project: Project, source: Path) -> 
     blamed on the style sheet's line they name, else on `source` (the book: one document holds every text)."""
     problems = dict.fromkeys(m for m in messages if not m.startswith(IGNORED_WARNINGS))
     if problems:
-        raise BuildError([weasyprint_diagnostic(m, project.styles_dir, source) for m in problems])
+        raise BuildError([weasyprint_diagnostic(m, project.style_file("print.css").parent, source) for m in problems])
 
 
 def write_pdfs(

@@ -217,7 +217,7 @@ class SegmentRenderer:
         self.previous.update((job.segment.name, Path(job.folder)) for job in jobs)
         problems = {(m, result.name): None for result in ordered for m in result.warnings}
         if problems:
-            styles, sources = self.project.styles_dir, self.sources
+            styles, sources = self.project.style_file("print.css").parent, self.sources
             raise BuildError(
                 [
                     weasyprint_diagnostic(message, styles, sources.get(name, self.config_path))
@@ -290,7 +290,9 @@ def lay_out_folios(
             problems += renderer.outcome(job, FOLIOS)
     if problems:
         config = renderer.config_path
-        raise BuildError([weasyprint_diagnostic(m, project.styles_dir, config) for m in dict.fromkeys(problems)])
+        raise BuildError(
+            [weasyprint_diagnostic(m, project.style_file("print.css").parent, config) for m in dict.fromkeys(problems)]
+        )
     kept = {path for paths in overlays.values() for path in paths}
     for old in renderer.cache.parent.glob("folios-*.pdf"):
         if old not in kept:

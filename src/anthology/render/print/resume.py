@@ -284,7 +284,7 @@ def lay_out_rest(
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
     watch = OpeningWatch()
-    resumer = Resumer(previous, project.styles_dir, watch, role, reuse)
+    resumer = Resumer(previous, project.style_file("print.css").parent, watch, role, reuse)
     from anthology.render.print.engine import weasyprint_warnings
 
     with weasyprint_warnings() as warnings:

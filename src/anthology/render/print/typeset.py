@@ -119,7 +119,7 @@ def layout(
     from anthology.render.print.engine import ConfinedFetcher
 
     keep_footnotes_with_calls()
-    fetcher = ConfinedFetcher([project.styles_dir, project.book_dir])
+    fetcher = ConfinedFetcher([project.styles_dir, project.book_dir], project.restyled)
     base = str(project.styles_dir.resolve()) + "/"
     stylesheet, profiles = layout_css(variant, base, fetcher)
     parsed = HTML(string=html, base_url=base, url_fetcher=fetcher)
@@ -346,7 +346,7 @@ def check_gutter(report: Typesetting, project: Project) -> None:
                     "E042",
                     f"the gutter does not reach the printer's minimum of {report.minimum_gutter_in} in "
                     f"for {report.pages} pages",
-                    file=project.styles_dir / "print.css",
+                    file=project.style_file("print.css"),
                     hint="the page count changed with the gutter; widen the design's inner margin (DESIGN_MARGINS_IN)",
                 )
             ]

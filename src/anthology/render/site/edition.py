@@ -471,9 +471,9 @@ def copy_assets(project: Project, assets: Path, live_reload: bool = False) -> No
     """Stylesheet, scripts and the fonts' licences: with the fonts (write_fonts) everything the pages load, so the
     site needs no network. The preview's script only in the preview."""
     (assets / "fonts").mkdir(parents=True, exist_ok=True)
-    shutil.copy(project.styles_dir / "screen.css", assets / "screen.css")
+    shutil.copy(project.style_file("screen.css"), assets / "screen.css")
     for name in (*SCRIPTS, LIVE_RELOAD) if live_reload else SCRIPTS:
-        shutil.copy(project.styles_dir / "site" / name, assets / name)
+        shutil.copy(project.style_file(f"site/{name}"), assets / name)
     for name in FONT_LICENCES:
         if (project.fonts_dir / name).is_file():
             shutil.copy(project.fonts_dir / name, assets / "fonts" / name)
