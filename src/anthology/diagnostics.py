@@ -162,6 +162,10 @@ CATALOGUE: dict[str, Code] = catalogue(
     # check
     Code("W101", "the editor credit is a placeholder"),
     Code("W102", "a text's rights are not recorded as cleared"),
+    Code("W103", "raw HTML (a break or a bare wrapper) left in a cleaned text"),
+    Code("W104", "an HTML entity left in a cleaned text"),
+    Code("W105", "a note call left in a cleaned text, not converted to a note"),
+    Code("W106", "a short paragraph repeated through a text: a page header or footer"),
     # check: preflight of the printer's PDF (check/preflight/)
     Code("E120", "a page's TrimBox is missing or outside its BleedBox or MediaBox"),
     Code("E121", "a page's trimmed size is not the book's trim", "rebuild with `invoke pdf`"),

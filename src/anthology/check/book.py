@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anthology.check.debris import debris_warnings
 from anthology.diagnostics import Collector
 from anthology.load import load_book_partly
 from anthology.model import Project
@@ -34,4 +35,5 @@ def check_book(project: Project) -> Collector:
                 line=2,
                 hint="record the permission in the source's recipe (meta.rights) and run `invoke ingest`",
             )
+    collector.items.extend(debris_warnings(list(book.chapters)).items)
     return collector
