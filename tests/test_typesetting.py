@@ -26,6 +26,9 @@ LONG_WORDS = ["incomprehensibilities", "institutionalisation", "counterrevolutio
 LONG_WORDS += ["internationalisation", "disproportionately", "representationalism"]
 
 
+LIST = "13. The list's thirteenth item.\n14. Its fourteenth."
+
+
 def table(first_year: int, caption: str) -> str:
     """A table taller than most of a page: it goes whole to the next page (break-inside: avoid)."""
     rows = "\n".join(f"| {first_year + i} | {i * 7} |" for i in range(26))
@@ -41,7 +44,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Built:
     beta = book / "texts" / "beta.md"
     parts = [FILLER] * 4 + [LOOSE] + [FILLER] * 2 + [" ".join(LONG_WORDS * 6), FILLER, "Before the table."]
     parts += [table(1800, ""), FILLER, FILLER, FILLER, "Before the second table.", table(1900, "A tall table.")]
-    parts += [FILLER, FILLER]
+    parts += [FILLER, FILLER, " ".join(word.capitalize() for word in LONG_WORDS * 4), LIST]
     beta.write_text(beta.read_text(encoding="utf-8") + "\n\n" + "\n\n".join(parts) + "\n", encoding="utf-8")
     return build_into(book, tmp_path_factory.mktemp("planted-build"))
 
@@ -116,9 +119,36 @@ def test_the_clean_minibook_meets_every_target(built_minibook: Built) -> None:
     assert check_pdf(built_minibook.pdf, config, report["pages"]) == []
 
 
+def test_capitalised_words_are_never_broken_and_a_list_keeps_its_start(planted: Built) -> None:
+    """Names are not hyphenated (the long words broken in lower case are not broken capitalised), and an ordered
+    list that starts at 13 prints 13 and 14 (WeasyPrint alone numbers it from 1)."""
+    lines = [line.strip() for text in page_texts(planted.pdf) for line in text.splitlines()]
+    broken = [line.split()[-1] for line in lines if line and line[-1] in "-\u2010"]
+    assert any(word[0].islower() for word in broken)
+    assert not [word for word in broken if word[0].isupper()]
+    assert any(line.startswith("13. The list") for line in lines)
+    assert any(line.startswith("14. Its fourteenth") for line in lines)
+
+
 def test_a_pdf_pdftotext_cannot_read_is_a_diagnostic(tmp_path: Path) -> None:
     config, _ = load_config(MINIBOOK)
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7\nnot a PDF at all\n")
     [found] = check_pdf(broken, config, 16)
     assert found.code == "E141" and found.file == broken
+
+
+def test_the_print_text_ties_cross_references_keeps_list_starts_and_marks_names_only_in_the_body() -> None:
+    from anthology.render.print.book_html import hyphenation_lang, set_text
+
+    xref = '<a href="#c" class="xref-print chapter" data-page-before=", p. ">Chapter 1, “Isolation”, p. '
+    document = (
+        '<html lang="en"><head><title>Title Words</title></head><body><p>Before 1917 see '
+        f'{xref}<span class="pnum">17</span></a>.</p><ol start="13" type="1"><li>Item</li></ol></body></html>'
+    )
+    result = set_text(document)
+    assert "<title>Title Words</title>" in result and 'data-page-before=", p. "' in result
+    assert '<span class="name">Chapter</span>\u00a01, “<span class="name">Isolation</span>”, p.\u00a0<span' in result
+    assert '<span class="name">Before</span> 1917' in result  # a number outside a cross-reference stays free
+    assert '<ol start="13" style="counter-reset: list-item 12" type="1">' in result
+    assert (hyphenation_lang("en"), hyphenation_lang("en-GB"), hyphenation_lang("fr")) == ("en-US", "en-GB", "fr")

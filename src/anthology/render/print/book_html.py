@@ -173,18 +173,54 @@ def compose_print_html(
     fragments.update(zip(overrides, pandoc.map_at_once(converted, overrides), strict=True))
     environment = print_environment(project)
     authors = sorted({a for chapter in resolved.book.chapters for a in chapter.chapter_meta.authors})
-    return environment.get_template("print.html.j2").render(
-        book=resolved.book,
-        config=config,
-        fragments=fragments,
-        pages=pages,
-        page=geometry_for(config, page_count),
-        heads=RunningHeads(config),
-        editors=", ".join(editor.name for editor in config.editors),
-        description=config.subtitle or config.title,
-        keywords=", ".join(authors),
-        timestamp=iso_timestamp(resolved),
+    return set_text(
+        environment.get_template("print.html.j2").render(
+            book=resolved.book,
+            config=config,
+            hyphenation_lang=hyphenation_lang(config.lang),
+            fragments=fragments,
+            pages=pages,
+            page=geometry_for(config, page_count),
+            heads=RunningHeads(config),
+            editors=", ".join(editor.name for editor in config.editors),
+            description=config.subtitle or config.title,
+            keywords=", ".join(authors),
+            timestamp=iso_timestamp(resolved),
+        )
     )
+
+
+# A language's variant where its hyphenation patterns differ and the book names none: CLDR's likely subtags.
+LIKELY_VARIANT = {"en": "en-US"}
+TEXT = re.compile(r">([^<]+)<")
+CAPITALISED = re.compile(r"(?<![&#\w])([^\W\d_][^\W\d_]{5,})(?!\w)")  # a word that hyphenation could break
+LIST_START = re.compile(r'<ol start="(-?\d+)"')
+XREF = re.compile(r'(<a [^>]*class="xref-print[^"]*"[^>]*>)(.*?)(</a>)', re.DOTALL)
+TIED = re.compile(r" (?=\d|<span class=\"pnum\">)")  # "Chapter 1", "p. 17": never broken apart
+
+
+def hyphenation_lang(lang: str) -> str:
+    """The language whose hyphenation patterns the print edition uses: `lang`, or its likely variant when it
+    names none (`en` is written en-US unless book.yaml says en-GB)."""
+    return LIKELY_VARIANT.get(lang.lower(), lang)
+
+
+def set_text(document: str) -> str:
+    """What WeasyPrint 70 does not do from the HTML alone: an ordered list's `start` (it numbers every list from 1),
+    and no hyphen in a capitalised word (a name: Len-in, Trot-sky), whose words are marked `hyphens: manual`
+    (class `name` in print.css); and what a press does: a printed cross-reference's number tied to the word before
+    it. Only the body's text is touched, never a tag or its attributes."""
+    head, marker, body = document.partition("<body")
+    if not marker:
+        return document
+    body = LIST_START.sub(lambda m: f'{m[0]} style="counter-reset: list-item {int(m[1]) - 1}"', body)
+    body = XREF.sub(lambda m: m[1] + TIED.sub("\u00a0", m[2]) + m[3], body)
+    return head + marker + TEXT.sub(lambda m: ">" + CAPITALISED.sub(name_span, m[1]) + "<", body)
+
+
+def name_span(match: re.Match[str]) -> str:
+    word = match[1]
+    return f'<span class="name">{word}</span>' if word[0].isupper() else word
 
 
 @dataclass

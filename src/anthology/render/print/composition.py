@@ -247,9 +247,11 @@ def measure_leading(pages: list[Page], size: float) -> float:
 
 
 def right_edge(page: Page) -> float:
-    """The text area's right edge on this page: where most lines end (justified lines all end there)."""
+    """The text area's right edge on this page: the furthest place two lines or more end (justified lines all end
+    there; a word too long for the measure may run past it)."""
     ends = Counter(round(line.x1) for line in page.text if len(line.words) > 1)
-    return float(ends.most_common(1)[0][0]) if ends else 0.0
+    shared = [end for end, count in ends.items() if count > 1]
+    return float(max(shared or ends or [0]))
 
 
 def word_space(pages: list[Page]) -> float:
@@ -277,7 +279,7 @@ def measure(pdf: Path, top: float, bottom: float) -> Composition:
     report = Composition(pages=len(pages), space_em=word_space(pages), leading=measure_leading(pages, size))
     for page in pages:
         lines_of(page, report, size)
-    make_up(pages, report)
+    make_up(pages, report, size)
     return report
 
 
@@ -285,7 +287,8 @@ def lines_of(page: Page, report: Composition, size: float) -> None:
     """Hyphenation, loose lines, lone fragments and calls: line by line, in reading order."""
     edge = right_edge(page)
     for row in rows(page, edge):
-        loose_line(row, edge, report)
+        if row.size > 0.85 * size:  # running text and quotations; a table's smaller type is not justified
+            loose_line(row, edge, report)
     run: list[Line] = []
     for column in (page.text, page.notes):
         previous: Line | None = None
@@ -308,8 +311,7 @@ def rows(page: Page, edge: float) -> list[Line]:
     (a column each), so a line ending at the edge takes in the pieces on its baseline to its left. Not on a page
     set in columns (an index), whose columns would be taken for one line."""
     lines = page.text
-    left = min((line.x0 for line in lines), default=0.0)
-    if sum(line.x0 > left + 0.4 * (edge - left) for line in lines) > 3:
+    if in_columns(page, edge):
         return [line for line in lines if line.x1 >= edge - 1.0]
     whole = []
     for line in (line for line in lines if line.x1 >= edge - 1.0):
@@ -319,12 +321,21 @@ def rows(page: Page, edge: float) -> list[Line]:
     return whole
 
 
+def in_columns(page: Page, edge: float) -> bool:
+    """A page set in columns (an index): several lines of words start right of the measure's middle (a table's
+    cells, also there, are mostly a word or a figure each)."""
+    left = min((line.x0 for line in page.text), default=0.0)
+    return sum(line.x0 > left + 0.4 * (edge - left) and len(line.words) > 1 for line in page.text) > 3
+
+
 def loose_line(line: Line, edge: float, report: Composition) -> None:
+    """A justified line whose word spaces, stretched alike, are over twice the face's own (a table's row, whose
+    cells stand apart unevenly, is none)."""
     if line.x1 < edge - 1.0 or len(line.words) < 2:
         return
     natural = report.space_em * line.size
     spaces = [g for g in line.gaps() if g > 0.5 * natural]
-    if spaces and statistics.median(spaces) > LOOSE_FACTOR * natural:
+    if spaces and statistics.median(spaces) > LOOSE_FACTOR * natural and max(spaces) - min(spaces) < natural:
         report.loose.append(Finding(line.page, f"{line.text} (space {statistics.median(spaces):.1f} pt)"))
 
 
@@ -338,7 +349,7 @@ def lone_line(line: Line, previous: Line | None, size: float, report: Compositio
         report.runts.append(Finding(line.page, f"{previous.words[-1].text}{line.text}: its end alone on a line"))
 
 
-def make_up(pages: list[Page], report: Composition) -> None:
+def make_up(pages: list[Page], report: Composition, size: float) -> None:
     """Page by page: hyphens across a page turn, short pages, unequal spreads, captions left at a page foot."""
     running = [p for p in pages if p.folio and p.text]
     last_of_chapter = {p.number for p in running if not next_runs_on(pages, p.number)}
@@ -352,7 +363,7 @@ def make_up(pages: list[Page], report: Composition) -> None:
             continue
         if slack[page.number] >= 2 * report.leading - 1.0:
             report.short.append(Finding(page.number, f"{slack[page.number] / report.leading:.1f} lines short"))
-        stranded_caption(page, report)
+        stranded_caption(page, report, size)
     for left in running:
         right = next((p for p in running if p.number == left.number + 1), None)
         if left.number % 2 or right is None or {left.number, right.number} & last_of_chapter:
@@ -398,13 +409,17 @@ def deepest(pages: Iterable[Page]) -> float:
     return float(max(common or bottoms))  # too few pages to agree: the deepest
 
 
-def stranded_caption(page: Page, report: Composition) -> None:
-    """A centred line at the foot of the running text (a caption) whose table or figure went to the next page."""
+def stranded_caption(page: Page, report: Composition, size: float) -> None:
+    """A caption left at the foot of the running text, its table or figure on the next page: a line in a table's
+    smaller type, set in from both sides of the measure by more than a block quotation is, and not a table's row
+    (whose cells stand apart by more than a word space)."""
     last = foot_line(page.text)
     lines = [line for line in page.text if len(line.words) > 1]
-    if not lines or not any(ch.isalpha() for ch in last.text):
+    if not lines or not any(ch.isalpha() for ch in last.text) or last.size >= size - 0.6:
+        return
+    if in_columns(page, right_edge(page)):
         return
     left, right = min(line.x0 for line in lines), right_edge(page)
-    margin_left, margin_right = last.x0 - left, right - last.x1
-    if margin_left > 2 * last.size and abs(margin_left - margin_right) < 0.1 * (right - left):
+    inset = min(last.x0 - left, right - last.x1)
+    if inset > 2 * size and all(gap < LOOSE_FACTOR * report.space_em * last.size for gap in last.gaps()):
         report.captions.append(Finding(page.number, last.text))
