@@ -72,7 +72,7 @@ def ingest(c, book=BOOK, check=False, debug=False, explain=""):
 
         cli.guarded(lambda: explain_source(Path(book), explain), debug)
         return
-    cli.run_ingest(book, check=check, debug=debug)
+    cli.run_ingest(book, ROOT, check=check, debug=debug)
 
 
 @task(help={"path": "the new book's folder: created, or an empty one", "debug": BOOK_HELP["debug"]})

@@ -131,10 +131,12 @@ def run_citation_audit(project: Project, strict: bool) -> int:
     return 0
 
 
-def run_ingest(book: str, check: bool = False, debug: bool = False) -> None:
+def run_ingest(book: str, root: Path, check: bool = False, debug: bool = False) -> None:
+    """`invoke ingest`: the texts, and the editor's report in the book's build folder (build/<slug>/)."""
     from anthology.ingest import main as ingest_main
+    from anthology.ingest.report import REPORT_NAME
 
-    guarded(lambda: ingest_main(Path(book), check=check), debug)
+    guarded(lambda: ingest_main(Path(book), check=check, editors=book_folder(book, root) / REPORT_NAME), debug)
 
 
 def run_new(path: str, debug: bool = False) -> None:

@@ -19,7 +19,7 @@ from anthology.ingest.fidelity import Fidelity, split_markdown, words
 from anthology.ingest.model import IngestProblem, Problem
 from anthology.ingest.pipeline import Result, clean, fidelity
 from anthology.ingest.recipe import Recipe, load_recipe
-from anthology.ingest.report import EssayReport, IngestReport, print_report
+from anthology.ingest.report import EssayReport, IngestReport, editor_report, print_report, source_record
 from anthology.ingest.sources import MARKDOWN_SOURCES, find_one, find_sources, has_source, read_as, read_source
 from anthology.ingest.typography import CITATION_KEY
 from anthology.ingest.works import WorksTable, load_references, load_works
@@ -130,7 +130,7 @@ def ingest_one(source: Path, texts_dir: Path, check: bool) -> tuple[EssayReport,
         current = target.read_text(encoding="utf-8") if target.exists() else None
         status = "ok" if current == result.markdown else "differs"
     essay = essay_report(source, raw, result, recipe, status)
-    essay.read_as = read_as(source)
+    essay.read_as, essay.record = read_as(source), source_record(source, result.doc, recipe)
     essay.problems[:0] = [located(problem, source, document) for problem in result.problems]
     if status == "differs":
         message = f"{target.name} is not what {source.name} and its recipe produce"
@@ -190,10 +190,19 @@ def run_ingest(book_dir: Path, check: bool = False) -> IngestReport:
     return report
 
 
-def main(book_dir: Path, check: bool = False) -> int:
-    """Entry point for `invoke ingest [--check]`: print the report; every problem found raises `BuildError`."""
+def main(book_dir: Path, check: bool = False, editors: Path | None = None) -> int:
+    """Entry point for `invoke ingest [--check]`: print the report and the editor's report, written to `editors`
+    when the texts were (it describes them); every problem found raises `BuildError`."""
     report = run_ingest(Path(book_dir), check)
-    print_report(report, Console(width=160))
+    console = Console(width=160)
+    print_report(report, console)
+    text = editor_report(report, Path(book_dir))
+    console.print(text, highlight=False, markup=False)
+    if editors is not None and report.ok and not check:
+        editors.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(editors) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+        console.print(f"editor's report: {editors}", highlight=False, markup=False)
     if report.diagnostics:
         raise BuildError(report.diagnostics)
     return 0

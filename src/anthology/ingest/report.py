@@ -1,14 +1,46 @@
-"""What `invoke ingest` reports: a table of figures per essay, its emendations, and every problem found."""
+"""What `invoke ingest` reports: a table of figures per essay, its emendations, and every problem found; and the
+editor's report (`ingest-report.md` in the book's build folder): per source, the file received, its digest and
+where each removal, emendation and insertion stands in it, which the book itself never prints (issue 27)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from anthology.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from anthology.ingest.model import Document
+    from anthology.ingest.recipe import Recipe
+
+REPORT_NAME = "ingest-report.md"
+
+
+@dataclass
+class SourceRecord:
+    """What traces a text to the file received, for its editors: raw-file line numbers (for a Word or web source,
+    lines of pandoc's Markdown of it, as its recipe counts them)."""
+
+    file: Path
+    sha256: str
+    removals: list[tuple[int, int, str]]  # first line, last line, the recipe's reason
+    emendations: list[tuple[int, str, str, str]]  # line, original, corrected, reason
+    insertions: list[tuple[int, str, str, str]]  # line, after, the inserted text, reason
+
+
+def source_record(source: Path, doc: Document, recipe: Recipe) -> SourceRecord:
+    return SourceRecord(
+        file=source,
+        sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
+        removals=sorted((r.first, r.last, r.reason) for r in doc.removals),
+        emendations=sorted((e.line, e.original, e.corrected, e.reason) for e in recipe.rules.emendations),
+        insertions=sorted((i.line, i.after, i.text, i.reason) for i in recipe.rules.insertions),
+    )
 
 
 @dataclass
@@ -33,6 +65,7 @@ class EssayReport:
     problems: list[Diagnostic]
     status: str
     read_as: str = ""  # how a converted source was read ("docx, read by pandoc"): its recipe's lines are pandoc's
+    record: SourceRecord | None = None  # for the editor's report
 
 
 @dataclass
@@ -96,3 +129,41 @@ def print_report(report: IngestReport, console: Console) -> None:
             console.print(f"{line} (`invoke ingest --explain {e.slug}` prints it numbered)", highlight=False)
         for emendation in e.emendations:
             console.print(f"{e.slug}: emendation {emendation}", highlight=False, markup=False)
+
+
+def editor_report(report: IngestReport, book_dir: Path) -> str:
+    """The editor's report as Markdown: one section per source, in the order ingested."""
+    out = [
+        "# Ingest report",
+        "",
+        "For the editors, not the book: each source as received, its SHA-256, and the lines of it (as its recipe",
+        "counts them) that were removed, emended or followed by an insertion.",
+    ]
+    for essay in report.essays:
+        record = essay.record
+        if record is None:
+            continue
+        shown = record.file.relative_to(book_dir) if record.file.is_relative_to(book_dir) else record.file
+        out += ["", f"## {essay.slug}", "", f"- file: `{shown}`" + (f" ({essay.read_as})" if essay.read_as else "")]
+        out.append(f"- sha256: `{record.sha256}`")
+        out.append(f"- removed: {len(record.removals)}")
+        out += [f"  - {lines(first, last)}: {reason}" for first, last, reason in record.removals]
+        out.append(f"- emendations: {len(record.emendations)}")
+        out += [
+            f"  - line {n}: {shown_text(old)} → {shown_text(new)} ({why})" for n, old, new, why in record.emendations
+        ]
+        out.append(f"- insertions: {len(record.insertions)}")
+        out += [
+            f"  - line {n}: after {shown_text(after)}, {shown_text(text)} ({why})"
+            for n, after, text, why in record.insertions
+        ]
+    return "\n".join(out) + "\n"
+
+
+def lines(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def shown_text(text: str) -> str:
+    """Quoted, with its no-break spaces visible (several emendations restore lost dashes)."""
+    return "“" + text.replace("\u00a0", "⍽") + "”"
