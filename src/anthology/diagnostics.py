@@ -162,7 +162,7 @@ CATALOGUE: dict[str, Code] = catalogue(
     # check
     Code("W101", "the editor credit is a placeholder"),
     Code("W102", "a text's rights are not recorded as cleared"),
-    Code("W103", "raw HTML (a break or a bare wrapper) left in a cleaned text"),
+    Code("W103", "raw HTML left in a cleaned text (an element marking a language aside)"),
     Code("W104", "an HTML entity left in a cleaned text"),
     Code("W105", "a note call left in a cleaned text, not converted to a note"),
     Code("W106", "a short paragraph repeated through a text: a page header or footer"),

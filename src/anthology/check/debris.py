@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from anthology.diagnostics import Collector
 from anthology.model import Text
 
-RECIPE = "in the source's recipe (sources/<name>.yaml), then run `invoke ingest`"
-
 # A raw HTML tag: an element name after < or </. Autolinks (<https://…>, <mailto:…>) and e-mail addresses have
 # a colon or @ before any space or >, so they do not match.
 TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(\s[^<>]*)?/?>")
@@ -45,6 +43,12 @@ def debris_warnings(texts: list[Text]) -> Collector:
     return collector
 
 
+def recipe(text: Text) -> str:
+    """Where the rule goes: the recipe of the source the text was ingested from (texts/<slug>.md comes from
+    sources/<slug>.<format>), then what to run."""
+    return f"in sources/{text.path.stem}.yaml (the source's recipe), then run `invoke ingest`"
+
+
 def body_lines(text: Text) -> Iterator[tuple[int, str]]:
     """The body's lines with their line numbers in the file, addresses and citation keys blanked (URL)."""
     for offset, line in enumerate(text.body.split("\n")):
@@ -70,7 +74,7 @@ def raw_html(text: Text, lines: list[tuple[int, str]], collector: Collector) -> 
                 f"raw HTML {match[0][:60]!r} left in the text",
                 file=text.path,
                 line=number,
-                hint=f"add a rules.rewrite entry ({rule}, reason: …) {RECIPE}",
+                hint=f"add a rules.rewrite entry ({rule}, reason: …) {recipe(text)}",
             )
 
 
@@ -82,7 +86,7 @@ def entities(text: Text, lines: list[tuple[int, str]], collector: Collector) -> 
                 f"HTML entity {match[0]} left in the text",
                 file=text.path,
                 line=number,
-                hint=f"add a rules.rewrite entry (pattern: '{match[0]}', replace: the character it means) {RECIPE}",
+                hint=f"add a rules.rewrite entry (pattern: '{match[0]}', replace: its character) {recipe(text)}",
             )
 
 
@@ -96,7 +100,7 @@ def note_calls(text: Text, lines: list[tuple[int, str]], collector: Collector) -
                     f"{match[0]!r} looks like a note call that was not converted to a note",
                     file=text.path,
                     line=number,
-                    hint=f"set rules.notes (style: {form}, first: the source's first note number) {RECIPE}; "
+                    hint=f"set rules.notes (style: {form}, first: the source's first note number) {recipe(text)}; "
                     "a number that is not a note can be kept with a rules.rewrite entry",
                 )
 
@@ -125,7 +129,7 @@ def page_headers(text: Text, lines: list[tuple[int, str]], collector: Collector)
             f"{', '.join(map(str, numbers[:6]))}{', …' if len(numbers) > 6 else ''}): a page header or footer?",
             file=text.path,
             line=numbers[0],
-            hint=f"{rule} {RECIPE}",
+            hint=f"{rule} {recipe(text)}",
         )
 
 
