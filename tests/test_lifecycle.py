@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -199,3 +200,22 @@ def test_a_build_killed_during_its_layout_leaves_its_scratch_only_in_the_output_
 
     assert not (out / atomic.SCRATCH).exists() and not (out / atomic.STAGING).exists()
     assert every_output(out) == every_output(built_minibook.project.build_dir)
+
+
+def test_an_output_folder_too_deep_for_a_socket_path_builds_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The fork server's socket is made in the build's scratch folder, but a socket's path holds at most 107 bytes:
+    into an output folder deeper than that allows (`AF_UNIX path too long` stopped the build), the build lays out
+    in its worker processes all the same, and leaves nothing in the system's temporary folder."""
+    from anthology.processes import SOCKET_NAME, SOCKET_PATH_MAX
+
+    system_tmp = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # short, as /tmp is
+    monkeypatch.setattr("tempfile.tempdir", str(system_tmp))
+    try:
+        out = tmp_path / ("deep-" * 12) / "out"
+        assert len(os.fsencode(out / atomic.SCRATCH)) + SOCKET_NAME > SOCKET_PATH_MAX
+        built = build(Project(book_dir=MINIBOOK, styles_dir=STYLES, build_dir=out), ["pdf"])
+        assert built["pdf"].stat().st_size > 0
+        assert list(system_tmp.iterdir()) == []
+        assert not (out / atomic.SCRATCH).exists()
+    finally:
+        shutil.rmtree(system_tmp, ignore_errors=True)

@@ -23,7 +23,7 @@ from rich.console import Console
 from anthology import manifest
 from anthology.atomic import STAGING, SWAP, Staging, output_errors, scratch_folder
 from anthology.diagnostics import BuildError, Diagnostic
-from anthology.processes import kill_fork_server_in, temporaries_in
+from anthology.processes import kill_fork_server, temporaries_in
 
 if TYPE_CHECKING:
     from anthology.model import Project
@@ -488,7 +488,7 @@ class WorkerPool:
         """End the worker processes at once (the build failed): a layout still running would hold the build's
         end, and its memory, for as long as it takes; so would a fork server still setting WeasyPrint up."""
         self.failed = True
-        kill_fork_server_in(Path(tempfile.gettempdir()))  # the build's scratch folder, while it runs
+        kill_fork_server()
         for process in list((getattr(self.processes, "_processes", None) or {}).values()):
             process.kill()
 
