@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTContainer
 from pypdf import PdfReader
 
-from anthology.check.preflight import check_fonts, check_no_rgb, check_pdfx
+from anthology.check.preflight import layout, pdfx
+from anthology.check.preflight.colour import colour_findings
 from anthology.model import Project
 from anthology.render.print.cover import cover_geometry, render_cover, spine_width_in
 
@@ -76,8 +78,12 @@ def test_cover_of_the_built_book(built, tmp_path):
     assert (w, h) == pytest.approx((2 * 72, 1.2 * 72))
     assert not [c.get_text() for c in found if inside(c, x, x + w, bottom, bottom + h)], "text in the barcode area"
 
-    for check in (check_fonts(reader), check_pdfx(reader), check_no_rgb(reader)):
-        assert check.ok, f"{check.name}: {check.detail}"
+    fonts = layout.check_fonts(reader)
+    assert fonts.ok, fonts.detail
+    variant = built.book.config.pdf_variant
+    with pikepdf.open(target) as pdf:  # the interior's PDF/X rules that hold for a cover: no RGB, a true claim
+        assert pdfx.claim_findings(pdf, variant) == [] and pdfx.intent_findings(pdf) == []
+        assert [f for f in colour_findings(pdf, variant, 400) if f.code in ("E123", "E124")] == []
 
 
 def test_a_book_under_79_pages_has_no_spine_text(built_minibook, tmp_path):

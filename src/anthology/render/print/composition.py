@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anthology import processes
+
 
 class Unreadable(RuntimeError):
     """pdftotext is missing or could not read the PDF."""
@@ -183,7 +185,7 @@ def read_pages(pdf: Path, top: float, bottom: float) -> list[Page]:
     """The PDF's lines by page; `top` and `bottom` are the text area's edges from the page's top, in points:
     lines outside it are running heads and folios."""
     try:
-        result = subprocess.run(
+        result = processes.run(  # it dies with the build (issue 26)
             ["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True, timeout=600
         )
     except (OSError, subprocess.SubprocessError) as error:
