@@ -469,6 +469,40 @@ def test_a_chapters_first_visit_is_light(built, compressing_server):
     assert heaviest["transferred"] < WEIGHT_LIMIT, (heaviest["url"], heaviest["transferred"], heaviest["resources"])
 
 
+# Lighthouse's own "good" bounds for the metrics behind its performance score (web.dev's Core Web Vitals; TBT stands
+# in for INP in a lab run): largest contentful paint in ms, cumulative layout shift, total blocking time in ms.
+GOOD_METRICS = {"lcp": 2500, "cls": 0.1, "tbt": 200}
+LIGHTHOUSE_RUNS = 3  # at most, for a page's blocking time: the least of the runs is the page's own
+
+
+def test_lighthouse_scores_the_pages_a_reader_lands_on_95_or_more(built, compressing_server):
+    """Lighthouse (mobile, its default; tests/site/lighthouse.mjs, the system Chromium) on the home page, the
+    heaviest chapter and every generated back matter (bibliography, index) served compressed: accessibility, best
+    practices and SEO score 95 or more, and the metrics the performance score is computed from are each within
+    Lighthouse's "good" bound. Not the performance score itself: on a 2-core machine shared with other builds the
+    blocking time Lighthouse simulates follows the machine's load (the heaviest chapter, unchanged, measured 0, 162
+    and 331 ms in three runs in a row, scoring 98, 98 and 92). So a page over the TBT bound is measured again, up to
+    three runs, and its least blocking time counts: load only ever adds to it, and a page that really runs long
+    scripts is over the bound in every run. About 12 s a page (85 s for the four pages at a load of 7)."""
+    heaviest = max(chapter_pages(built), key=lambda page: (built.html / page).stat().st_size)
+    chosen = ["index.html", heaviest] + [page_href(text.slug) for text in built.book.back if text.kind == "generated"]
+    urls = [compressing_server + page for page in chosen]
+    results = node("lighthouse.mjs", *urls, timeout=400)
+    assert [result["url"] for result in results] == urls
+    for result in results:
+        scores = result["scores"]
+        low = {category: scores[category] for category in ("accessibility", "best-practices", "seo")}
+        assert min(low.values()) >= 95, (result["url"], scores, result["failing"])
+        metrics = dict(result["metrics"])
+        for _ in range(LIGHTHOUSE_RUNS - 1):
+            if metrics["tbt"] <= GOOD_METRICS["tbt"]:
+                break
+            [again] = node("lighthouse.mjs", result["url"], timeout=200)
+            metrics["tbt"] = min(metrics["tbt"], again["metrics"]["tbt"])
+        slow = {name: metrics[name] for name, bound in GOOD_METRICS.items() if metrics[name] > bound}
+        assert not slow, (result["url"], scores["performance"], slow, result["failing"])
+
+
 def test_long_headnotes_are_folded_on_a_phone_and_open_on_a_wide_screen(built):
     """On a phone the essay is not pushed screens down by its headnote: a long one starts folded (a tap opens it);
     on a wide screen, and for a short one, it is open."""
