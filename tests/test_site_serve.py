@@ -3,6 +3,7 @@ the pages learn of the new build; a broken text keeps the previous site and repo
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -14,8 +15,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from anthology.load import load_book
 from anthology.model import Project
-from anthology.serve import STATE_PATH, LivePreview
+from anthology.render.site.edition import render_site
+from anthology.resolve.book import resolve_book
+from anthology.serve import STATE_PATH, LivePreview, LiveState, Rebuilder
 from conftest import ROOT, STYLES
 
 TIMEOUT = 90  # seconds for a rebuild on a busy 2-core machine
@@ -118,3 +122,34 @@ def test_a_changed_template_rerenders_the_pages_from_the_resolved_book(preview, 
     assert "Editors’ headnote, revised" in fetch(preview.url + "alpha.html")
     preview.console.file.flush()
     assert "rebuilt (templates)" in (tmp_path / "console.txt").read_text()
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_a_rebuild_after_edits_is_the_site_a_clean_render_makes(book_copy, tmp_path):
+    """The preview keeps each text's prepared fragment between rebuilds (edition.SiteCache): after a one-word edit,
+    then a new paragraph (the passage ids after it change), then the only citation of a work taken out (the
+    bibliography changes), the preview's site is, file for file, the one a fresh rendering of the edited book writes."""
+    project = Project(book_dir=book_copy, styles_dir=STYLES, build_dir=tmp_path / "build")
+    rebuilder = Rebuilder(project, LiveState(), Console(file=io.StringIO()))
+    rebuilder.rebuild()
+    alpha = book_copy / "texts" / "alpha.md"
+    edits = [
+        ("Closing sentence of alpha.", "Closing sentence of Zanzibar."),
+        ("> A block quotation", "A new paragraph.\n\n> A block quotation"),
+        ("And [@carr-1950, 12; @serge-year-one-1972, 3].", "And [@serge-year-one-1972, 3]."),
+    ]
+    for old, new in edits:
+        before = site_files(rebuilder.target)
+        touch_write(alpha, alpha.read_text().replace(old, new))
+        rebuilder.rebuild({alpha})
+        assert rebuilder.state.problems is None
+        after = site_files(rebuilder.target)
+        assert after["alpha.html"] != before["alpha.html"]
+        render_site(resolve_book(load_book(book_copy), STYLES), project, tmp_path / "fresh", live_reload=True)
+        fresh = site_files(tmp_path / "fresh")
+        assert sorted(after) == sorted(fresh)
+        assert [name for name in fresh if after[name] != fresh[name]] == []
+    assert after["bibliography.html"] != before["bibliography.html"]  # the last edit's

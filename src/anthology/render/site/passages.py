@@ -30,9 +30,10 @@ class Passage:
 class _Marker:
     """Walks a text's blocks in reading order, numbering paragraphs within each section."""
 
-    def __init__(self, slug: str, taken: set[str]):
+    def __init__(self, slug: str, taken: set[str], collided: set[str] | None = None):
         self.slug = slug
         self.taken = taken
+        self.collided = collided if collided is not None else set()
         self.section_id = ""
         self.section_title = ""
         self.count = 0
@@ -44,6 +45,7 @@ class _Marker:
         ident = f"{self.section_id}--{local}" if self.section_id else book_id(self.slug, local)
         candidate, suffix = ident, 1
         while candidate in self.taken:  # an author's own id may already look like a passage id
+            self.collided.add(candidate)
             suffix += 1
             candidate = f"{ident}-{suffix}"
         self.taken.add(candidate)
@@ -79,13 +81,17 @@ class _Marker:
         self.passages.append(Passage(ident, self.section_title, text))
 
 
-def mark_passages(slug: str, blocks: list[Node], taken: set[str]) -> tuple[list[Node], list[Passage]]:
+def mark_passages(
+    slug: str, blocks: list[Node], taken: set[str], collided: set[str] | None = None
+) -> tuple[list[Node], list[Passage]]:
     """A copy of the blocks with an id at the start of every paragraph, and the passages in reading order.
 
-    `taken` holds every id already used in the book; new ids are added to it. Notes are left alone: they become
-    passages of their own under the note's id (see notes_to_links).
+    `taken` holds every id already used in the book; new ids are added to it. The ids tried and found taken go into
+    `collided`: with the ids added, they are all the marking asked of `taken` (the preview reuses a text's marking
+    while `taken` answers the same). Notes are left alone: they become passages of their own under the note's id
+    (see notes_to_links).
     """
     marked = clone(blocks)
-    marker = _Marker(slug, taken)
+    marker = _Marker(slug, taken, collided)
     marker.blocks(marked)
     return marked, marker.passages
