@@ -144,9 +144,8 @@ def notes_to_links(slug: str, blocks: list[Node]) -> tuple[list[Node], list[Site
                 number = len(notes) + 1
                 notes.append(None)  # the number is taken before the notes inside this one are numbered
                 visit(child["c"])
-                notes[number - 1] = SiteNote(
-                    note_block(slug, number, child["c"]), note_id(slug, number), stringify(child["c"])
-                )
+                text = stringify(child["c"])  # before note_block adds the back-link to the note's own blocks
+                notes[number - 1] = SiteNote(note_block(slug, number, child["c"]), note_id(slug, number), text)
                 items[index] = note_call(slug, number)
             elif "t" in child:
                 content = child.get("c")
