@@ -227,8 +227,8 @@ def _build(project: Project, editions: Iterable[str], console: Console | None, s
     started = time.perf_counter()
     wanted = [name for name in EDITIONS if name in set(editions)]
 
-    def stage(name: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {name}", highlight=False)
+    def stage(name: str) -> None:  # one line each, however long its paths: a log is read (and grepped) by line
+        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {name}", highlight=False, soft_wrap=True)
 
     key = manifest.inputs_key(project.book_dir, project.styles_dir)
     slug = book_slug(project.book_dir)
@@ -443,8 +443,10 @@ class WorkerPool:
             for _ in range(self.workers):
                 try:
                     self.processes.submit(worker.warm_up, *arguments)
+                except RuntimeError:  # the build ended first: the pool is shut down
+                    return
                 except Exception:
-                    if self.failed:  # the build ended first: the pool is shut down, its fork server killed
+                    if self.failed:  # the build failed meanwhile: its fork server was killed
                         return
                     raise
 

@@ -309,7 +309,7 @@ def audit(resolved: ResolvedBook, records: dict[str, tuple[Path, list[CitationRe
     """Each printed citation beside its source's words, matched in reading order work by work."""
     book_dir = resolved.book.root
     path = bibliography_file(resolved.book)
-    entries = load_entries.__wrapped__(path) if path.is_file() else {}  # as the file is now, not as first read
+    entries = load_entries(path) if path.is_file() else {}  # as the file is now (kept by content, not by name)
     assumed = assumed_keys(book_dir)
     rows: list[Row] = []
     notes: dict[str, int] = {}
