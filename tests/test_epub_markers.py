@@ -233,13 +233,33 @@ def pdf_page_words(pdf: Path, number: int) -> list[str]:
         text=True,
         check=True,
     ).stdout
-    height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', out)[1])
+    width, height = (float(v) for v in re.search(r'<page width="([\d.]+)" height="([\d.]+)"', out).groups())
+    pattern = r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>'
     lines = []
-    for top, bottom, inner in re.findall(r'<line [^>]*yMin="([\d.]+)"[^>]*yMax="([\d.]+)">(.*?)</line>', out, re.S):
+    for left, top, right, bottom, inner in re.findall(pattern, out, re.S):
         middle = (float(top) + float(bottom)) / 2
         if min(middle, height - middle) >= RUNNING_BAND * height:
-            lines.append(" ".join(html.unescape(word) for word in re.findall(r">([^<]*)</word>", inner)))
-    return folded_words("\n".join(lines))
+            text = " ".join(html.unescape(word) for word in re.findall(r">([^<]*)</word>", inner))
+            lines.append((float(left), float(top), float(right), text))
+    return folded_words("\n".join(text for *_, text in in_columns(lines, width)))
+
+
+def in_columns(lines: list[tuple[float, float, float, str]], width: float) -> list[tuple[float, float, float, str]]:
+    """A page set in two columns (the index) read as a reader reads it, the left column first: pdftotext's own
+    order may put the right column's first line (an entry carried over) first. Other pages as pdftotext reads
+    them."""
+    left = [line for line in lines if line[2] < width / 2]
+    right = [line for line in lines if line[0] > width / 2]
+    if len(left) < 5 or len(right) < 5:
+        return lines
+    top = min(line[1] for line in left + right)
+    above = [line for line in lines if line not in left and line not in right and line[1] < top]
+    rest = [line for line in lines if line not in left and line not in right and line[1] >= top]
+
+    def by_height(group: list[tuple[float, float, float, str]]) -> list[tuple[float, float, float, str]]:
+        return sorted(group, key=lambda line: line[1])
+
+    return [*by_height(above), *by_height(left), *by_height(right), *rest]
 
 
 def words_after_markers(epub: Path) -> tuple[list[str], dict[str, int]]:

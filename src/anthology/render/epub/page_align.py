@@ -68,6 +68,9 @@ def matching_blocks(ebook: Sequence[str], printed: Sequence[str]) -> list[tuple[
             found += [(e_lo + e, p_lo + p, size) for e, p, size in matcher.get_matching_blocks() if size]
             continue
         runs = anchor_runs(ebook, printed, e_lo, e_hi, p_lo, p_hi)
+        if not runs:  # too long to compare word for word, and no word found once in each: words in order
+            found += in_order(ebook, printed, e_lo, e_hi, p_lo, p_hi)
+            continue
         e_at, p_at = e_lo, p_lo
         for e_start, p_start, size in runs:
             stack.append((e_at, e_start, p_at, p_start))
@@ -76,6 +79,27 @@ def matching_blocks(ebook: Sequence[str], printed: Sequence[str]) -> list[tuple[
         if runs:
             stack.append((e_at, e_hi, p_at, p_hi))
     return found
+
+
+def in_order(
+    ebook: Sequence[str], printed: Sequence[str], e_lo: int, e_hi: int, p_lo: int, p_hi: int
+) -> list[tuple[int, int, int]]:
+    """Runs of a long stretch in which no word or run of words is found once in each (a text of few words, repeated
+    through pages): each print word matched with the e-book's next word when they are the same, the others (running
+    heads, page numbers, notes) passed over. Linear, where comparing the stretch word for word is not."""
+    runs: list[tuple[int, int, int]] = []
+    e = e_lo
+    for p in range(p_lo, p_hi):
+        if e >= e_hi:
+            break
+        if printed[p] != ebook[e]:
+            continue
+        if runs and runs[-1][0] + runs[-1][2] == e and runs[-1][1] + runs[-1][2] == p:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + 1)
+        else:
+            runs.append((e, p, 1))
+        e += 1
+    return runs
 
 
 def kept(blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
