@@ -12,7 +12,8 @@ import pytest
 
 from anthology import cli, pandoc
 from anthology.config import SLUG_PATTERN
-from conftest import MINIBOOK, ROOT, STYLES, Built, build_into
+from conftest import MINIBOOK, STYLES, Built, build_into
+from runs import build_here
 
 
 def other_book(folder: Path, slug: str) -> Path:
@@ -151,18 +152,13 @@ def test_clean_refuses_while_a_build_writes_to_the_folder(project_root):
     assert folder.is_dir()
 
 
-def run_build(book: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """`invoke build --book BOOK --out OUT` as its task runs it (cli.run_build), in this process: it spares each
-    build a Python start and WeasyPrint's import. What it printed to stderr; a build that stops fails the test
-    with its exit status and messages."""
-    from invoke.exceptions import Exit
-
-    capsys.readouterr()
-    try:
-        cli.run_build(str(book), ROOT, out=str(out))
-    except Exit as stopped:
-        pytest.fail(f"the build stopped (exit status {stopped.code}):\n{capsys.readouterr().err}", pytrace=False)
-    return capsys.readouterr().err
+def run_build(book: Path, out: Path) -> str:
+    """`invoke build --book BOOK --out OUT` as its task runs it, in this process (tests/runs.py): what it printed to
+    stderr; a build that stops fails the test with its exit status and messages."""
+    done = build_here(book, out)
+    if done.returncode:
+        pytest.fail(f"the build stopped (exit status {done.returncode}):\n{done.stderr}", pytrace=False)
+    return done.stderr
 
 
 def damage(entry: Path, how: str) -> None:
@@ -199,7 +195,7 @@ def test_a_damaged_pandoc_cache_entry_is_reported_and_made_again(built_minibook,
     assert entries
     for entry in entries:
         damage(entry, how)
-    printed = run_build(edited.project.book_dir, out, capsys)
+    printed = run_build(edited.project.book_dir, out)
     warned = re.findall(r"^(\S+): warning W061: pandoc's cached result was discarded", printed, re.MULTILINE)
     assert warned, printed
     assert set(warned) <= {str(entry) for entry in entries}
@@ -277,10 +273,10 @@ def test_a_damaged_or_foreign_manifest_is_no_record_and_the_build_gives_the_clea
     assert manifest.is_file()
     manifest.write_bytes(MANIFESTS[damage].replace(b"BOOK", str(MINIBOOK.resolve()).encode()))
     (out / ".cache" / "minibook.epub").write_bytes(b"PK\x03\x04 not an EPUB")
-    printed = run_build(MINIBOOK, out, capsys)
+    printed = run_build(MINIBOOK, out)
     assert "nothing to do" not in printed
     assert differing(outputs(out, "minibook"), outputs(built_minibook.project.build_dir, "minibook")) == []
-    again = run_build(MINIBOOK, out, capsys)
+    again = run_build(MINIBOOK, out)
     assert "nothing to do" in again, again
 
 

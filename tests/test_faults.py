@@ -30,6 +30,7 @@ from anthology.build import output_path
 from anthology.model import Project
 from anthology.render.print import renderer
 from conftest import MINIBOOK, ROOT, STYLES, Built, build_into
+from runs import build_here
 from test_incremental import differences
 
 # ---- Helpers -------------------------------------------------------------------------------------------------------
@@ -53,17 +54,11 @@ def output_bytes(out: Path, reports: bool = True) -> dict[str, bytes]:
     return found
 
 
-def run_build(book: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """`invoke build --book BOOK --out OUT` as its task runs it (cli.run_build), in this process: its exit status
+def run_build(book: Path, out: Path) -> tuple[int, str]:
+    """`invoke build --book BOOK --out OUT` as its task runs it, in this process (tests/runs.py): its exit status
     and what it printed to stderr (the Exit's message included)."""
-    from invoke.exceptions import Exit
-
-    capsys.readouterr()
-    try:
-        cli.run_build(str(book), ROOT, out=str(out))
-    except Exit as stopped:
-        return stopped.code, capsys.readouterr().err + str(stopped.message)
-    return 0, capsys.readouterr().err
+    done = build_here(book, out)
+    return done.returncode, done.stderr
 
 
 def edited_copy(folder: Path) -> Path:
@@ -134,7 +129,7 @@ def test_a_damaged_cache_entry_is_discarded_with_a_warning_and_made_again(built_
         (out / ".cache" / "manifest.json").unlink()
     for path in found:
         damage(path, how)
-    status, printed = run_build(MINIBOOK, out, capsys)
+    status, printed = run_build(MINIBOOK, out)
     assert status == 0, printed
     warned = warned_entries(printed, code)
     damaged = {str(path) for path in found} | {str(path.parent) for path in found}
@@ -142,7 +137,7 @@ def test_a_damaged_cache_entry_is_discarded_with_a_warning_and_made_again(built_
     clean = editions(built_minibook.project.build_dir)
     assert differences(editions(out), clean, tmp_path / "pages") == []
     assert output_bytes(out, reports=False) == output_bytes(built_minibook.project.build_dir, reports=False)
-    status, again = run_build(MINIBOOK, out, capsys)
+    status, again = run_build(MINIBOOK, out)
     assert status == 0 and "nothing to do" in again, again
     assert "warning" not in again, again
 
@@ -314,12 +309,12 @@ def test_a_swap_cut_short_is_completed_by_the_next_build(built_minibook, edited,
             moves.append(str(target))
 
     monkeypatch.setattr(atomic.os, "replace", stop_after_one)
-    status, printed = run_build(book, out, capsys)
+    status, printed = run_build(book, out)
     monkeypatch.undo()
     assert status == cli.EXIT_INTERNAL_ERROR and len(moves) == 1, printed
     assert "were being moved into" in printed and "the next build completes the move" in printed, printed
     assert (out / atomic.STAGING / atomic.SWAP).is_file()
-    status, printed = run_build(book, out, capsys)
+    status, printed = run_build(book, out)
     assert status == 0, printed
     assert differences(editions(out), editions(edited.project.build_dir), tmp_path / "pages") == []
 
@@ -334,11 +329,11 @@ def test_a_failed_build_says_that_nothing_was_replaced(built_minibook, tmp_path,
     shutil.copytree(MINIBOOK, book)
     beta = book / "texts" / "beta.md"
     beta.write_text(beta.read_text(encoding="utf-8") + "\nA claim [@no-such-work-anywhere].\n", encoding="utf-8")
-    status, printed = run_build(book, out, capsys)
+    status, printed = run_build(book, out)
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert f"nothing was replaced: {out}/ holds the last good build (pdf, screen, epub, html)" in printed
     assert output_bytes(out) == before
-    status, printed = run_build(book, tmp_path / "empty", capsys)
+    status, printed = run_build(book, tmp_path / "empty")
     assert status == cli.EXIT_INPUT_ERROR and f"nothing was written: {tmp_path / 'empty'}/ holds no earlier" in printed
 
 
@@ -362,7 +357,7 @@ def test_a_full_disk_is_reported_with_its_path_and_the_outputs_stay(built_minibo
         return real_copy(source, target)
 
     monkeypatch.setattr(edition.shutil, "copy", full_disk)
-    status, printed = run_build(book, out, capsys)
+    status, printed = run_build(book, out)
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert re.search(rf"^{re.escape(str(out))}/\S+: error E063: the disk is full", printed, re.MULTILINE), printed
     assert "hint: free space on the disk holding" in printed
@@ -378,7 +373,7 @@ def test_an_output_folder_that_cannot_be_written_is_reported(tmp_path, capsys, w
     blocker = tmp_path / "taken"
     blocker.write_text("a file, not a folder\n", encoding="utf-8")
     out = blocker if where == "out-is-a-file" else blocker / "out"
-    status, printed = run_build(MINIBOOK, out, capsys)
+    status, printed = run_build(MINIBOOK, out)
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert re.search(rf"^{re.escape(str(out))}: error E065: the output folder cannot be written", printed, re.M)
     assert "hint: " in printed and "internal error" not in printed
@@ -403,7 +398,7 @@ def test_a_layout_past_its_time_budget_stops_with_the_text_and_the_setting(tmp_p
     book = tmp_path / "book"
     alpha = long_chapter(book, 600)
     monkeypatch.setenv("ANTHOLOGY_LAYOUT_SECONDS", "1")
-    status, printed = run_build(book, tmp_path / "out", capsys)
+    status, printed = run_build(book, tmp_path / "out")
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert f"{alpha}: error E044: laying out alpha went past the layout's time budget (1 seconds" in printed
     assert "ANTHOLOGY_LAYOUT_SECONDS=2" in printed
@@ -417,7 +412,7 @@ def test_a_layout_past_its_memory_budget_stops_with_the_text_and_the_setting(tmp
     book = tmp_path / "book"
     alpha = long_chapter(book, 2500)
     monkeypatch.setenv("ANTHOLOGY_LAYOUT_MEMORY_MB", "150")
-    status, printed = run_build(book, tmp_path / "out", capsys)
+    status, printed = run_build(book, tmp_path / "out")
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert f"{alpha}: error E043: laying out alpha went past the layout's memory budget (150 MB" in printed
     assert "ANTHOLOGY_LAYOUT_MEMORY_MB=300" in printed
@@ -470,7 +465,7 @@ def test_a_style_attribute_weasyprint_refuses_is_blamed_on_its_text(tmp_path, ca
     shutil.copytree(MINIBOOK, book)
     beta = book / "texts" / "beta.md"
     beta.write_text(beta.read_text(encoding="utf-8") + '\n[Odd words]{style="colr: red"} here.\n', encoding="utf-8")
-    status, printed = run_build(book, tmp_path / "out", capsys)
+    status, printed = run_build(book, tmp_path / "out")
     assert status == cli.EXIT_INPUT_ERROR, printed
     assert re.search(rf"^{re.escape(str(beta))}: error E040: WeasyPrint: .*colr", printed, re.MULTILINE), printed
     assert "print.css: error E040" not in printed

@@ -20,7 +20,7 @@ from anthology.render.site.edition import DESCRIPTIVE, page_href, render_site
 from anthology.render.site.passages import mark_passages
 from anthology.resolve.book import prefix_ids, resolve_book
 from conftest import MINIBOOK, STYLES
-from test_site import node
+from test_site import axe_failures, node
 
 SEARCH_INDEX_PREFIX = "window.anthologySearchIndex = "
 
@@ -359,10 +359,5 @@ def test_axe_with_wcag_2_2_rules_finds_no_violation_on_the_minibooks_pages(minis
     urls += [f"{chapter}!note", f"{chapter}!note!dark", f"{chapter}!note!phone", f"{chapter}!dark!phone"]
     results = node("axe.js", *urls)
     assert set(results) == set(urls)
-    problems = [
-        f"{url}: {v['impact']} {v['id']}: {v['help']} ({'; '.join(v['nodes'])})"
-        for url, result in results.items()
-        for v in result["violations"]
-    ]
-    errors = [f"{url}: {error}" for url, result in results.items() for error in result["errors"]]
-    assert not problems and not errors, "\n".join(problems + errors)
+    failures = axe_failures(results)
+    assert not failures, "\n".join(failures)
