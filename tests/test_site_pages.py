@@ -346,6 +346,7 @@ def test_a_reader_sets_theme_and_size_uses_the_sidebar_permalinks_arrows_and_kee
     assert found["noteClosedAfter"]
     wide = found["wide"]
     assert wide["open"] and wide["openAfterEscape"] and wide["panelRight"] <= wide["textLeft"], wide
+    assert wide["settingsOverflow"] == [], wide
     assert len(wide["sections"]) >= 2 and wide["sections"] == wide["pageSections"], wide
     ibid = found["ibid"]  # alpha cites Serge twice in a row: the second note is "Ibid., 41."
     assert ibid and ibid["work"] and f"[that is, {ibid['work'].rstrip(', ')}" in " ".join(ibid["popup"].split()), ibid

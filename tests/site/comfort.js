@@ -109,6 +109,10 @@ withBrowser(async (context) => {
       textLeft: text.left,
       mainLeft: main.left,
       sections: Array.from(drawer.querySelectorAll(".sidebar-sections a")).map((a) => a.getAttribute("href")),
+      // the reader's settings fit the sidebar: no button reaches past its edge (where it is cut off)
+      settingsOverflow: Array.from(drawer.querySelectorAll(".reading-settings button"))
+        .filter((b) => b.getBoundingClientRect().right > panel.right + 0.5)
+        .map((b) => b.textContent),
       pageSections: Array.from(document.querySelectorAll("main .page-sections a")).map((a) => a.getAttribute("href")),
     };
   });
